@@ -1,0 +1,54 @@
+# Shop Assistant. `make demo` runs the whole stack on the demo store; `make test` runs the suite.
+# Both set up what they need first, and only what is missing or stale.
+
+SHELL := /bin/bash
+PYTHON311 ?= $(shell for p in python3.11 python3; do $$p -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do $$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+RASA_VENV := .venv-rasa
+BIN := $(VENV)/bin
+MODEL := models/current.tar.gz
+RASA_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard rasa_addons/*.py)
+DATA_DIR ?= var/demo
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test bench model demo-store lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required (python3.11 or python3)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON311) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required for Rasa 3.6 (python3.10, e.g. from pyenv)"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet -r requirements-rasa.txt
+	touch $@
+
+install: $(VENV)/.installed $(RASA_VENV)/.installed ## create both virtual environments (idempotent)
+
+$(MODEL): $(RASA_VENV)/.installed $(RASA_SOURCES)
+	SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa train --out models --fixed-model-name current --num-threads 2
+	touch $@
+
+model: $(MODEL) ## train the Rasa model when data, domain or config changed
+
+demo-store: $(VENV)/.installed ## generate the demo store if absent, import history, build the index if stale
+	$(BIN)/shop-assistant --data-dir $(DATA_DIR) demo-store setup
+
+demo: install model demo-store ## set up everything and run the stack on the demo store (Ctrl-C stops)
+	$(BIN)/shop-assistant --data-dir $(DATA_DIR) up --demo
+
+test: install model ## set up everything and run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed ## type-check and lint
+	$(BIN)/python -m compileall -q assistant actions catalog_index rasa_sdk_plugins
+
+clean: ## remove trained models and generated stores (not the virtual environments)
+	rm -rf models var/demo

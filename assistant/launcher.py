@@ -1,0 +1,186 @@
+"""Start the three processes of the stack, wait until each is healthy, stop them cleanly.
+
+Used by ``shop-assistant up`` (and so ``make demo``) and by the integration tests, so the
+tests start the servers exactly the way a user does.  Rasa runs from ``.venv-rasa``
+(Python 3.10); the action server and the web app run from the interpreter running this
+module.  Secrets are handed to the children through their environment only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.settings import PROJECT_ROOT, Settings
+
+RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+class StackError(RuntimeError):
+    """A service did not start or did not become healthy; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    action_server: int = 5055
+    rasa: int = 5005
+    web: int = 8080
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Three free loopback ports, for tests that must not collide with a running demo."""
+        return cls(free_port(), free_port(), free_port())
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
+    """The environment every child gets: one store, one set of secrets, loopback URLs."""
+    env = dict(os.environ)
+    env.update(
+        SHOP_DATA_DIR=str(settings.data_dir),
+        SHOP_DATABASE_URL=settings.database_url,
+        SHOP_EMBEDDING_MODEL=settings.embedding_model,
+        SHOP_STORE_SECRET=settings.store_secret,
+        SHOP_POLICY_FILE=str(settings.policy_file),
+        RASA_AUTH_TOKEN=settings.rasa_token,
+        ACTION_SERVER_TOKEN=settings.action_server_token,
+        GATEWAY_TOKEN=settings.gateway_token,
+        SHOP_WEB_SECRET=settings.web_secret,
+        SHOP_RASA_URL=f"http://127.0.0.1:{ports.rasa}",
+        ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.action_server}/webhook",
+        SHOP_WEB_PORT=str(ports.web),
+        PYTHONUNBUFFERED="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def services(model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool) -> list[Service]:
+    """The three services in start order: actions first, Rasa calls them; web last."""
+    python = sys.executable
+    web_command = [python, "-m", "assistant.cli", "web", "--port", str(ports.web)]
+    if demo_mode:
+        web_command.append("--demo")
+    return [
+        Service(
+            "action server",
+            [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.action_server)],
+            f"http://127.0.0.1:{ports.action_server}/health",
+            log_dir / "actions.log",
+        ),
+        Service(
+            "rasa server",
+            [
+                str(RASA_BIN), "run", "--enable-api", "--auth-token", "$RASA_AUTH_TOKEN",
+                "--interface", "127.0.0.1", "--port", str(ports.rasa),
+                "--model", str(model_path), "--credentials", "credentials.yml",
+                "--endpoints", "endpoints.yml",
+            ],
+            f"http://127.0.0.1:{ports.rasa}/",
+            log_dir / "rasa.log",
+        ),
+        Service("web app", web_command, f"http://127.0.0.1:{ports.web}/healthz", log_dir / "web.log"),
+    ]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _start(service: Service, env: dict[str, str]) -> None:
+    service.log_path.parent.mkdir(parents=True, exist_ok=True)
+    # The auth token is substituted here rather than put on a shell line: no shell is used.
+    command = [env["RASA_AUTH_TOKEN"] if part == "$RASA_AUTH_TOKEN" else part for part in service.command]
+    log = service.log_path.open("ab")
+    service.process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _wait_healthy(service: Service, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    assert service.process is not None
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            tail = service.log_path.read_text(errors="replace")[-3000:]
+            raise StackError(f"{service.name} exited with code {service.process.returncode}:\n{tail}")
+        if _healthy(service.health_url):
+            return
+        time.sleep(0.5)
+    raise StackError(f"{service.name} did not answer {service.health_url} within {timeout:.0f} s; see {service.log_path}")
+
+
+def stop(running: list[Service], grace: float = 10.0) -> None:
+    """SIGTERM each process group (reverse start order), then SIGKILL what is left."""
+    for service in reversed(running):
+        if service.process and service.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(service.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for service in reversed(running):
+        if not service.process:
+            continue
+        try:
+            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(service.process.pid, signal.SIGKILL)
+            service.process.wait()
+
+
+@contextlib.contextmanager
+def running_stack(
+    settings: Settings,
+    model_path: Path,
+    ports: Ports = Ports(),
+    log_dir: Path | None = None,
+    demo_mode: bool = False,
+    timeout: float = 240.0,
+    only: tuple[str, ...] | None = None,
+) -> Iterator[list[Service]]:
+    """Start the services (or ``only`` those named), yield them healthy, always stop them."""
+    if not RASA_BIN.exists():
+        raise StackError(f"{RASA_BIN} is missing: run `make install` first")
+    if not model_path.exists():
+        raise StackError(f"no trained Rasa model at {model_path}: run `make model` first")
+    env = child_environment(settings, ports)
+    started: list[Service] = []
+    try:
+        for service in services(model_path, ports, log_dir or settings.data_dir / "logs", demo_mode):
+            if only and service.name not in only:
+                continue
+            _start(service, env)
+            started.append(service)
+            _wait_healthy(service, timeout)
+        yield started
+    finally:
+        stop(started)
