@@ -1,0 +1,58 @@
+"""Shared fixtures: a real demo store and the real servers, started as a user starts them.
+
+The catalog and its index are cached in ``var/test-store`` (rebuilt only when stale);
+the customer database is fresh for every test session, so tests that cancel orders or
+fill carts never see another run's leftovers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from assistant.settings import PROJECT_ROOT, Settings, load_settings
+
+MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
+TEST_STORE = PROJECT_ROOT / "var" / "test-store"
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for the generated demo store with a fresh SQLite customer database."""
+    from assistant.demo_setup import set_up_demo_store
+
+    database = tmp_path_factory.mktemp("store") / "customers.db"
+    settings = load_settings(TEST_STORE, env={"SHOP_DATABASE_URL": f"sqlite:///{database}"})
+    set_up_demo_store(settings, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def catalog(demo_settings: Settings) -> dict[str, dict[str, Any]]:
+    """The demo catalog by product id, to check what the bot returned against the truth."""
+    with demo_settings.catalog_path.open() as lines:
+        products = (json.loads(line) for line in lines if line.strip())
+        return {product["id"]: product for product in products}
+
+
+@pytest.fixture(scope="session")
+def stack(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The real action server, Rasa server and web app on free loopback ports."""
+    from assistant.launcher import Ports, running_stack
+
+    if not MODEL_PATH.exists():
+        pytest.fail(f"no trained model at {MODEL_PATH}; `make test` trains it first")
+    ports = Ports.free()
+    logs = tmp_path_factory.mktemp("logs")
+    with running_stack(demo_settings, MODEL_PATH, ports, log_dir=logs):
+        yield {"settings": demo_settings, "ports": ports, "logs": logs}
+
+
+@pytest.fixture
+def sender() -> str:
+    """A fresh conversation id per test."""
+    return f"test-{uuid.uuid4().hex[:12]}"
