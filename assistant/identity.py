@@ -1,0 +1,90 @@
+"""Customer identity tokens: how the store's own backend tells us who is signed in.
+
+The shop (WooCommerce, Shopify app, a Node or PHP backend...) shares one secret with us
+(``SHOP_STORE_SECRET``) and puts a short-lived token in the page that loads the chat
+widget.  We trust the customer id in a token only when its signature checks out and it
+has not expired; nothing a shopper types can make them someone else.
+
+The token recipe, for a store backend to reproduce exactly::
+
+    payload   = {"sub": "<customer id>", "iat": <now, integer Unix seconds>,
+                 "exp": <iat + ttl, integer Unix seconds>}
+    body      = base64url( UTF-8 JSON of payload )          # any key order, any spacing
+    signature = base64url( HMAC-SHA256( key = UTF-8 secret, message = ASCII body ) )
+    token     = body + "." + signature
+
+where ``base64url`` is RFC 4648 section 5 with the trailing ``=`` padding removed.  The
+signature covers the encoded ``body`` exactly as sent.  In PHP::
+
+    $b64 = fn($s) => rtrim(strtr(base64_encode($s), '+/', '-_'), '=');
+    $body = $b64(json_encode(['sub' => $id, 'iat' => time(), 'exp' => time() + 3600]));
+    $token = $body . '.' . $b64(hash_hmac('sha256', $body, $secret, true));
+
+In Node.js::
+
+    const body = Buffer.from(JSON.stringify({sub: id, iat: now, exp: now + 3600})).toString('base64url');
+    const token = body + '.' + crypto.createHmac('sha256', secret).update(body).digest('base64url');
+
+A token is refused when it is malformed, its signature does not match, ``sub`` is not a
+non-empty string, or ``exp`` is not later than the current time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+
+MAX_TOKEN_LENGTH = 4096
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    if not text or not all((c.isascii() and c.isalnum()) or c in "-_" for c in text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(body: str, secret: str) -> bytes:
+    return hmac.new(secret.encode("utf-8"), body.encode("ascii"), hashlib.sha256).digest()
+
+
+def sign_customer_token(customer_id: str, secret: str, ttl_seconds: int = 3600, now: float | None = None) -> str:
+    """A token saying "this browser belongs to ``customer_id``" for ``ttl_seconds`` (see module doc)."""
+    if not customer_id:
+        raise ValueError("customer_id must not be empty")
+    if not secret:
+        raise ValueError("secret must not be empty")
+    issued = int(time.time() if now is None else now)
+    payload = {"sub": customer_id, "iat": issued, "exp": issued + int(ttl_seconds)}
+    body = _b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+    return f"{body}.{_b64encode(_signature(body, secret))}"
+
+
+def verify_customer_token(token: str, secret: str, now: float | None = None) -> str | None:
+    """The customer id of a valid, unexpired token, or ``None`` for anything else."""
+    if not isinstance(token, str) or not secret or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        return None
+    body, signature = token.split(".")
+    try:
+        given = _b64decode(signature)
+        if not hmac.compare_digest(given, _signature(body, secret)):
+            return None
+        payload = json.loads(_b64decode(body))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    subject, expires = payload.get("sub"), payload.get("exp")
+    if not isinstance(subject, str) or not subject:
+        return None
+    if isinstance(expires, bool) or not isinstance(expires, int | float):
+        return None
+    current = time.time() if now is None else now
+    return subject if expires > current else None

@@ -1,0 +1,132 @@
+"""Engines, sessions, the unit of work and schema migration for the customer store.
+
+Nothing here runs at import time: callers build an engine from a URL (from
+:class:`assistant.settings.Settings`) when they start, and dispose of it when they stop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from assistant.store.repositories import (
+    AuditRepository,
+    CartRepository,
+    CustomerRepository,
+    EventRepository,
+    HandoffRepository,
+    OrderRepository,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Pin PostgreSQL URLs to psycopg 3, the driver we ship (``postgresql://`` means psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _enable_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Foreign keys are off per connection in SQLite; WAL lets readers run beside a writer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL URL with the settings the store relies on."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, **kwargs.pop("connect_args", {})}
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _enable_sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects readable after commit (replies are built afterwards)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+class UnitOfWork:
+    """One transaction: rolls back on exit unless :meth:`commit` was called.
+
+    ``with UnitOfWork(factory) as uow: ...; uow.commit()``.  The repositories hang off
+    the unit of work so that everything done inside the block shares one session.
+    """
+
+    customers: CustomerRepository
+    orders: OrderRepository
+    carts: CartRepository
+    events: EventRepository
+    handoffs: HandoffRepository
+    audit: AuditRepository
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside its `with` block")
+        return self._session
+
+    def __enter__(self) -> UnitOfWork:
+        session = self._session = self._session_factory()
+        self.customers = CustomerRepository(session)
+        self.orders = OrderRepository(session)
+        self.carts = CartRepository(session)
+        self.events = EventRepository(session)
+        self.handoffs = HandoffRepository(session)
+        self.audit = AuditRepository(session)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration of the packaged migrations, independent of the CWD."""
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(url: str | URL, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (the newest schema by default)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -1,0 +1,249 @@
+"""Typed declarative models of the customer store.
+
+The tables are created by the Alembic migrations, never by ``create_all``; the tests
+compare the migrated schema with these models so the two cannot drift apart.  Times are
+stored in UTC and always come back timezone-aware (SQLite keeps no zone, PostgreSQL does),
+and money comes back as ``float`` so that replies can be serialised to JSON directly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+EVENT_TYPES = ("view", "search", "add_to_cart", "remove_from_cart", "purchase")
+HANDOFF_STATUSES = ("waiting", "active", "closed")
+CANCELLABLE_STATUSES = ("placed", "paid")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (what every timestamp column holds)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and returned timezone-aware on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Money = Numeric(12, 2, asdecimal=False)
+Payload = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: Payload}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    loyalty_tier: Mapped[str | None] = mapped_column(String(32))
+    personalization_consent: Mapped[bool | None] = mapped_column()
+    marketing_consent: Mapped[bool] = mapped_column(default=False)
+
+    orders: Mapped[list[Order]] = relationship(back_populates="customer", order_by="Order.placed_at.desc()")
+
+
+class Product(Base):
+    """A mirror of the catalog so orders, carts and events can join on products."""
+
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    brand: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(200))
+    subcategory: Mapped[str | None] = mapped_column(String(200))
+    price: Mapped[float | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_number: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(32))
+    placed_at: Mapped[datetime] = mapped_column()
+    total: Mapped[float | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    payment_method: Mapped[str | None] = mapped_column(String(64))
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+
+    customer: Mapped[Customer] = relationship(back_populates="orders")
+    items: Mapped[list[OrderItem]] = relationship(back_populates="order", cascade="all, delete-orphan")
+    shipment: Mapped[Shipment | None] = relationship(back_populates="order", cascade="all, delete-orphan")
+    refund: Mapped[Refund | None] = relationship(back_populates="order", cascade="all, delete-orphan")
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True, index=True)
+    quantity: Mapped[int] = mapped_column()
+    unit_price: Mapped[float | None] = mapped_column(Money)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+
+class Shipment(Base):
+    """One shipment per order (the demo store and most small shops ship in one parcel)."""
+
+    __tablename__ = "shipments"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(32))
+    shipped_at: Mapped[datetime | None] = mapped_column()
+    estimated_delivery: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    delay_reason: Mapped[str | None] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(back_populates="shipment")
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[float | None] = mapped_column(Money)
+    refunded_at: Mapped[datetime | None] = mapped_column()
+
+    order: Mapped[Order] = relationship(back_populates="refund")
+
+
+class Event(Base):
+    """A shopper's interaction, the raw material of personalization.
+
+    ``import_key`` is a digest of an imported line so that importing the same history
+    twice adds nothing; events recorded live leave it empty.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_customer_id_at", "customer_id", "at"),
+        CheckConstraint("type IN ('view', 'search', 'add_to_cart', 'remove_from_cart', 'purchase')", name="type"),
+        CheckConstraint("customer_id IS NOT NULL OR session_id IS NOT NULL", name="owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    session_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"))
+    query: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Cart(Base):
+    """A cart owned by a known customer or by an anonymous conversation (Rasa sender id)."""
+
+    __tablename__ = "carts"
+    __table_args__ = (
+        CheckConstraint("(customer_id IS NULL) <> (session_key IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
+    session_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[CartItem]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartItem.added_at"
+    )
+
+
+class CartItem(Base):
+    __tablename__ = "cart_items"
+    __table_args__ = (CheckConstraint("quantity > 0", name="positive_quantity"),)
+
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column()
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cart: Mapped[Cart] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+
+class HandoffRequest(Base):
+    __tablename__ = "handoff_requests"
+    __table_args__ = (
+        Index("ix_handoff_requests_status_created_at", "status", "created_at"),
+        CheckConstraint("status IN ('waiting', 'active', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(Payload)
+
+
+class AuditLog(Base):
+    """What was done for or to a customer; no foreign key so it outlives "forget me"."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_customer_id_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any] | None] = mapped_column()

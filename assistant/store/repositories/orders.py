@@ -1,0 +1,109 @@
+"""Orders: the signed-in customer's orders, guest look-up, cancellation, refunds.
+
+Guest look-up is the one place where a stranger names an order, so it answers only
+"this order, because the e-mail matches" or ``None``, and never says which half was wrong.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from assistant.store.models import CANCELLABLE_STATUSES, AuditLog, Order, OrderItem, Refund, utcnow
+from assistant.store.repositories.customers import normalize_email
+
+CancelOutcome = Literal["cancelled", "already_cancelled", "shipped", "not_cancellable"]
+SHIPPED_STATUSES = frozenset({"shipped", "in_transit", "delayed", "out_for_delivery", "delivered", "returned"})
+
+
+def normalize_order_number(order_number: str) -> str:
+    """What a shopper types, trimmed and without a leading ``#`` ("#sa-000123 " -> "sa-000123")."""
+    return order_number.strip().lstrip("#").strip()
+
+
+def _with_details(statement: Select[tuple[Order]]) -> Select[tuple[Order]]:
+    """Load what an order reply shows in the same round trips, before the session closes."""
+    return statement.options(
+        selectinload(Order.items).selectinload(OrderItem.product),
+        selectinload(Order.shipment),
+        selectinload(Order.refund),
+    )
+
+
+class OrderRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_number(self, order_number: str) -> Order | None:
+        """The order with this number, as typed or upper-cased (order numbers are printed upper-case)."""
+        typed = normalize_order_number(order_number)
+        if not typed:
+            return None
+        statement = _with_details(select(Order).where(Order.order_number.in_({typed, typed.upper()})))
+        return self.session.scalars(statement).first()
+
+    def latest_for_customer(self, customer_id: str) -> Order | None:
+        recent = self.recent_for_customer(customer_id, limit=1)
+        return recent[0] if recent else None
+
+    def recent_for_customer(self, customer_id: str, limit: int = 5) -> list[Order]:
+        """Newest first."""
+        statement = _with_details(
+            select(Order)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(statement))
+
+    def find_for_guest(self, order_number: str, email: str) -> Order | None:
+        """The order only if both its number and its e-mail match (trimmed, case-insensitive).
+
+        Returns ``None`` alike for an unknown number and for a wrong e-mail, so a caller
+        cannot tell a prober which order numbers exist.
+        """
+        order = self.by_number(order_number)
+        given = normalize_email(email).encode()
+        owner = normalize_email(order.email or order.customer.email or "") if order is not None else ""
+        matches = bool(owner) and hmac.compare_digest(owner.encode(), given)
+        return order if order is not None and matches else None
+
+    def cancel(self, order: Order, now: datetime | None = None) -> CancelOutcome:
+        """Cancel an order that has not left the warehouse; anything else is refused unchanged.
+
+        Only ``placed`` and ``paid`` orders can be cancelled. The cancellation is written to
+        the audit log in the same transaction.
+        """
+        if order.status == "cancelled":
+            return "already_cancelled"
+        if order.status in SHIPPED_STATUSES or (order.shipment is not None and order.shipment.shipped_at):
+            return "shipped"
+        if order.status not in CANCELLABLE_STATUSES:
+            return "not_cancellable"
+        at = now or utcnow()
+        previous = order.status
+        order.status = "cancelled"
+        order.cancelled_at = at
+        self.session.add(
+            AuditLog(
+                customer_id=order.customer_id, action="order_cancelled", at=at,
+                detail={"order_number": order.order_number, "previous_status": previous},
+            )
+        )
+        self.session.flush()
+        return "cancelled"
+
+    def refunds_for_customer(self, customer_id: str, limit: int = 10) -> list[Order]:
+        """The customer's orders that have a return or refund, newest first (``order.refund`` is set)."""
+        statement = _with_details(
+            select(Order)
+            .join(Refund, Refund.order_id == Order.id)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(statement))

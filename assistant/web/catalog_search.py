@@ -1,0 +1,78 @@
+"""The catalog index inside the web app: loaded once, off the event loop, searched in threads.
+
+Loading the embedding model takes seconds, so it happens in a worker thread after start-up:
+the app (and ``/healthz``) answers at once, and a search that arrives during loading waits
+for it.  A store without an index still serves chat; only ``/api/search`` says 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog_index.search import CatalogSearcher
+
+log = logging.getLogger(__name__)
+
+
+class SearchUnavailable(Exception):
+    """There is no usable catalog index (missing, or it failed to load)."""
+
+
+class CatalogSearch:
+    """One loaded :class:`CatalogSearcher` shared by all requests of the app."""
+
+    def __init__(self, index_dir: Path, model_name: str) -> None:
+        self.index_dir = index_dir
+        self.model_name = model_name
+        self._searcher: CatalogSearcher | None = None
+        self._loading: asyncio.Task[None] | None = None
+
+    def _load_blocking(self) -> None:
+        from catalog_index.search import CatalogSearcher
+
+        self._searcher = CatalogSearcher.load(self.index_dir, self.model_name)
+
+    async def _load(self) -> None:
+        if not self.index_dir.is_dir():
+            log.warning("no catalog index at %s: /api/search will answer 503", self.index_dir)
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._load_blocking)
+        except Exception:
+            log.exception("could not load the catalog index at %s", self.index_dir)
+
+    def start_loading(self) -> None:
+        """Begin loading in a worker thread; call once, from the running loop."""
+        self._loading = asyncio.create_task(self._load())
+
+    async def stop(self) -> None:
+        """Stop waiting for a load still in progress (the thread finishes on its own)."""
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+
+    @property
+    def status(self) -> str:
+        """``ready``, ``loading`` or ``unavailable``, as reported by ``/healthz``."""
+        if self._searcher is not None:
+            return "ready"
+        if self._loading is not None and not self._loading.done():
+            return "loading"
+        return "unavailable"
+
+    async def search(self, text: str, k: int, offset: int) -> dict[str, Any]:
+        """Parsed-query search (filters from the text, as in chat) as the CLI's JSON shape."""
+        if self._loading is not None:
+            await asyncio.shield(self._loading)
+        searcher = self._searcher
+        if searcher is None:
+            raise SearchUnavailable
+        from catalog_index.search import result_to_json
+
+        def run() -> dict[str, Any]:
+            return result_to_json(searcher.search_parsed(text, k=k, offset=offset))
+
+        return await asyncio.get_running_loop().run_in_executor(None, run)

@@ -1,0 +1,15 @@
+"""Typed keys for the state the app shares between requests."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from assistant.settings import Settings
+from assistant.web.catalog_search import CatalogSearch
+from assistant.web.rasa_client import RasaClient
+
+SETTINGS = web.AppKey("settings", Settings)
+DEMO_MODE = web.AppKey("demo_mode", bool)
+RASA_TIMEOUT = web.AppKey("rasa_timeout", float)
+RASA = web.AppKey("rasa", RasaClient)
+CATALOG = web.AppKey("catalog", CatalogSearch)

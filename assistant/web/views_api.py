@@ -1,0 +1,48 @@
+"""``GET /healthz`` and ``GET /api/search``: the app's health and the catalog search API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from assistant.web.catalog_search import SearchUnavailable
+from assistant.web.keys import CATALOG, RASA
+from assistant.web.middlewares import ApiError
+
+MAX_QUERY_CHARS = 500
+MAX_K = 50
+MAX_OFFSET = 1_000
+
+
+async def get_health(request: web.Request) -> web.Response:
+    """Always 200 while the app serves; says whether Rasa answers and the index is loaded."""
+    rasa_up = await request.app[RASA].is_up()
+    return web.json_response({"ok": True, "rasa": rasa_up, "search": request.app[CATALOG].status})
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}")
+    return value
+
+
+async def get_search(request: web.Request) -> web.Response:
+    """``?q=red running shoes under 80&k=10&offset=0``: the same parsed search as the chat."""
+    query = request.query.get("q", "").strip()
+    if not query:
+        raise ApiError(400, "the q parameter (what to search for) is required")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ApiError(400, f"q is longer than {MAX_QUERY_CHARS} characters")
+    k = _int_param(request, "k", 10, 1, MAX_K)
+    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
+    try:
+        result = await request.app[CATALOG].search(query, k, offset)
+    except SearchUnavailable:
+        raise ApiError(503, "product search is unavailable: the catalog index is not built or failed to load") from None
+    return web.json_response({"query": query, **result})

@@ -1,0 +1,92 @@
+"""The input channel through which the web gateway talks to Rasa.
+
+Rasa's own REST and Socket.IO channels let the client choose the conversation id, so a
+browser that learns someone else's id could read and write their conversation. Browsers
+therefore never reach Rasa: the aiohttp gateway authenticates the shopper, derives the
+sender id itself, and posts here with a shared bearer token. Only a holder of that token
+can choose a sender.
+
+Route: ``POST /webhooks/gateway/webhook`` with ``Authorization: Bearer <token>`` and the
+JSON body ``{"sender": str, "message": str, "metadata": {...}}``. Replies are collected
+and returned as one JSON list, like Rasa's REST channel. The token comes from
+``credentials.yml`` (``token: ${GATEWAY_TOKEN}``, expanded by Rasa when it reads the
+file); the channel refuses to start without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+BEARER_PREFIX = "Bearer "
+
+
+class GatewayInput(RestInput):
+    """REST-style channel that only accepts requests bearing the gateway's token."""
+
+    def __init__(self, token: str) -> None:
+        if not token:
+            raise ValueError("GatewayInput needs a non-empty token")
+        self._token = token
+
+    @classmethod
+    def name(cls) -> str:
+        """URL prefix of the channel: ``/webhooks/gateway/``."""
+        return "gateway"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "GatewayInput":
+        """Build the channel from ``credentials.yml``; a missing token stops Rasa's start."""
+        token = (credentials or {}).get("token")
+        if not token:
+            cls.raise_missing_credentials_exception()
+        return cls(str(token))
+
+    def is_authorized(self, request: Request) -> bool:
+        """Whether the request carries the gateway's bearer token (constant-time check)."""
+        header = request.headers.get("Authorization", "")
+        if not header.startswith(BEARER_PREFIX):
+            return False
+        offered = header[len(BEARER_PREFIX) :].strip()
+        return hmac.compare_digest(offered.encode(), self._token.encode())
+
+    def get_metadata(self, request: Request) -> Optional[Dict[str, Any]]:
+        """Pass the body's ``metadata`` object (e.g. the signed customer token) to the tracker."""
+        metadata = (request.json or {}).get("metadata")
+        return metadata if isinstance(metadata, dict) else None
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """RestInput's routes, guarded by the bearer token and a body shape check."""
+        blueprint = super().blueprint(on_new_message)
+
+        @blueprint.middleware("request")
+        async def require_gateway_token(request: Request) -> Optional[HTTPResponse]:
+            if not self.is_authorized(request):
+                return response.json(
+                    {"error": "unauthorized"},
+                    status=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            if request.method == "POST":
+                body = request.json
+                if not (
+                    isinstance(body, dict)
+                    and isinstance(body.get("sender"), str)
+                    and body["sender"]
+                    and isinstance(body.get("message"), str)
+                ):
+                    return response.json(
+                        {"error": "body must be {sender: str, message: str, metadata?: object}"},
+                        status=400,
+                    )
+            return None
+
+        return blueprint
