@@ -64,7 +64,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 class UnitOfWork:
-    """One transaction: rolls back on exit unless :meth:`commit` was called.
+    """One transaction: rolled back on exit unless :meth:`commit` was called.
 
     ``with UnitOfWork(factory) as uow: ...; uow.commit()``.  The repositories hang off
     the unit of work so that everything done inside the block shares one session.
@@ -100,8 +100,14 @@ class UnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        """Roll back whatever was not committed, then release the connection.
+
+        On an error the session's objects are expired as well; after a clean block they
+        stay readable (detached), so a reply can be built from what was loaded.
+        """
         try:
-            self.session.rollback()
+            if exc_type is not None:
+                self.session.rollback()
         finally:
             self.session.close()
             self._session = None

@@ -136,6 +136,8 @@ def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                     record = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise ValueError(f"{path.name}:{number}: not JSON ({error.msg})") from None
+                if not isinstance(record, dict):
+                    raise ValueError(f"{path.name}:{number}: expected a JSON object per line")
                 yield f"{path.name}:{number}", record
 
 
@@ -371,9 +373,12 @@ class _Importer:
                     ("customer_id", "email", "status", "placed_at", "total", "currency", "payment_method",
                      "cancelled_at"))
         numbers = [parsed.row["order_number"] for parsed in batch]
-        ids = dict(self.session.execute(
-            select(Order.order_number, Order.id).where(Order.order_number.in_(numbers))
-        ).tuples())
+        ids = {
+            number: order_id
+            for number, order_id in self.session.execute(
+                select(Order.order_number, Order.id).where(Order.order_number.in_(numbers))
+            )
+        }
         items: dict[tuple[int, str], dict[str, Any]] = {}
         shipments, refunds = [], []
         for parsed in batch:

@@ -65,7 +65,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-Money = Numeric(12, 2, asdecimal=False)
+class Money(TypeDecorator[float]):
+    """An exact decimal column read back as ``float`` (SQLite hands whole amounts back as ``int``)."""
+
+    impl = Numeric(12, 2, asdecimal=False)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> float | None:
+        return None if value is None else float(value)
+
+
 Payload = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -98,7 +107,7 @@ class Product(Base):
     brand: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(200))
     subcategory: Mapped[str | None] = mapped_column(String(200))
-    price: Mapped[float | None] = mapped_column(Money)
+    price: Mapped[float | None] = mapped_column(Money())
     currency: Mapped[str | None] = mapped_column(String(3))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -113,7 +122,7 @@ class Order(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     status: Mapped[str] = mapped_column(String(32))
     placed_at: Mapped[datetime] = mapped_column()
-    total: Mapped[float | None] = mapped_column(Money)
+    total: Mapped[float | None] = mapped_column(Money())
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_method: Mapped[str | None] = mapped_column(String(64))
     cancelled_at: Mapped[datetime | None] = mapped_column()
@@ -130,7 +139,7 @@ class OrderItem(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True, index=True)
     quantity: Mapped[int] = mapped_column()
-    unit_price: Mapped[float | None] = mapped_column(Money)
+    unit_price: Mapped[float | None] = mapped_column(Money())
 
     order: Mapped[Order] = relationship(back_populates="items")
     product: Mapped[Product] = relationship()
@@ -158,7 +167,7 @@ class Refund(Base):
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
     status: Mapped[str] = mapped_column(String(32))
-    amount: Mapped[float | None] = mapped_column(Money)
+    amount: Mapped[float | None] = mapped_column(Money())
     refunded_at: Mapped[datetime | None] = mapped_column()
 
     order: Mapped[Order] = relationship(back_populates="refund")

@@ -93,7 +93,8 @@ def identify(request: web.Request, store_secret: str, web_secret: str, body_toke
 
 
 def session_middleware(web_secret: str) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Give every request a session id, issuing a signed ``sa_session`` cookie when it has none."""
+    """Give every request a session id; the storefront and API issue a signed ``sa_session``
+    cookie when the browser has none (health checks and static files do not)."""
 
     @web.middleware
     async def middleware(
@@ -103,7 +104,7 @@ def session_middleware(web_secret: str) -> Callable[..., Awaitable[web.StreamRes
         request[NEW_SESSION] = session_id is None
         request[SESSION_ID] = session_id or secrets.token_urlsafe(24)
         response = await handler(request)
-        if request[NEW_SESSION] and not request.path.startswith("/static/"):
+        if request[NEW_SESSION] and (request.path == "/" or request.path.startswith("/api/")):
             response.set_cookie(
                 SESSION_COOKIE,
                 sign_session(request[SESSION_ID], web_secret),

@@ -99,7 +99,7 @@ class CartRepository:
                 unit_price=product.price, currency=product.currency,
                 image_url=(product.payload or {}).get("image_url"),
             )
-            for item, product in self.session.execute(statement).tuples()
+            for item, product in self.session.execute(statement)
         ]
 
     def clear(self, cart: Cart) -> None:

@@ -1,0 +1,117 @@
+"""Shared resources of the action server, created lazily once per process.
+
+Loading the embedding model and the FAISS index takes seconds and opening a database
+engine needs the settings, so nothing happens at import time: the first action that needs
+a resource creates it, and every later call reuses it. Each action call still opens its
+own :class:`UnitOfWork` (one transaction per call, never a session shared across calls).
+Tests point the whole server at a store of their own with :func:`use_settings`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from rasa_sdk import Tracker
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from assistant.identity import verify_customer_token
+from assistant.settings import Settings, load_settings
+from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store_policy import StorePolicy, load_store_policy
+
+if TYPE_CHECKING:
+    from catalog_index.search import CatalogSearcher
+
+
+class SearchUnavailable(Exception):
+    """The catalog index could not be loaded (missing, corrupt, or the model failed)."""
+
+
+class _Resources:
+    """Everything the actions share, each part built on first use under one lock."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._lock = threading.Lock()
+        self._settings = settings
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._searcher: CatalogSearcher | None = None
+        self._policy: StorePolicy | None = None
+
+    @property
+    def settings(self) -> Settings:
+        with self._lock:
+            if self._settings is None:
+                self._settings = load_settings()
+            return self._settings
+
+    def sessions(self) -> sessionmaker[Session]:
+        settings = self.settings
+        with self._lock:
+            if self._sessions is None:
+                self._engine = make_engine(settings.database_url)
+                self._sessions = make_session_factory(self._engine)
+            return self._sessions
+
+    def searcher(self) -> CatalogSearcher:
+        settings = self.settings
+        with self._lock:
+            if self._searcher is None:
+                from catalog_index.search import CatalogSearcher
+
+                try:
+                    self._searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
+                except Exception as error:
+                    raise SearchUnavailable(f"cannot load the catalog index at {settings.index_dir}") from error
+            return self._searcher
+
+    def policy(self) -> StorePolicy:
+        settings = self.settings
+        with self._lock:
+            if self._policy is None:
+                self._policy = load_store_policy(settings.policy_file)
+            return self._policy
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+
+
+_resources = _Resources()
+
+
+def use_settings(settings: Settings) -> None:
+    """Serve another store from now on (tests, or an embedding application)."""
+    global _resources
+    _resources.close()
+    _resources = _Resources(settings)
+
+
+def settings() -> Settings:
+    return _resources.settings
+
+
+def searcher() -> CatalogSearcher:
+    """The loaded catalog index; raises :class:`SearchUnavailable` when it cannot load."""
+    return _resources.searcher()
+
+
+def store_policy() -> StorePolicy:
+    return _resources.policy()
+
+
+def unit_of_work() -> UnitOfWork:
+    """A fresh transaction on the customer store (use as ``with unit_of_work() as uow``)."""
+    return UnitOfWork(_resources.sessions())
+
+
+def verified_customer(tracker: Tracker) -> str | None:
+    """The customer id from the signed token in the message metadata, never from a slot."""
+    metadata: Any = (tracker.latest_message or {}).get("metadata") or {}
+    token = metadata.get("customer_token") if isinstance(metadata, dict) else None
+    if not token:
+        return None
+    return verify_customer_token(token, _resources.settings.store_secret)

@@ -1,0 +1,165 @@
+"""Order status, cancellation, returns: never show or change an order for someone who does not own it.
+
+Who owns an order: a signed-in customer (verified token in the message metadata) owns
+their orders; a guest proves ownership with the order number AND the order's e-mail.
+A guest whose pair does not match gets the same sentence whether or not the order exists.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import ShopAction
+from actions.context import store_policy, unit_of_work, verified_customer
+from actions.replies import day, money, order_payload, order_status_text
+from assistant.store.db import UnitOfWork
+from assistant.store.models import Order
+from assistant.store.repositories import normalize_order_number
+from assistant.store.repositories.orders import SHIPPED_STATUSES
+
+ORDER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NOT_FOUND = (
+    "I couldn't find an order {number} with that email address. Please check both (they're in your "
+    "order confirmation email) and try again, or say \"talk to a person\"."
+)
+
+
+class ValidateOrderLookupForm(FormValidationAction):
+    """Ask for order number and e-mail only from guests; check their shape, not their truth."""
+
+    def name(self) -> str:
+        return "validate_order_lookup_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        return [] if verified_customer(tracker) else domain_slots
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        number = normalize_order_number(str(value or ""))
+        if ORDER_NUMBER.match(number) and any(char.isdigit() for char in number):
+            return {"order_number": number}
+        dispatcher.utter_message(text="That doesn't look like an order number. It's in your confirmation email, e.g. SA-123456.")
+        return {"order_number": None}
+
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        email = str(value or "").strip()
+        if EMAIL.match(email):
+            return {"email": email}
+        dispatcher.utter_message(text="That doesn't look like an email address. Could you type it again?")
+        return {"email": None}
+
+
+def owned_order(uow: UnitOfWork, tracker: Tracker, number: str | None) -> tuple[Order | None, str | None]:
+    """The order the shopper may see, and a note when a signed-in shopper named someone else's."""
+    customer_id = verified_customer(tracker)
+    if customer_id is None:
+        email = tracker.get_slot("email")
+        return (uow.orders.find_for_guest(number, email) if number and email else None), None
+    if number:
+        order = uow.orders.by_number(number)
+        if order is not None and order.customer_id == customer_id:
+            return order, None
+        latest = uow.orders.latest_for_customer(customer_id)
+        return latest, f"I couldn't find order {number} on your account."
+    return uow.orders.latest_for_customer(customer_id), None
+
+
+class ActionOrderStatus(ShopAction):
+    action_name = "action_order_status"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        number = tracker.get_slot("order_number")
+        with unit_of_work() as uow:
+            order, note = owned_order(uow, tracker, number)
+            if order is None:
+                guest = verified_customer(tracker) is None
+                text = NOT_FOUND.format(number=number or "") if guest else "I can't find any orders on your account yet."
+                dispatcher.utter_message(text=text)
+                return [SlotSet("order_number", None), SlotSet("email", None)]
+            text = "\n".join(filter(None, [note, order_status_text(order)]))
+            dispatcher.utter_message(text=text, json_message={"type": "order_status", "order": order_payload(order)})
+        return [SlotSet("order_number", None)]
+
+
+class ActionAskCancelConfirmation(ShopAction):
+    action_name = "action_ask_cancel_confirmation"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        number = tracker.get_slot("order_number")
+        with unit_of_work() as uow:
+            order, note = owned_order(uow, tracker, number)
+            if order is None:
+                dispatcher.utter_message(text=NOT_FOUND.format(number=number or ""))
+                return [SlotSet("order_number", None), SlotSet("pending_cancel_order", None)]
+            prefix = f"{note} " if note else ""
+            if order.status == "cancelled":
+                dispatcher.utter_message(text=f"{prefix}Order {order.order_number} is already cancelled.")
+            elif order.status in SHIPPED_STATUSES or (order.shipment is not None and order.shipment.shipped_at):
+                dispatcher.utter_message(
+                    text=f"{prefix}Order {order.order_number} has already left our warehouse ({order.status.replace('_', ' ')}), "
+                    "so I can't cancel it any more. You can return it once it arrives: ask me about returns for how."
+                )
+            else:
+                dispatcher.utter_message(
+                    text=f"{prefix}Do you want me to cancel order {order.order_number} "
+                    f"(placed {day(order.placed_at)}, {money(order.total, order.currency)})? Please answer yes or no.",
+                    buttons=[{"title": "Yes, cancel it", "payload": "/affirm"}, {"title": "No, keep it", "payload": "/deny"}],
+                )
+                return [SlotSet("pending_cancel_order", order.order_number)]
+        return [SlotSet("order_number", None), SlotSet("pending_cancel_order", None)]
+
+
+class ActionCancelOrder(ShopAction):
+    action_name = "action_cancel_order"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        pending = tracker.get_slot("pending_cancel_order")
+        cleared = [SlotSet("pending_cancel_order", None), SlotSet("order_number", None)]
+        if not pending:
+            dispatcher.utter_message(text="There's no cancellation waiting for a yes. Which order do you want to cancel?")
+            return cleared
+        with unit_of_work() as uow:
+            order, note = owned_order(uow, tracker, pending)
+            if order is None or note is not None:
+                dispatcher.utter_message(text=NOT_FOUND.format(number=pending))
+                return cleared
+            was_paid = order.status == "paid"
+            outcome = uow.orders.cancel(order)
+            uow.commit()
+        refund = " Your payment will be refunded to the method you paid with." if was_paid else ""
+        replies = {
+            "cancelled": f"Done: order {pending} is cancelled.{refund}",
+            "already_cancelled": f"Order {pending} was already cancelled.",
+            "shipped": f"Order {pending} has just left our warehouse, so I couldn't cancel it. You can return it once it arrives.",
+            "not_cancellable": f"Order {pending} can't be cancelled in its current state. A person from our team can help.",
+        }
+        dispatcher.utter_message(text=replies[outcome])
+        return cleared
+
+
+class ActionReturnsAndRefunds(ShopAction):
+    action_name = "action_returns_and_refunds"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        lines = [store_policy().returns_summary()]
+        customer_id = verified_customer(tracker)
+        if customer_id is not None:
+            with unit_of_work() as uow:
+                for order in uow.orders.refunds_for_customer(customer_id, limit=5):
+                    refund = order.refund
+                    lines.append(f"Order {order.order_number}: refund {refund.status.replace('_', ' ')}, "
+                                 f"{money(refund.amount, order.currency)}.")
+        dispatcher.utter_message(text="\n".join(lines))
+        return []

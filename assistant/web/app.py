@@ -1,0 +1,70 @@
+"""The aiohttp application factory and its runner.
+
+State lives under typed keys (:mod:`assistant.web.keys`); the HTTP client session to
+Rasa and the catalog index are opened and closed by ``cleanup_ctx`` so tests can build
+as many apps as they like, each with its own settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from assistant.settings import Settings
+from assistant.web.catalog_search import CatalogSearch
+from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, SETTINGS
+from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware
+from assistant.web.rasa_client import RasaClient
+from assistant.web.routes import setup_routes
+from assistant.web.sessions import session_middleware
+
+
+async def rasa_client_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One pooled client session to Rasa for the app's lifetime."""
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        app[RASA] = RasaClient(
+            session, settings.rasa_url, settings.gateway_token, settings.rasa_token, app[RASA_TIMEOUT]
+        )
+        yield
+
+
+async def catalog_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start loading the catalog index in the background; stop waiting for it on shutdown."""
+    settings = app[SETTINGS]
+    catalog = CatalogSearch(settings.index_dir, settings.embedding_model)
+    catalog.start_loading()
+    app[CATALOG] = catalog
+    yield
+    await catalog.stop()
+
+
+def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float = 30.0) -> web.Application:
+    """The web gateway for one store; ``demo_mode`` enables the demo login on ``/``."""
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        # The session middleware is outermost so error responses still carry a new cookie.
+        middlewares=[session_middleware(settings.web_secret), error_middleware],
+    )
+    app[SETTINGS] = settings
+    app[DEMO_MODE] = demo_mode
+    app[RASA_TIMEOUT] = rasa_timeout
+    app.cleanup_ctx.append(rasa_client_ctx)
+    app.cleanup_ctx.append(catalog_ctx)
+    app.on_response_prepare.append(add_security_headers)
+    setup_routes(app)
+    return app
+
+
+def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False) -> None:
+    """Serve the app until interrupted (``shop-assistant web``)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(
+        create_app(settings, demo_mode=demo_mode),
+        host=settings.web_host,
+        port=port or settings.web_port,
+        print=lambda text: print(text, flush=True),
+    )

@@ -1,0 +1,21 @@
+"""The URL map of the web app, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from assistant.web import views_api, views_chat, views_store
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register every route: the storefront, the JSON API, health, and the widget files."""
+    app.router.add_get("/", views_store.get_index)
+    app.router.add_post("/api/chat", views_chat.post_chat)
+    app.router.add_get("/api/history", views_chat.get_history)
+    app.router.add_get("/api/search", views_api.get_search)
+    app.router.add_get("/healthz", views_api.get_health)
+    app.router.add_static("/static", STATIC_DIR)

@@ -1,0 +1,69 @@
+"""The files of an index directory and the manifest that travels with them.
+
+An index is only usable together with its row-to-id map, the products as they were
+indexed, and the facts needed to tell whether it still fits (model, dimension, count,
+catalog checksum).  Keeping them side by side, and checking them against each other on
+load, turns a stale or damaged index into a clear message instead of wrong answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+FORMAT_VERSION = 1
+INDEX_FILE = "index.faiss"
+IDS_FILE = "ids.json"
+PRODUCTS_FILE = "products.jsonl"
+MANIFEST_FILE = "manifest.json"
+
+
+class IndexUnavailable(RuntimeError):
+    """The index directory is missing, damaged, or was built for another model or catalog."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Facts about one built index, stored as ``manifest.json``."""
+
+    model_name: str
+    dimension: int
+    product_count: int
+    catalog_sha256: str
+    index_sha256: str
+    build_seconds: float
+    built_at: str  # ISO 8601, UTC
+    faiss_index_type: str
+    format_version: int = FORMAT_VERSION
+
+    def write(self, index_dir: Path) -> None:
+        """Write ``manifest.json`` into ``index_dir`` (the build's temporary directory)."""
+        (index_dir / MANIFEST_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, index_dir: Path) -> Manifest:
+        """Read and check ``manifest.json``; :class:`IndexUnavailable` if absent or unreadable."""
+        path = index_dir / MANIFEST_FILE
+        if not path.exists():
+            raise IndexUnavailable(f"no index at {index_dir} (missing {MANIFEST_FILE}); run `shop-assistant catalog build-index`")
+        try:
+            data = json.loads(path.read_text())
+            manifest = cls(**data)
+        except (json.JSONDecodeError, TypeError) as error:
+            raise IndexUnavailable(f"{path} is damaged ({error}); rebuild the index") from None
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexUnavailable(
+                f"index at {index_dir} has format {manifest.format_version}, this version reads {FORMAT_VERSION}; rebuild the index"
+            )
+        return manifest
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks so large catalogs do not load into memory."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as data:
+        while chunk := data.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,62 @@
+"""Turn products and queries into normalized vectors with a local sentence-transformers model.
+
+The model is named by a path (or any name ``SentenceTransformer`` resolves offline) so a
+retailer can swap in another local model; the index manifest records that name, and a
+searcher refuses an index built with a different one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+DESCRIPTION_CHARS = 300
+MAX_TAGS = 8
+
+
+def document_text(product: dict[str, Any]) -> str:
+    """The text embedded for a product: title first, then the attributes shoppers name.
+
+    The title leads so that a bare catalog (id and title only) embeds as well as it can,
+    and the description is cut short because it is the noisiest field and the model reads
+    only the first few hundred tokens anyway.
+    """
+    parts: list[str] = [product["title"]]
+    for key in ("brand", "color", "category", "subcategory"):
+        value = product.get(key)
+        if value and str(value).lower() not in parts[0].lower():
+            parts.append(str(value))
+    tags = [tag for tag in product.get("tags") or [] if tag][:MAX_TAGS]
+    if tags:
+        parts.append(", ".join(tags))
+    description = (product.get("description") or "").strip()
+    if description:
+        cut = description[:DESCRIPTION_CHARS]
+        parts.append(cut.rsplit(" ", 1)[0] if len(description) > DESCRIPTION_CHARS and " " in cut else cut)
+    return ". ".join(parts)
+
+
+class Embedder:
+    """A loaded sentence-transformers model on the CPU."""
+
+    def __init__(self, model_name: str) -> None:
+        from sentence_transformers import SentenceTransformer  # heavy: imported only when embedding
+
+        self.model_name = model_name
+        self._model = SentenceTransformer(model_name, device="cpu")
+        self.dimension: int = int(self._model.get_embedding_dimension())
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """``(len(texts), dimension)`` float32 unit vectors, so inner product is cosine similarity."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=progress and len(texts) > batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

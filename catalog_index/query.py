@@ -1,0 +1,188 @@
+"""Split a shopper's query into hard constraints and the text left for relevance ranking.
+
+"waterproof hiking boots under $150 in size 10" becomes ``price_max=150``, ``sizes=["10"]``,
+``category="hiking boots"`` and the text "waterproof hiking boots".  Price, size, stock,
+colour and brand words are removed from the text (the filters carry them); the product
+type stays in it too, because it is also the best relevance signal and removing it would
+leave nothing to rank by for "boots under 50".  Brands and categories are recognized
+against the loaded catalog's :class:`Vocabulary`, so parsing works on any retailer's data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog_index.colors import COLOR_SEPARATORS, QUERY_COLOR_WORDS, canonical_color
+from catalog_index.schema import size_key
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What this catalog's products call their brands, colours and categories (lower-case -> as written)."""
+
+    brands: dict[str, str] = field(default_factory=dict)
+    colors: frozenset[str] = frozenset()
+    categories: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_products(cls, products: Iterable[dict[str, Any]]) -> Vocabulary:
+        """Collect brands, colours (whole and split at ``/``, ``&``...) and categories and subcategories."""
+        brands: dict[str, str] = {}
+        colors: set[str] = set()
+        categories: dict[str, str] = {}
+        for product in products:
+            if product.get("brand"):
+                brands.setdefault(product["brand"].lower(), product["brand"])
+            if product.get("color"):
+                full = canonical_color(product["color"])
+                colors.add(full)
+                colors.update(canonical_color(part) for part in COLOR_SEPARATORS.split(full) if part.strip())
+            for key in ("category", "subcategory"):
+                if product.get(key):
+                    categories.setdefault(product[key].lower(), product[key])
+        return cls(brands=brands, colors=frozenset(c for c in colors if len(c) >= 3), categories=categories)
+
+
+@dataclass
+class ParsedQuery:
+    """The constraints found in a query and the remaining relevance text."""
+
+    text: str
+    price_min: float | None = None
+    price_max: float | None = None
+    colors: list[str] = field(default_factory=list)
+    brands: list[str] = field(default_factory=list)
+    sizes: list[str] = field(default_factory=list)
+    category: str | None = None
+    in_stock: bool = False
+    budget: bool = False  # "cheap"/"budget": no hard bound, a ranking preference for lower prices
+
+
+_NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_CURRENCY = r"(?:\$|usd|dollars?|bucks|eur|euros?|€|£|gbp|pounds?)"
+_NOT_A_UNIT = r"(?!\s*(?:%|kg\b|g\b|lbs?\b|oz\b|mm\b|cm\b|m\b|inch|in\b|\"|gb\b|tb\b|mah\b|w\b|ml\b|l\b|pack\b|pcs\b|pieces?\b|people\b|person\b|seats?\b))"
+_PRICE = rf"(?:{_CURRENCY}\s*)?{_NUMBER}(?:\s*{_CURRENCY})?{_NOT_A_UNIT}"
+_PRICE_WITH_CURRENCY = rf"(?:{_CURRENCY}\s*{_NUMBER}(?:\s*{_CURRENCY})?|{_NUMBER}\s*{_CURRENCY})"
+_MAX_WORDS = r"(?:under|below|less\s+than|cheaper\s+than|lower\s+than|no\s+more\s+than|not\s+more\s+than|up\s+to|at\s+most|max(?:imum)?|within|<=?|≤)"
+_MIN_WORDS = r"(?:over|above|more\s+than|at\s+least|min(?:imum)?|starting\s+at|from|>=?|≥)"
+_RANGE_SEPARATOR = r"\s*(?:and|to|-|–)\s*"
+_SIZE_VALUE = r"(\d+(?:\.\d+)?|xxxl|xxl|xxs|xl|xs|s|m|l|extra\s+large|extra\s+small|x-large|x-small|xx-large|small|medium|large)"
+_FLAGS = re.IGNORECASE
+
+RANGE_PATTERNS = (
+    re.compile(rf"(?<!\w)(?:between|from|priced|price)\s+{_PRICE}{_RANGE_SEPARATOR}{_PRICE}", _FLAGS),
+    re.compile(rf"(?<![\w.]){_PRICE_WITH_CURRENCY}\s*(?:-|–|to)\s*{_PRICE}", _FLAGS),
+    re.compile(rf"(?<![\w.]){_NUMBER}\s*(?:-|–|to)\s*{_PRICE_WITH_CURRENCY}", _FLAGS),
+)
+MAX_PATTERNS = (
+    re.compile(rf"(?<!\w){_MAX_WORDS}\s*{_PRICE}", _FLAGS),
+    re.compile(rf"(?<![\w.]){_PRICE}\s*(?:or\s+less|or\s+under|or\s+below|and\s+under|max)\b", _FLAGS),
+)
+MIN_PATTERNS = (
+    re.compile(rf"(?<!\w){_MIN_WORDS}\s*{_PRICE}", _FLAGS),
+    re.compile(rf"(?<![\w.]){_PRICE}\s*(?:or\s+more|and\s+up|and\s+above|and\s+over|\+)", _FLAGS),
+)
+SIZE_PATTERN = re.compile(rf"(?<!\w)(?:size|sz\.?|sized)\s*[:#]?\s*{_SIZE_VALUE}(?![\w.])", _FLAGS)
+IN_STOCK_PATTERN = re.compile(r"(?<!\w)(?:in[- ]stock|available\s+now|available\s+today|on\s+hand)(?!\w)", _FLAGS)
+BUDGET_PATTERN = re.compile(r"(?<!\w)(?:cheap|cheapest|budget|affordable|inexpensive|low[- ]cost|bargain)(?!\w)", _FLAGS)
+CURRENCY_LEFTOVER = re.compile(rf"(?<!\w){_CURRENCY}(?!\w)|\$", _FLAGS)
+DANGLING = {"in", "for", "with", "and", "or", "at", "of", "priced", "costing", "cost", "that", "a", "the", "price", "size", "sizes", "only", "which", "is", "are", "some", "me"}
+_PLACEHOLDER = "\x00"
+
+
+def _amount(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One alternation, longest phrase first, matched on word boundaries."""
+    ordered = sorted(set(phrases), key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(phrase) for phrase in ordered) + r")(?!\w)", _FLAGS)
+
+
+def number_variants(term: str) -> set[str]:
+    """``boot`` <-> ``boots``, ``dress`` <-> ``dresses``: enough to match how shoppers type types."""
+    variants = {term, term + "s", term + "es"}
+    if term.endswith("es"):
+        variants.add(term[:-2])
+    if term.endswith("s"):
+        variants.add(term[:-1])
+    return variants
+
+
+def _size_label(value: str) -> str:
+    """``"medium"`` -> ``"M"``, ``"9.5"`` stays: how sizes are written on products."""
+    key = size_key(value)
+    return key.upper() if key.isalpha() else key
+
+
+def _clean(text: str) -> str:
+    text = CURRENCY_LEFTOVER.sub(" ", text)
+    words = re.sub(r"\s+", " ", text).strip(" ,.;:!?-").split()
+    while words and words[-1].lower().strip(",.;:!?") in DANGLING:
+        words.pop()
+    while words and words[0].lower().strip(",.;:!?") in DANGLING:
+        words.pop(0)
+    return " ".join(words).strip(" ,.;:!?-")
+
+
+def parse_query(text: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
+    """Parse ``text``; brands and catalog-specific colours and categories need ``vocabulary``."""
+    vocabulary = vocabulary or Vocabulary()
+    parsed = ParsedQuery(text="")
+    rest = f" {text} "
+
+    def take(pattern: re.Pattern[str], record: Callable[[re.Match[str]], None]) -> None:
+        """Record every match of ``pattern`` and cut it out of the remaining text."""
+        nonlocal rest
+
+        def cut(match: re.Match[str]) -> str:
+            record(match)
+            return " "
+
+        rest = pattern.sub(cut, rest)
+
+    take(IN_STOCK_PATTERN, lambda m: setattr(parsed, "in_stock", True))
+    take(SIZE_PATTERN, lambda m: parsed.sizes.append(_size_label(m.group(1))))
+
+    def record_range(match: re.Match[str]) -> None:
+        low, high = sorted(_amount(group) for group in match.groups() if group)
+        parsed.price_min, parsed.price_max = low, high
+
+    for pattern in RANGE_PATTERNS:
+        take(pattern, record_range)
+    for pattern in MAX_PATTERNS:
+        take(pattern, lambda m: setattr(parsed, "price_max", _amount(next(g for g in m.groups() if g))))
+    for pattern in MIN_PATTERNS:
+        take(pattern, lambda m: setattr(parsed, "price_min", _amount(next(g for g in m.groups() if g))))
+    take(BUDGET_PATTERN, lambda m: setattr(parsed, "budget", True))
+
+    brand_pattern = _phrase_pattern(vocabulary.brands)
+    if brand_pattern:
+        take(brand_pattern, lambda m: parsed.brands.append(vocabulary.brands[m.group(1).lower()]))
+
+    # the category phrase stays in the text; hide it so "white wine glasses" keeps its "white"
+    variants = {variant: term for term in vocabulary.categories for variant in number_variants(term)}
+    category_pattern = _phrase_pattern(variants)
+    category_phrase = ""
+    if category_pattern:
+        match = max(category_pattern.finditer(rest), key=lambda m: len(m.group(1)), default=None)
+        if match:
+            category_phrase = match.group(1)
+            parsed.category = vocabulary.categories[variants[category_phrase.lower()]]
+            rest = rest[: match.start(1)] + _PLACEHOLDER + rest[match.end(1):]
+
+    color_pattern = _phrase_pattern(QUERY_COLOR_WORDS | vocabulary.colors)
+    if color_pattern:
+        take(color_pattern, lambda m: parsed.colors.append(canonical_color(m.group(1))))
+
+    parsed.colors = list(dict.fromkeys(parsed.colors))
+    parsed.brands = list(dict.fromkeys(parsed.brands))
+    parsed.sizes = list(dict.fromkeys(parsed.sizes))
+    parsed.text = _clean(rest.replace(_PLACEHOLDER, category_phrase))
+    return parsed
