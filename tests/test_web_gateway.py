@@ -247,12 +247,22 @@ async def test_long_message_is_truncated_and_the_reply_says_so(client: TestClien
     assert fake.webhook_calls[0]["body"]["message"] == "x" * 2_000
 
 
-async def test_ten_thousand_character_message_is_refused_and_serving_continues(
+async def test_ten_thousand_emoji_message_is_truncated_and_answered(
     client: TestClient, fake_rasa: tuple[FakeRasa, str]
 ) -> None:
-    response = await client.post("/api/chat", json={"message": "y" * 10_000})
+    response = await client.post("/api/chat", json={"message": "🙂" * 10_000})
+    assert response.status == 200
+    payload = await response.json()
+    assert payload["truncated"] is True
+    assert fake_rasa[0].webhook_calls[0]["body"]["message"] == "🙂" * 2_000
+
+
+async def test_oversized_body_is_refused_and_serving_continues(
+    client: TestClient, fake_rasa: tuple[FakeRasa, str]
+) -> None:
+    response = await client.post("/api/chat", json={"message": "y" * 140_000})
     assert response.status == 413
-    assert "10,000 bytes" in (await response.json())["error"]
+    assert "131,072 bytes" in (await response.json())["error"]
     assert fake_rasa[0].webhook_calls == []
     again = await client.post("/api/chat", json={"message": "still there?"})
     assert (await again.json()) == {"messages": [{"text": "echo: still there?"}]}

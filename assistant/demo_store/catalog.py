@@ -49,6 +49,11 @@ def _code(text: str) -> str:
     return letters[:3]
 
 
+def _in_sentence(noun: str) -> str:
+    """A title-case noun as it reads mid-sentence: "Hiking Boot" -> "hiking boot", "4K TV" stays."""
+    return " ".join(word if word.upper() == word else word.lower() for word in noun.split())
+
+
 def _weighted_color(rng: random.Random, palette: tuple[str, ...]) -> str:
     weights = [3.0] + [1.0] * (len(palette) - 1)
     return rng.choices(palette, weights)[0]
@@ -96,7 +101,7 @@ def _draft(rng: random.Random, sub: Subcategory, brand_quality: dict[str, float]
     color = _weighted_color(rng, palette) if palette else None
     sizes = _size_run(rng, sub.sizes) if sub.sizes else []
 
-    sentences = [rng.choice(sub.pitches).format(brand=brand, line=line, noun=noun.lower())]
+    sentences = [rng.choice(sub.pitches).format(brand=brand, line=line, noun=_in_sentence(noun))]
     if sub.lines == "book":
         sentences.append(f"By {rng.choice(AUTHORS_FIRST)} {rng.choice(AUTHORS_LAST)}, published by {brand}.")
     sentences += [option.sentence for option in options]
