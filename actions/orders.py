@@ -138,7 +138,8 @@ class ActionCancelOrder(ShopAction):
             was_paid = order.status == "paid"
             outcome = uow.orders.cancel(order)
             uow.commit()
-        refund = " Your payment will be refunded to the method you paid with." if was_paid else ""
+        days = store_policy().cancellation_refund_days
+        refund = f" Your payment goes back to the method you paid with within {days} business days." if was_paid else ""
         replies = {
             "cancelled": f"Done: order {pending} is cancelled.{refund}",
             "already_cancelled": f"Order {pending} was already cancelled.",

@@ -86,6 +86,7 @@ def product_details_text(product: dict[str, Any]) -> str:
 
 
 def order_payload(order: Order) -> dict[str, Any]:
+    """The ``order`` of an ``order_status`` json_message: what the widget's order card shows."""
     shipment, refund = order.shipment, order.refund
     return {
         "order_number": order.order_number, "status": order.status, "placed_at": order.placed_at.isoformat(),
@@ -103,6 +104,7 @@ def order_payload(order: Order) -> dict[str, Any]:
 
 
 def order_status_text(order: Order) -> str:
+    """Status, carrier and tracking, expected (or actual) delivery, and why it is late if it is."""
     lines = [f"Order {order.order_number} (placed {day(order.placed_at)}, {money(order.total, order.currency)}): "
              f"{order.status.replace('_', ' ')}."]
     shipment = order.shipment

@@ -77,13 +77,24 @@ def _swap_in(built: Path, index_dir: Path) -> None:
 
 
 def build_index(
-    catalog_path: Path, index_dir: Path, model_name: str, batch_size: int = 64, progress: bool = True
+    catalog_path: Path,
+    index_dir: Path,
+    model_name: str,
+    batch_size: int = 64,
+    progress: bool = True,
+    embedder: Embedder | None = None,
 ) -> Manifest:
-    """Embed every product of ``catalog_path`` and write a complete index directory at ``index_dir``."""
+    """Embed every product of ``catalog_path`` and write a complete index directory at ``index_dir``.
+
+    ``embedder`` (already holding ``model_name``) spares a long-lived process a second model load.
+    """
     started = time.perf_counter()
     index_dir = Path(index_dir)
     catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
-    embedder = Embedder(model_name)
+    if embedder is None:
+        embedder = Embedder(model_name)
+    elif embedder.model_name != model_name:
+        raise ValueError(f"embedder holds model {embedder.model_name!r}, asked to build with {model_name!r}")
     vectors = embedder.embed([document_text(product) for product in products], batch_size=batch_size, progress=progress)
     index, index_type = make_faiss_index(embedder.dimension, len(products))
     index.add_with_ids(vectors, np.arange(len(products), dtype=np.int64))
@@ -147,9 +158,14 @@ def index_status(catalog_path: Path, index_dir: Path, model_name: str) -> Status
 
 
 def ensure_index(
-    catalog_path: Path, index_dir: Path, model_name: str, batch_size: int = 64, progress: bool = True
+    catalog_path: Path,
+    index_dir: Path,
+    model_name: str,
+    batch_size: int = 64,
+    progress: bool = True,
+    embedder: Embedder | None = None,
 ) -> Manifest:
     """The manifest of an up-to-date index, building one first when the status is not ``ok``."""
     if index_status(catalog_path, index_dir, model_name).ok:
         return Manifest.read(Path(index_dir))
-    return build_index(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress)
+    return build_index(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress, embedder=embedder)

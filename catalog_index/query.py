@@ -19,6 +19,18 @@ from catalog_index.colors import COLOR_SEPARATORS, QUERY_COLOR_WORDS, canonical_
 from catalog_index.schema import size_key
 
 
+ATTRIBUTES = frozenset({"price", "color", "size", "stock"})
+
+
+def _recorded(product: dict[str, Any]) -> dict[str, bool]:
+    return {
+        "price": product.get("price") is not None,
+        "color": bool(product.get("color")),
+        "size": bool(product.get("sizes")),
+        "stock": bool(product.get("stock")),
+    }
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """What this catalog's products call their brands, colours and categories (lower-case -> as written)."""
@@ -26,6 +38,9 @@ class Vocabulary:
     brands: dict[str, str] = field(default_factory=dict)
     colors: frozenset[str] = frozenset()
     categories: dict[str, str] = field(default_factory=dict)
+    # Attributes the catalog records at all.  A constraint on one it lacks (a size in a
+    # catalog without sizes) could only ever match nothing, so its words stay relevance text.
+    attributes: frozenset[str] = ATTRIBUTES
 
     @classmethod
     def from_products(cls, products: Iterable[dict[str, Any]]) -> Vocabulary:
@@ -33,7 +48,9 @@ class Vocabulary:
         brands: dict[str, str] = {}
         colors: set[str] = set()
         categories: dict[str, str] = {}
+        attributes: set[str] = set()
         for product in products:
+            attributes.update(name for name, present in _recorded(product).items() if present)
             if product.get("brand"):
                 brands.setdefault(product["brand"].lower(), product["brand"])
             if product.get("color"):
@@ -43,7 +60,10 @@ class Vocabulary:
             for key in ("category", "subcategory"):
                 if product.get(key):
                     categories.setdefault(product[key].lower(), product[key])
-        return cls(brands=brands, colors=frozenset(c for c in colors if len(c) >= 3), categories=categories)
+        return cls(
+            brands=brands, colors=frozenset(c for c in colors if len(c) >= 3), categories=categories,
+            attributes=frozenset(attributes),
+        )
 
 
 @dataclass
@@ -121,8 +141,10 @@ def _size_label(value: str) -> str:
     return key.upper() if key.isalpha() else key
 
 
-def _clean(text: str) -> str:
-    text = CURRENCY_LEFTOVER.sub(" ", text)
+def _clean(text: str, prices_parsed: bool) -> str:
+    """Drop leftover currency signs and dangling connectors ("boots in" -> "boots")."""
+    if prices_parsed:
+        text = CURRENCY_LEFTOVER.sub(" ", text)
     words = re.sub(r"\s+", " ", text).strip(" ,.;:!?-").split()
     while words and words[-1].lower().strip(",.;:!?") in DANGLING:
         words.pop()
@@ -132,7 +154,10 @@ def _clean(text: str) -> str:
 
 
 def parse_query(text: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
-    """Parse ``text``; brands and catalog-specific colours and categories need ``vocabulary``."""
+    """Parse ``text``; brands and catalog-specific colours and categories need ``vocabulary``.
+
+    Without a vocabulary every built-in constraint (price, size, stock, common colours) is parsed.
+    """
     vocabulary = vocabulary or Vocabulary()
     parsed = ParsedQuery(text="")
     rest = f" {text} "
@@ -147,20 +172,24 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
 
         rest = pattern.sub(cut, rest)
 
-    take(IN_STOCK_PATTERN, lambda m: setattr(parsed, "in_stock", True))
-    take(SIZE_PATTERN, lambda m: parsed.sizes.append(_size_label(m.group(1))))
+    known = vocabulary.attributes
+    if "stock" in known:
+        take(IN_STOCK_PATTERN, lambda m: setattr(parsed, "in_stock", True))
+    if "size" in known:
+        take(SIZE_PATTERN, lambda m: parsed.sizes.append(_size_label(m.group(1))))
 
     def record_range(match: re.Match[str]) -> None:
         low, high = sorted(_amount(group) for group in match.groups() if group)
         parsed.price_min, parsed.price_max = low, high
 
-    for pattern in RANGE_PATTERNS:
-        take(pattern, record_range)
-    for pattern in MAX_PATTERNS:
-        take(pattern, lambda m: setattr(parsed, "price_max", _amount(next(g for g in m.groups() if g))))
-    for pattern in MIN_PATTERNS:
-        take(pattern, lambda m: setattr(parsed, "price_min", _amount(next(g for g in m.groups() if g))))
-    take(BUDGET_PATTERN, lambda m: setattr(parsed, "budget", True))
+    if "price" in known:
+        for pattern in RANGE_PATTERNS:
+            take(pattern, record_range)
+        for pattern in MAX_PATTERNS:
+            take(pattern, lambda m: setattr(parsed, "price_max", _amount(next(g for g in m.groups() if g))))
+        for pattern in MIN_PATTERNS:
+            take(pattern, lambda m: setattr(parsed, "price_min", _amount(next(g for g in m.groups() if g))))
+        take(BUDGET_PATTERN, lambda m: setattr(parsed, "budget", True))
 
     brand_pattern = _phrase_pattern(vocabulary.brands)
     if brand_pattern:
@@ -178,11 +207,11 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
             rest = rest[: match.start(1)] + _PLACEHOLDER + rest[match.end(1):]
 
     color_pattern = _phrase_pattern(QUERY_COLOR_WORDS | vocabulary.colors)
-    if color_pattern:
+    if color_pattern and "color" in known:
         take(color_pattern, lambda m: parsed.colors.append(canonical_color(m.group(1))))
 
     parsed.colors = list(dict.fromkeys(parsed.colors))
     parsed.brands = list(dict.fromkeys(parsed.brands))
     parsed.sizes = list(dict.fromkeys(parsed.sizes))
-    parsed.text = _clean(rest.replace(_PLACEHOLDER, category_phrase))
+    parsed.text = _clean(rest.replace(_PLACEHOLDER, category_phrase), "price" in known)
     return parsed

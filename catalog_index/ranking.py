@@ -15,7 +15,7 @@ import numpy as np
 EXACT_CODE_BOOST = 1.0  # a query token equals the product's SKU or id
 EXACT_TITLE_BOOST = 0.5  # the whole query equals the title
 TOKEN_OVERLAP_BOOST = 0.1  # times the share of query tokens found in title, brand or SKU
-LOW_PRICE_BOOST = 0.05  # "cheap"/"budget": the cheapest candidate gains this much, the dearest none
+LOW_PRICE_BOOST = 0.1  # "cheap"/"budget": the cheapest candidate gains this much, the dearest none
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
 

@@ -10,6 +10,7 @@ Candidates are then re-scored with a small lexical boost (``ranking.py``).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = ["CatalogSearcher", "Hit", "IndexUnavailable", "SearchFilters", "Searc
 
 SUBSET_FRACTION = 0.25  # search only the passing rows when at most this share of the catalog passes
 CANDIDATE_SLACK = 50  # extra candidates fetched so the lexical boost can lift items from below the page
+QUERY_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,13 @@ class CatalogSearcher:
                     self._code_rows.setdefault(str(product[key]).lower(), row)
             self._title_rows.setdefault(" ".join(tokens(product["title"])), []).append(row)
         self.vocabulary = Vocabulary.from_products(self._products)
+        # "show more" and refinements re-run the same text; embedding it is most of a search's cost
+        self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_query)
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        vector = self._embedder.embed([text])
+        vector.flags.writeable = False
+        return vector
 
     @classmethod
     def load(cls, index_dir: Path, model_name: str, embedder: Embedder | None = None) -> CatalogSearcher:
@@ -125,6 +134,11 @@ class CatalogSearcher:
     def __len__(self) -> int:
         return len(self._products)
 
+    @property
+    def product_ids(self) -> list[str]:
+        """Every indexed product id, in index row order."""
+        return [product["id"] for product in self._products]
+
     def get(self, product_id: str) -> dict[str, Any] | None:
         """The indexed product with this id, or ``None``."""
         row = self._filters.row_of.get(product_id)
@@ -145,7 +159,7 @@ class CatalogSearcher:
         if not text:
             ranked = self._browse(mask, prefer_low_price)
         else:
-            vector = self._embedder.embed([text])
+            vector = self._query_vector(text)
             ranked = self._rank(vector, text, mask, need, prefer_low_price)
         hits = [Hit(self._products[row], score) for row, score in ranked[offset:need]]
         applied = filters.to_dict() if filters else {}

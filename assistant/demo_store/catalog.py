@@ -71,6 +71,8 @@ def _size_run(rng: random.Random, kind: str) -> list[str]:
 def _sizes_sentence(kind: str, sizes: list[str]) -> str:
     if kind == "shoe":
         return f"Available in US sizes {sizes[0]} to {sizes[-1]}."
+    if kind == "diaper":
+        return f"Available from {sizes[0]} to {sizes[-1]}."
     if len(sizes) <= 3:
         return "Available in " + ", ".join(sizes[:-1]) + f" and {sizes[-1]}."
     return f"Available in sizes {sizes[0]} to {sizes[-1]}."

@@ -74,7 +74,7 @@ BRANDS = {
     "pet": ("Pawsome", "Whisker & Wag", "Trailhound", "Purrfect Pantry", "Barkley's", "Furwell"),
     "books & office": ("Inkwell", "Harborlight Press", "Deskwise", "Papermill", "Printix", "Quillstone"),
     "grocery": ("Morning Ritual", "Green Acre", "Daily Harvest Co.", "Bean & Bloom", "Vitalis", "Hillside Pantry"),
-    "garden": ("Greenthumb", "Yardcraft", "Blossom & Root", "Fireside Grills", "Terrapin", "Meadowlark"),
+    "garden": ("Greenthumb", "Yardcraft", "Blossom & Root", "Fireside Co.", "Terrapin", "Meadowlark"),
     "baby": ("Little Sprout", "Cuddlenest", "Bambino Bay", "Snugglebug", "Tinytrek", "Dewdrop"),
 }
 GENERIC_BRANDS = ("Everyday Essentials", "Simple Choice", "Goodmark")

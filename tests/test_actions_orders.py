@@ -1,0 +1,125 @@
+"""Order lookup, cancellation and refunds: right answers for owners, nothing for anyone else."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.base import STORE_DOWN
+from actions.context import unit_of_work, use_settings
+from actions.orders import (
+    ActionAskCancelConfirmation,
+    ActionCancelOrder,
+    ActionOrderStatus,
+    ActionReturnsAndRefunds,
+    ValidateOrderLookupForm,
+)
+from assistant.settings import Settings
+from assistant.store.models import AuditLog, Order
+from tests.actions_harness import DOMAIN, action_store, payloads, run, slots, texts, tracker  # noqa: F401
+
+REFUSAL = (
+    "I couldn't find an order {} with that email address. Please check both (they're in your order confirmation "
+    "email) and try again, or say \"talk to a person\"."
+)
+
+
+async def test_guest_with_matching_email_sees_real_status_and_shipment(action_store: Settings) -> None:
+    events, messages = await run(ActionOrderStatus(), tracker("order_lookup", slots={"email": " ALICE@example.com "}))
+    assert events == [{"event": "slot", "timestamp": None, "name": "order_number", "value": None}]
+    [card] = payloads(messages, "order_status")
+    order = card["order"]
+    assert (order["order_number"], order["status"]) == ("SA-1003", "delayed")
+    assert order["shipment"] == {
+        "carrier": "UPS", "tracking_number": "1Z-SA-1003", "status": "delayed",
+        "shipped_at": "2024-05-07T12:00:00+00:00", "estimated_delivery": "2024-05-11T12:00:00+00:00",
+        "delivered_at": None, "delay_reason": "Severe weather is slowing deliveries.",
+    }
+    assert order["items"] == [{"product_id": "T001", "title": "Basecamp 2-Person Backpacking Tent", "quantity": 1}]
+    assert texts(messages).splitlines() == [
+        "Order SA-1003 (placed Mon 6 May, $100.00): delayed.",
+        "Carrier: UPS, tracking number 1Z-SA-1003.",
+        "Estimated delivery: Sat 11 May.",
+        "Why it's late: Severe weather is slowing deliveries.",
+    ]
+
+
+async def test_guest_refusal_is_the_same_for_wrong_email_and_unknown_order(action_store: Settings) -> None:
+    wrong_email = await run(ActionOrderStatus(), tracker("order_lookup", slots={"email": "mallory@example.com"}))
+    unknown = await run(ActionOrderStatus(), tracker("order_lookup", slots={"order_number": "SA-9999", "email": "mallory@example.com"}))
+    for (events, messages), number in ((wrong_email, "SA-1003"), (unknown, "SA-9999")):
+        assert texts(messages) == REFUSAL.format(number)
+        assert not payloads(messages, "order_status")
+        assert slots(events) == {"order_number": None, "email": None}
+
+
+async def test_signed_in_customer_gets_latest_order_and_never_anothers(action_store: Settings) -> None:
+    _, latest = await run(ActionOrderStatus(), tracker("order_lookup", "alice", action_store, slots={"order_number": None, "email": None}))
+    assert payloads(latest, "order_status")[0]["order"]["order_number"] == "SA-1002"
+
+    _, foreign = await run(ActionOrderStatus(), tracker("order_lookup", "alice", action_store, slots={"order_number": "SA-2001"}))
+    assert texts(foreign).startswith("I couldn't find order SA-2001 on your account.")
+    assert payloads(foreign, "order_status")[0]["order"]["order_number"] == "SA-1002"
+
+
+async def test_form_asks_guests_only_and_checks_shapes(action_store: Settings) -> None:
+    form = ValidateOrderLookupForm()
+    dispatcher = CollectingDispatcher()
+    assert await form.required_slots(["order_number", "email"], dispatcher, tracker("order_lookup"), DOMAIN) == ["order_number", "email"]
+    signed_in = tracker("order_lookup", "alice", action_store)
+    assert await form.required_slots(["order_number", "email"], dispatcher, signed_in, DOMAIN) == []
+    assert form.validate_order_number("#sa-1003 ", dispatcher, signed_in, DOMAIN) == {"order_number": "sa-1003"}
+    assert form.validate_order_number("hello", dispatcher, signed_in, DOMAIN) == {"order_number": None}
+    assert form.validate_email("bob@example.com", dispatcher, signed_in, DOMAIN) == {"email": "bob@example.com"}
+    assert form.validate_email("bob at example", dispatcher, signed_in, DOMAIN) == {"email": None}
+    assert len(dispatcher.messages) == 2
+
+
+async def test_cancel_flow_for_a_guest(action_store: Settings) -> None:
+    lookup = {"order_number": "SA-3002", "email": "carol@example.com"}
+    events, messages = await run(ActionAskCancelConfirmation(), tracker("order_lookup", slots=lookup))
+    assert events == [{"event": "slot", "timestamp": None, "name": "pending_cancel_order", "value": "SA-3002"}]
+    assert texts(messages) == "Do you want me to cancel order SA-3002 (placed Sun 5 May, $100.00)? Please answer yes or no."
+
+    confirmed = tracker("order_lookup", slots={**lookup, "pending_cancel_order": "SA-3002"}, text="yes", intent="affirm")
+    events, messages = await run(ActionCancelOrder(), confirmed)
+    assert slots(events) == {"pending_cancel_order": None, "order_number": None}
+    assert texts(messages) == "Done: order SA-3002 is cancelled."
+    with unit_of_work() as uow:
+        assert uow.orders.by_number("SA-3002").status == "cancelled"
+        audit = uow.session.scalars(select(AuditLog).where(AuditLog.customer_id == "carol")).one()
+        assert audit.detail == {"order_number": "SA-3002", "previous_status": "placed"}
+
+
+async def test_cancel_refused_when_shipped_or_not_pending(action_store: Settings) -> None:
+    _, messages = await run(ActionAskCancelConfirmation(), tracker("order_lookup", "alice", action_store, slots={"order_number": "SA-1001"}))
+    assert "has already left our warehouse (shipped), so I can't cancel it" in texts(messages)
+
+    events, messages = await run(ActionCancelOrder(), tracker("order_lookup", text="yes", intent="affirm"))
+    assert texts(messages).startswith("There's no cancellation waiting for a yes.")
+    # a stranger who sets the pending slot still needs the matching email
+    stolen = tracker("order_lookup", slots={"pending_cancel_order": "SA-2002", "email": "mallory@example.com"})
+    _, messages = await run(ActionCancelOrder(), stolen)
+    assert texts(messages) == REFUSAL.format("SA-2002")
+    with unit_of_work() as uow:
+        assert uow.orders.by_number("SA-2002").status == "paid"
+
+
+async def test_returns_policy_and_the_customers_refunds(action_store: Settings) -> None:
+    _, guest = await run(ActionReturnsAndRefunds(), tracker("order_lookup", text="how do returns work", intent="returns_and_refunds"))
+    assert texts(guest).startswith("You can return items within 30 days of delivery.")
+    _, alice = await run(ActionReturnsAndRefunds(), tracker("order_lookup", "alice", action_store, intent="returns_and_refunds"))
+    assert texts(alice).splitlines()[-1] == "Order SA-1004: refund refunded, $100.00."
+
+
+async def test_store_down_gets_an_honest_answer(action_store: Settings) -> None:
+    use_settings(dataclasses.replace(action_store, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    try:
+        events, messages = await run(ActionOrderStatus(), tracker("order_lookup"))
+    finally:
+        use_settings(action_store)
+    assert events == [] and [message["text"] for message in messages] == [STORE_DOWN]
+    with unit_of_work() as uow:
+        assert uow.session.scalars(select(Order)).first() is not None

@@ -1,0 +1,81 @@
+"""The real action server (``python -m rasa_sdk --actions actions``) refuses calls without its token."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from assistant.launcher import Ports, child_environment
+from assistant.settings import PROJECT_ROOT, Settings
+from tests.actions_harness import action_store  # noqa: F401
+
+CALL = {
+    "next_action": "action_shipping_info",
+    "sender_id": "plugin-test",
+    "tracker": {"sender_id": "plugin-test", "slots": {}, "latest_message": {"text": "shipping?"}, "events": [],
+                "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"},
+    "domain": {},
+    "version": "3.6.21",
+}
+
+
+@pytest.fixture
+async def action_server(action_store: Settings, tmp_path: Path) -> AsyncIterator[str]:
+    ports = Ports.free()
+    env = {**child_environment(action_store, ports), "SANIC_HOST": "127.0.0.1"}
+    log = (tmp_path / "actions.log").open("wb")
+    command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.action_server)]
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{ports.action_server}"
+    try:
+        async with aiohttp.ClientSession() as client:
+            for _ in range(600):
+                if process.poll() is not None:
+                    pytest.fail(f"action server exited: {(tmp_path / 'actions.log').read_text()[-2000:]}")
+                try:
+                    async with client.get(f"{url}/health") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+        yield url
+    finally:
+        stop_group(process)
+        log.close()
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server and its Sanic worker (its own process group), forcibly if it lingers."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+async def test_webhook_needs_the_token_and_health_stays_open(action_server: str, action_store: Settings) -> None:
+    async with aiohttp.ClientSession() as client:
+        async with client.get(f"{action_server}/health") as response:
+            assert response.status == 200
+        async with client.post(f"{action_server}/webhook", json=CALL) as response:
+            assert response.status == 401
+        async with client.post(f"{action_server}/webhook", params={"token": "wrong"}, json=CALL) as response:
+            assert response.status == 401
+        async with client.get(f"{action_server}/actions") as response:
+            assert response.status == 401
+        token = {"token": action_store.action_server_token}
+        async with client.post(f"{action_server}/webhook", params=token, json=CALL) as response:
+            assert response.status == 200
+            body = await response.json()
+    assert body["responses"][0]["text"].startswith("We ship to US, CA.")
