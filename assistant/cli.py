@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -73,12 +74,40 @@ def cmd_history_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.recommend_basic import recommend_for_cli
+    from assistant.recommend_basic import recommend
+    from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+    from catalog_index.search import CatalogSearcher
 
+    searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
     customers = [args.customer] if args.customer else Path(args.customers).read_text().split()
-    for customer_id in customers:
-        _print_json(recommend_for_cli(settings, customer_id, args.k))
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        for customer_id in customers:
+            with UnitOfWork(factory) as uow:
+                customer = uow.customers.get(customer_id)
+                personal = customer is not None and customer.personalization_consent is not False
+                items = recommend(uow.session, searcher, customer_id if personal else None, k=args.k)
+            _print_json({
+                "customer": customer_id,
+                "personalized": personal,
+                "items": [
+                    {**_product_json(item.product), "reason": item.reason, "source": item.source}
+                    for item in items
+                ],
+            })
+    finally:
+        engine.dispose()
     return 0
+
+
+def _product_json(product: dict[str, object]) -> dict[str, object]:
+    """The search result shape for a recommended product (no relevance score)."""
+    from catalog_index.search import Hit, hit_to_json
+
+    shaped: dict[str, object] = hit_to_json(Hit(product, 0.0))
+    shaped.pop("score", None)
+    return shaped
 
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -127,8 +156,6 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             )
             try:
                 while True:
-                    import time
-
                     time.sleep(3600)
             except KeyboardInterrupt:
                 print("\nstopping...", flush=True)

@@ -73,6 +73,7 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_RASA_URL=f"http://127.0.0.1:{ports.rasa}",
         ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.action_server}/webhook",
         SHOP_WEB_PORT=str(ports.web),
+        SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",

@@ -83,7 +83,7 @@ class ParsedQuery:
 
 _NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _CURRENCY = r"(?:\$|usd|dollars?|bucks|eur|euros?|€|£|gbp|pounds?)"
-_NOT_A_UNIT = r"(?!\s*(?:%|kg\b|g\b|lbs?\b|oz\b|mm\b|cm\b|m\b|inch|in\b|\"|gb\b|tb\b|mah\b|w\b|ml\b|l\b|pack\b|pcs\b|pieces?\b|people\b|person\b|seats?\b))"
+_NOT_A_UNIT = r"(?!\s*(?:%|kg\b|g\b|lbs?\b|oz\b|mm\b|cm\b|m\b|inch|\"|gb\b|tb\b|mah\b|w\b|ml\b|l\b|pack\b|pcs\b|pieces?\b|people\b|person\b|seats?\b))"
 _PRICE = rf"(?:{_CURRENCY}\s*)?{_NUMBER}(?:\s*{_CURRENCY})?{_NOT_A_UNIT}"
 _PRICE_WITH_CURRENCY = rf"(?:{_CURRENCY}\s*{_NUMBER}(?:\s*{_CURRENCY})?|{_NUMBER}\s*{_CURRENCY})"
 _MAX_WORDS = r"(?:under|below|less\s+than|cheaper\s+than|lower\s+than|no\s+more\s+than|not\s+more\s+than|up\s+to|at\s+most|max(?:imum)?|within|<=?|≤)"
