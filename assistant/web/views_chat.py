@@ -26,6 +26,10 @@ TRUNCATED_NOTE = (
     f"Your message was longer than {MAX_MESSAGE_CHARS:,} characters, "
     f"so I only read the first {MAX_MESSAGE_CHARS:,}."
 )
+NO_REPLY = (
+    "Sorry, part of our system isn't answering right now, so I couldn't finish that. "
+    "Please try again in a minute."
+)
 INVALID_TOKEN = "your store login is not valid or has expired; reload the page or log in again"
 
 
@@ -72,6 +76,11 @@ async def post_chat(request: web.Request) -> web.Response:
     except RasaUnavailable as error:
         log.warning("chat for %s failed: %s", who.sender, error)
         raise ApiError(503, "assistant unavailable", messages=[{"text": UNREACHABLE}]) from None
+    if not replies:
+        # Every turn of ours answers something; Rasa goes silent only when an action failed
+        # (the action server is down, say): tell the shopper instead of showing nothing.
+        log.warning("Rasa sent no reply to %s", who.sender)
+        replies = [{"text": NO_REPLY}]
     if truncated:
         return web.json_response({"messages": [{"text": TRUNCATED_NOTE}, *replies], "truncated": True})
     return web.json_response({"messages": replies})
