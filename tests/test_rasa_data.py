@@ -53,3 +53,21 @@ def test_only_known_warnings(validation: subprocess.CompletedProcess[str]) -> No
 
 def test_no_story_conflicts(validation: subprocess.CompletedProcess[str]) -> None:
     assert "No story structure conflicts found." in validation.stdout + validation.stderr
+
+
+def test_dialogue_test_stories_pass(tmp_path: Path) -> None:
+    """The trained model predicts every turn of ``tests/test_stories.yml`` (rasa-demo CI style)."""
+    model = PROJECT_ROOT / "models" / "current.tar.gz"
+    if not RASA.exists() or not model.exists():
+        pytest.skip("needs the Rasa runtime and a trained model (`make model`)")
+    result = subprocess.run(
+        [
+            str(RASA), "test", "core", "--model", str(model), "--stories", "tests/test_stories.yml",
+            "--fail-on-prediction-errors", "--out", str(tmp_path),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
