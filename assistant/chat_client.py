@@ -63,13 +63,15 @@ def render(messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
         custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
         if custom.get("type") == "products":
             for rank, product in enumerate(custom.get("products") or [], 1):
+                if str(product.get("title")) in str(message.get("text", "")):
+                    continue  # the text already shows it
                 stock = "" if product.get("in_stock", True) else "  (out of stock)"
                 price = _money(product.get("price"), product.get("currency"))
                 lines.append(f"  {rank:2}. {product.get('title')}  {price}  [{product.get('id')}]{stock}")
-        elif custom.get("type") == "order_status":
+        elif custom.get("type") == "order_status" and not message.get("text"):
             order = custom.get("order") or {}
             lines.append("  " + ", ".join(f"{key}: {value}" for key, value in order.items() if not isinstance(value, dict | list)))
-        elif custom.get("type") == "cart":
+        elif custom.get("type") == "cart" and not message.get("text"):
             for item in custom.get("items") or []:
                 lines.append(f"  {item.get('quantity', 1)} x {item.get('title') or item.get('id')}  {_money(item.get('price'), item.get('currency'))}")
             if custom.get("total") is not None:

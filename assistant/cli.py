@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -139,10 +140,15 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.launcher import Ports, StackError, running_stack
 
     ports = Ports()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children as Ctrl-C does
     try:
         with running_stack(settings, Path(args.model), ports, demo_mode=args.demo):
             print(
@@ -158,10 +164,17 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
+                # A second Ctrl-C must not cut the clean shutdown short.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 print("\nstopping...", flush=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted while starting; stopped", file=sys.stderr)
+        return 130
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    print("stopped", flush=True)
     return 0
 
 

@@ -218,6 +218,15 @@ def print_table(report: Dict[str, Any]) -> None:
         print(f"  {m['text']!r}: {m['expected']} -> {m['predicted']} ({m['confidence']:.2f})")
 
 
+def quiet_rasa_logs() -> None:
+    """Rasa logs every parsed message at debug level through structlog; keep only errors."""
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.ERROR)
+    configure_structlog(logging.ERROR)
+
+
 def evaluate(model_path: Path, holdout_path: Path) -> Dict[str, Any]:
     """Loads the model, parses every holdout message and returns the full report."""
     from rasa.core.agent import Agent
@@ -243,7 +252,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.model.is_file():
         print(f"model not found: {args.model}", file=sys.stderr)
         return 2
-    logging.disable(logging.WARNING)
+    quiet_rasa_logs()
     report = evaluate(args.model, args.holdout)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
