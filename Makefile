@@ -47,8 +47,8 @@ demo: install model demo-store ## set up everything and run the stack on the dem
 test: install model ## set up everything and run the whole test suite
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed ## type-check and lint
-	$(BIN)/python -m compileall -q assistant actions catalog_index rasa_sdk_plugins
+lint: $(VENV)/.installed ## lint the code (ruff)
+	$(BIN)/ruff check assistant actions catalog_index rasa_sdk_plugins rasa_addons tests bench
 
 clean: ## remove trained models and generated stores (not the virtual environments)
 	rm -rf models var/demo

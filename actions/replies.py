@@ -52,7 +52,7 @@ def products_payload(
     """The ``products`` json_message; ``extra`` adds context such as the query or the page."""
     items = list(products)
     why = list(reasons) if reasons is not None else [None] * len(items)
-    return {"type": "products", "products": [product_card(p, r) for p, r in zip(items, why)], **extra}
+    return {"type": "products", "products": [product_card(p, r) for p, r in zip(items, why, strict=False)], **extra}
 
 
 def product_list_text(
@@ -60,7 +60,7 @@ def product_list_text(
 ) -> str:
     """An intro sentence followed by one numbered line per product."""
     why = reasons if reasons is not None else [None] * len(products)
-    lines = [product_line(first + n, p, r) for n, (p, r) in enumerate(zip(products, why))]
+    lines = [product_line(first + n, p, r) for n, (p, r) in enumerate(zip(products, why, strict=False))]
     return "\n".join([intro, *lines])
 
 

@@ -42,6 +42,9 @@ class Ports:
         return cls(free_port(), free_port(), free_port())
 
 
+DEFAULT_PORTS = Ports()
+
+
 @dataclass
 class Service:
     name: str
@@ -162,7 +165,7 @@ def stop(running: list[Service], grace: float = 10.0) -> None:
 def running_stack(
     settings: Settings,
     model_path: Path,
-    ports: Ports = Ports(),
+    ports: Ports = DEFAULT_PORTS,
     log_dir: Path | None = None,
     demo_mode: bool = False,
     timeout: float = 240.0,

@@ -18,7 +18,6 @@ from typing import Any
 from catalog_index.colors import COLOR_SEPARATORS, QUERY_COLOR_WORDS, canonical_color
 from catalog_index.schema import size_key
 
-
 ATTRIBUTES = frozenset({"price", "color", "size", "stock"})
 
 

@@ -202,12 +202,12 @@ class CatalogSearcher:
         if passing <= SUBSET_FRACTION * len(mask):
             selector = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
             scores, rows = self._index.search(vector, wanted, params=faiss.SearchParameters(sel=selector))
-            return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+            return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=False) if r >= 0}
         fetch = wanted
         while True:
             fetch = min(max(fetch, wanted) * 2, len(mask))
             scores, rows = self._index.search(vector, fetch)
-            found = {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0 and mask[r]}
+            found = {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=False) if r >= 0 and mask[r]}
             if len(found) >= wanted or fetch >= len(mask):
                 return found
 

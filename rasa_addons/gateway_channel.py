@@ -16,7 +16,8 @@ file); the channel refuses to start without one.
 from __future__ import annotations
 
 import hmac
-from typing import Any, Awaitable, Callable, Dict, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -41,7 +42,7 @@ class GatewayInput(RestInput):
         return "gateway"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "GatewayInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GatewayInput:
         """Build the channel from ``credentials.yml``; a missing token stops Rasa's start."""
         token = (credentials or {}).get("token")
         if not token:
@@ -56,7 +57,7 @@ class GatewayInput(RestInput):
         offered = header[len(BEARER_PREFIX) :].strip()
         return hmac.compare_digest(offered.encode(), self._token.encode())
 
-    def get_metadata(self, request: Request) -> Optional[Dict[str, Any]]:
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
         """Pass the body's ``metadata`` object (e.g. the signed customer token) to the tracker."""
         metadata = (request.json or {}).get("metadata")
         return metadata if isinstance(metadata, dict) else None
@@ -68,7 +69,7 @@ class GatewayInput(RestInput):
         blueprint = super().blueprint(on_new_message)
 
         @blueprint.middleware("request")
-        async def require_gateway_token(request: Request) -> Optional[HTTPResponse]:
+        async def require_gateway_token(request: Request) -> HTTPResponse | None:
             if not self.is_authorized(request):
                 return response.json(
                     {"error": "unauthorized"},

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import psycopg
+import pytest
 from psycopg import sql
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
