@@ -25,7 +25,7 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
     from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
     from assistant.store.history_import import import_history
     from assistant.store.product_sync import sync_products
-    from catalog_index.build import ensure_index
+    from catalog_index.build import build_index, index_status
 
     if not settings.catalog_path.exists():
         print(f"generating the demo store (seed {seed}) in {settings.data_dir}", flush=True)
@@ -47,6 +47,9 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
             print(import_history(settings.database_url, settings.history_dir).summary(), flush=True)
         marker.write_text(digest + settings.database_url)
 
-    if ensure_index(settings.catalog_path, settings.index_dir, settings.embedding_model,
-                    batch_size=settings.embed_batch_size, progress=progress):
-        print(f"built the catalog index in {settings.index_dir}", flush=True)
+    status = index_status(settings.catalog_path, settings.index_dir, settings.embedding_model)
+    if not status.ok:
+        print(f"catalog index {status.message}: building it", flush=True)
+        manifest = build_index(settings.catalog_path, settings.index_dir, settings.embedding_model,
+                               batch_size=settings.embed_batch_size, progress=progress)
+        print(f"indexed {manifest.product_count} products in {manifest.build_seconds:.0f} s", flush=True)
