@@ -1,8 +1,8 @@
 """The files of an index directory and the manifest that travels with them.
 
 An index is only usable together with its row-to-id map, the products as they were
-indexed, and the facts needed to tell whether it still fits (model, dimension, count,
-catalog checksum).  Keeping them side by side, and checking them against each other on
+indexed, its lexical (BM25) part, and the facts needed to tell whether it still fits
+(model, dimension, count, catalog checksum, lexical format).  Keeping them side by side, and checking them against each other on
 load, turns a stale or damaged index into a clear message instead of wrong answers.
 """
 
@@ -12,6 +12,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, files_sha256
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
@@ -37,6 +39,9 @@ class Manifest:
     built_at: str  # ISO 8601, UTC
     faiss_index_type: str
     format_version: int = FORMAT_VERSION
+    # Empty in indexes written before the BM25 leg existed: such an index is refused and rebuilt.
+    lexical_sha256: str = ""
+    lexical_format: str = ""
 
     def write(self, index_dir: Path) -> None:
         """Write ``manifest.json`` into ``index_dir`` (the build's temporary directory)."""
@@ -67,3 +72,17 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
         while chunk := data.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def lexical_problem(index_dir: Path, manifest: Manifest) -> str | None:
+    """Why the BM25 part of ``index_dir`` cannot be used with ``manifest``, or ``None`` when it can."""
+    directory = index_dir / LEXICAL_DIR
+    if not manifest.lexical_sha256:
+        return f"index at {index_dir} has no lexical (BM25) part (built by an older version)"
+    if manifest.lexical_format != LEXICAL_FORMAT:
+        return f"index at {index_dir} has lexical format {manifest.lexical_format!r}, this version reads {LEXICAL_FORMAT!r}"
+    if not directory.is_dir():
+        return f"index at {index_dir} is incomplete: {LEXICAL_DIR}/ is missing"
+    if files_sha256(directory) != manifest.lexical_sha256:
+        return f"{directory} is corrupted (checksum differs from manifest)"
+    return None

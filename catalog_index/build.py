@@ -1,7 +1,10 @@
-"""Build the FAISS index of a catalog, tell whether an existing one is still good, rebuild if not.
+"""Build the FAISS and BM25 indexes of a catalog, tell whether an existing one is still good, rebuild if not.
 
 A build writes everything into a temporary directory beside the index directory and
 swaps it in with renames, so a searcher (or a crash) never sees a half-written index.
+When the index being replaced embedded this very catalog with this very model (only its
+lexical part is missing or outdated), its stored vectors are reused instead of embedding
+every product again, which is most of a build's time.
 The FAISS index type is chosen in :func:`make_faiss_index` alone, so moving large
 catalogs to HNSW or IVF is a change in one place.
 """
@@ -28,10 +31,12 @@ from catalog_index.artifacts import (
     PRODUCTS_FILE,
     IndexUnavailable,
     Manifest,
+    lexical_problem,
     sha256_file,
 )
 from catalog_index.embedder import Embedder, document_text
 from catalog_index.importer import write_jsonl_atomic
+from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, files_sha256
 
 
 def make_faiss_index(dimension: int, count: int) -> tuple[faiss.Index, str]:
@@ -76,6 +81,23 @@ def _swap_in(built: Path, index_dir: Path) -> None:
         os.rename(built, index_dir)
 
 
+def _stored_vectors(index_dir: Path, model_name: str, catalog_sha256: str) -> np.ndarray | None:
+    """The vectors of the index at ``index_dir`` if it embedded this catalog with this model, else ``None``."""
+    try:
+        manifest = Manifest.read(index_dir)
+    except IndexUnavailable:
+        return None
+    path = index_dir / INDEX_FILE
+    if manifest.model_name != model_name or manifest.catalog_sha256 != catalog_sha256 or not path.exists():
+        return None
+    if sha256_file(path) != manifest.index_sha256:
+        return None
+    index = faiss.read_index(str(path))
+    if index.ntotal != manifest.product_count or index.d != manifest.dimension:
+        return None
+    return index.reconstruct_n(0, index.ntotal)
+
+
 def build_index(
     catalog_path: Path,
     index_dir: Path,
@@ -86,17 +108,20 @@ def build_index(
 ) -> Manifest:
     """Embed every product of ``catalog_path`` and write a complete index directory at ``index_dir``.
 
-    ``embedder`` (already holding ``model_name``) spares a long-lived process a second model load.
+    ``embedder`` (already holding ``model_name``) spares a long-lived process a second model load;
+    no model is loaded at all when the vectors of the index being replaced can be reused.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
     catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
-    if embedder is None:
-        embedder = Embedder(model_name)
-    elif embedder.model_name != model_name:
+    if embedder is not None and embedder.model_name != model_name:
         raise ValueError(f"embedder holds model {embedder.model_name!r}, asked to build with {model_name!r}")
-    vectors = embedder.embed([document_text(product) for product in products], batch_size=batch_size, progress=progress)
-    index, index_type = make_faiss_index(embedder.dimension, len(products))
+    vectors = _stored_vectors(index_dir, model_name, catalog_sha256)
+    if vectors is None:
+        embedder = embedder or Embedder(model_name)
+        vectors = embedder.embed([document_text(product) for product in products], batch_size=batch_size, progress=progress)
+    dimension = int(vectors.shape[1])
+    index, index_type = make_faiss_index(dimension, len(products))
     index.add_with_ids(vectors, np.arange(len(products), dtype=np.int64))
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -105,15 +130,19 @@ def build_index(
         faiss.write_index(index, str(building / INDEX_FILE))
         (building / IDS_FILE).write_text(json.dumps([product["id"] for product in products]))
         write_jsonl_atomic(products, building / PRODUCTS_FILE)
+        (building / LEXICAL_DIR).mkdir()
+        LexicalIndex.build(products).save(building / LEXICAL_DIR)
         manifest = Manifest(
             model_name=model_name,
-            dimension=embedder.dimension,
+            dimension=dimension,
             product_count=len(products),
             catalog_sha256=catalog_sha256,
             index_sha256=sha256_file(building / INDEX_FILE),
             build_seconds=round(time.perf_counter() - started, 3),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             faiss_index_type=index_type,
+            lexical_sha256=files_sha256(building / LEXICAL_DIR),
+            lexical_format=LEXICAL_FORMAT,
         )
         manifest.write(building)
         _swap_in(building, index_dir)
@@ -148,6 +177,9 @@ def index_status(catalog_path: Path, index_dir: Path, model_name: str) -> Status
     absent = [name for name in (INDEX_FILE, IDS_FILE, PRODUCTS_FILE) if not (index_dir / name).exists()]
     if absent:
         return Status("missing", f"missing: {', '.join(absent)} in {index_dir}")
+    problem = lexical_problem(index_dir, manifest)
+    if problem:
+        return Status("missing", f"missing: {problem}")
     if manifest.model_name != model_name:
         return Status("mismatch", f"mismatch: model {manifest.model_name} vs {model_name}")
     if not Path(catalog_path).exists():

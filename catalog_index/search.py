@@ -1,11 +1,13 @@
-"""Semantic product search over a built index, with hard filters that never starve.
+"""Hybrid (dense + BM25) product search over a built index, with hard filters that never starve.
 
 How a search runs: the filters become a boolean mask over all products (``FilterIndex``),
 so the number of matching products is known up front.  When few products pass, FAISS
 searches only them (an ``IDSelectorBatch``); when many pass, it over-fetches from the
 whole index and drops the rest, widening until enough are found.  Either way a page has
 ``k`` hits whenever ``offset + k`` products pass, and none of them violates a filter.
-Candidates are then re-scored with a small lexical boost (``ranking.py``).
+The BM25 leg scores every product for the query text and keeps the best passing ones.
+The two candidate lists are fused (``fusion.py``, method and parameters chosen by
+measurement), and products whose SKU, id or whole title the query names are put on top.
 """
 
 from __future__ import annotations
@@ -19,18 +21,30 @@ from typing import Any
 import faiss
 import numpy as np
 
-from catalog_index.artifacts import IDS_FILE, INDEX_FILE, PRODUCTS_FILE, IndexUnavailable, Manifest, sha256_file
+from catalog_index.artifacts import (
+    IDS_FILE,
+    INDEX_FILE,
+    PRODUCTS_FILE,
+    IndexUnavailable,
+    Manifest,
+    lexical_problem,
+    sha256_file,
+)
 from catalog_index.embedder import Embedder
 from catalog_index.filters import FilterIndex, SearchFilters
+from catalog_index.fusion import DEFAULT_FUSION, FusionConfig, fuse
 from catalog_index.importer import read_catalog
+from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, top_rows
 from catalog_index.query import ParsedQuery, Vocabulary, parse_query
-from catalog_index.ranking import lexical_boost, low_price_boost, tokens
+from catalog_index.ranking import low_price_boost, tokens
 from catalog_index.schema import in_stock
 
 __all__ = ["CatalogSearcher", "Hit", "IndexUnavailable", "SearchFilters", "SearchResult", "hit_to_json", "result_to_json"]
 
 SUBSET_FRACTION = 0.25  # search only the passing rows when at most this share of the catalog passes
-CANDIDATE_SLACK = 50  # extra candidates fetched so the lexical boost can lift items from below the page
+CANDIDATE_SLACK = 50  # extra candidates per leg beyond the page, so fusion can lift items from below it
+EXACT_CODE_TIER = 2.0  # added to the fused score (at most 1) when a query token is the product's SKU or id
+EXACT_TITLE_TIER = 1.0  # ... when the whole query is the product's title
 QUERY_CACHE_SIZE = 1024
 
 
@@ -59,6 +73,7 @@ class _Artifacts:
     manifest: Manifest
     index: faiss.Index
     products: list[dict[str, Any]]
+    lexical: LexicalIndex
 
 
 def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
@@ -73,29 +88,38 @@ def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
             raise IndexUnavailable(f"index at {index_dir} is incomplete: {name} is missing; rebuild the index")
     if sha256_file(index_dir / INDEX_FILE) != manifest.index_sha256:
         raise IndexUnavailable(f"{index_dir / INDEX_FILE} is corrupted (checksum differs from manifest); rebuild the index")
+    problem = lexical_problem(index_dir, manifest)
+    if problem:
+        raise IndexUnavailable(f"{problem}; rebuild the index")
     try:
         index = faiss.read_index(str(index_dir / INDEX_FILE))
         ids = json.loads((index_dir / IDS_FILE).read_text())
         products = read_catalog(index_dir / PRODUCTS_FILE)
-    except (RuntimeError, ValueError) as error:
+        lexical = LexicalIndex.load(index_dir / LEXICAL_DIR)
+    except (RuntimeError, ValueError, OSError, KeyError) as error:
         raise IndexUnavailable(f"index at {index_dir} is corrupted ({error}); rebuild the index") from None
-    counts = {"manifest": manifest.product_count, "faiss ntotal": index.ntotal, IDS_FILE: len(ids), PRODUCTS_FILE: len(products)}
+    counts = {
+        "manifest": manifest.product_count, "faiss ntotal": index.ntotal, IDS_FILE: len(ids),
+        PRODUCTS_FILE: len(products), "bm25 documents": lexical.count,
+    }
     if len(set(counts.values())) != 1:
         raise IndexUnavailable(f"index at {index_dir} is inconsistent: counts {counts}; rebuild the index")
     if index.d != manifest.dimension:
         raise IndexUnavailable(f"index at {index_dir} has dimension {index.d}, manifest says {manifest.dimension}; rebuild the index")
     if [product["id"] for product in products] != ids:
         raise IndexUnavailable(f"index at {index_dir} is inconsistent: {IDS_FILE} does not match {PRODUCTS_FILE}; rebuild the index")
-    return _Artifacts(manifest=manifest, index=index, products=products)
+    return _Artifacts(manifest=manifest, index=index, products=products, lexical=lexical)
 
 
 class CatalogSearcher:
     """A loaded index and model answering searches; safe to share between requests (read-only)."""
 
-    def __init__(self, artifacts: _Artifacts, embedder: Embedder) -> None:
+    def __init__(self, artifacts: _Artifacts, embedder: Embedder, fusion: FusionConfig = DEFAULT_FUSION) -> None:
         self.manifest = artifacts.manifest
+        self.fusion = fusion
         self._index = artifacts.index
         self._products = artifacts.products
+        self._lexical = artifacts.lexical
         self._embedder = embedder
         self._filters = FilterIndex(self._products)
         self._code_rows: dict[str, int] = {}
@@ -115,10 +139,13 @@ class CatalogSearcher:
         return vector
 
     @classmethod
-    def load(cls, index_dir: Path, model_name: str, embedder: Embedder | None = None) -> CatalogSearcher:
+    def load(
+        cls, index_dir: Path, model_name: str, embedder: Embedder | None = None, fusion: FusionConfig = DEFAULT_FUSION
+    ) -> CatalogSearcher:
         """Open the index at ``index_dir``; :class:`IndexUnavailable` if missing, corrupted or mismatched.
 
-        ``embedder`` lets a process that reloads the index after a rebuild keep its loaded model.
+        ``embedder`` lets a process that reloads the index after a rebuild keep its loaded model;
+        ``fusion`` overrides the ranking (the quality benchmark compares the legs with it).
         """
         artifacts = _load_artifacts(Path(index_dir), model_name)
         if embedder is None:
@@ -129,7 +156,7 @@ class CatalogSearcher:
             raise IndexUnavailable(
                 f"model {model_name!r} gives dimension {embedder.dimension}, index at {index_dir} has {artifacts.manifest.dimension}"
             )
-        return cls(artifacts, embedder)
+        return cls(artifacts, embedder, fusion)
 
     def __len__(self) -> int:
         return len(self._products)
@@ -211,22 +238,46 @@ class CatalogSearcher:
             if len(found) >= wanted or fetch >= len(mask):
                 return found
 
-    def _exact_candidates(self, text: str, mask: np.ndarray, vector: np.ndarray) -> dict[int, float]:
-        """Passing rows whose SKU, id or whole title the query names, wherever the embedding put them."""
-        rows = {self._code_rows[token] for token in tokens(text) if token in self._code_rows}
-        rows.update(self._title_rows.get(" ".join(tokens(text)), []))
-        return {row: float(self._index.reconstruct(row) @ vector[0]) for row in rows if mask[row]}
+    def _exact_tiers(self, text: str, mask: np.ndarray) -> dict[int, float]:
+        """Passing rows whose SKU, id or whole title the query names, with the tier that puts them first."""
+        tiers = {row: EXACT_TITLE_TIER for row in self._title_rows.get(" ".join(tokens(text)), []) if mask[row]}
+        tiers.update({self._code_rows[t]: EXACT_CODE_TIER for t in tokens(text) if t in self._code_rows and mask[self._code_rows[t]]})
+        return tiers
+
+    def _dense_scores(self, vector: np.ndarray, rows: list[int]) -> dict[int, float]:
+        """Inner products with the stored vectors of ``rows`` (those the dense leg did not return)."""
+        if not rows:
+            return {}
+        stored = np.vstack([self._index.reconstruct(row) for row in rows])
+        return dict(zip(rows, (stored @ vector[0]).tolist(), strict=True))
+
+    def _fused_candidates(self, vector: np.ndarray, text: str, mask: np.ndarray, need: int) -> dict[int, float]:
+        """Both legs' candidates for ``text`` among passing rows, fused by ``self.fusion``."""
+        method = self.fusion.method
+        depth = max(need + CANDIDATE_SLACK, self.fusion.depth)
+        dense = self._dense_candidates(vector, mask, depth) if method != "lexical" else {}
+        if method == "dense":
+            return dense
+        scores = self._lexical.scores(text)
+        lexical = top_rows(scores, mask, depth)
+        if method == "blend":  # a blend needs both scores for every candidate
+            dense.update(self._dense_scores(vector, [row for row in lexical if row not in dense]))
+            lexical.update({row: float(scores[row]) for row in dense if row not in lexical})
+        fused = fuse(dense, lexical, self.fusion)
+        if method != "lexical":
+            for row, tier in self._exact_tiers(text, mask).items():
+                fused[row] = fused.get(row, 0.0) + tier
+        return fused
 
     def _rank(
         self, vector: np.ndarray, text: str, mask: np.ndarray, need: int, prefer_low_price: bool
     ) -> list[tuple[int, float]]:
-        candidates = self._dense_candidates(vector, mask, need + CANDIDATE_SLACK)
         if text:
-            candidates.update(self._exact_candidates(text, mask, vector))
+            candidates = self._fused_candidates(vector, text, mask, need)
+        else:
+            candidates = self._dense_candidates(vector, mask, need + CANDIDATE_SLACK)
         rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
         scores = np.array([candidates[int(row)] for row in rows], dtype=np.float64)
-        if text:
-            scores += np.array([lexical_boost(text, self._products[row]) for row in rows])
         if prefer_low_price and len(rows):
             scores += low_price_boost(self._filters.prices[rows])
         order = sorted(range(len(rows)), key=lambda i: (-scores[i], rows[i]))

@@ -46,7 +46,7 @@ def test_build_writes_manifest_and_id_map(built: tuple[Path, Path, Manifest]) ->
     catalog, index_dir, manifest = built
     products = read_catalog(catalog)
     index = faiss.read_index(str(index_dir / "index.faiss"))
-    assert sorted(path.name for path in index_dir.iterdir()) == ["ids.json", "index.faiss", "manifest.json", "products.jsonl"]
+    assert sorted(path.name for path in index_dir.iterdir()) == ["ids.json", "index.faiss", "lexical", "manifest.json", "products.jsonl"]
     assert index.ntotal == manifest.product_count == len(products) == 41
     assert json.loads((index_dir / "ids.json").read_text()) == [product["id"] for product in products]
     assert read_catalog(index_dir / "products.jsonl") == products

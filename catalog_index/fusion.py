@@ -1,0 +1,85 @@
+"""How the dense and BM25 candidate lists become one ranking, and the one place its settings live.
+
+Two fusions are offered because which one wins depends on the catalog and the queries:
+reciprocal-rank fusion (RRF) only looks at ranks, so it needs no score calibration; the
+weighted blend min-max normalizes each leg's scores over the candidates and mixes them,
+which keeps "how much better" information RRF throws away.  ``bench/search_quality.py``
+measures both (tuned on one half of the labelled queries, reported on the other) and
+:data:`DEFAULT_FUSION` holds the winner.  Both return scores in ``[0, 1]`` so later
+adjustments (exact-match tiers, the budget boost) mean the same whatever the method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Method = Literal["rrf", "blend", "dense", "lexical"]
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Which ranking to use and its parameters.
+
+    ``dense`` and ``lexical`` rank by one leg alone (for measurement); only the fused
+    methods and ``dense`` guarantee ``k`` hits, because BM25 scores nothing for a query
+    whose words no product uses.
+    """
+
+    method: Method = "rrf"
+    rrf_k: float = 60.0  # RRF damping: larger flattens the gap between rank 1 and rank 10
+    dense_weight: float = 0.5  # share of the dense leg, for both RRF (as a rank weight) and the blend
+    depth: int = 100  # candidates taken from each leg before fusing
+
+
+# Measured by bench/search_quality.py (tuned on the tune half of tests/data/search_judgments.jsonl,
+# figures from the test half in bench/results/search_quality.json).  The best blend (dense
+# weight 0.6) scored 0.006 NDCG@10 above this RRF, within noise for 89 queries; RRF is kept
+# because min-max normalizing a handful of filtered candidates pins the last one to 0 in
+# both legs, which makes additive preferences such as the "cheap" boost unable to lift it.
+DEFAULT_FUSION = FusionConfig(method="rrf", rrf_k=40.0, dense_weight=0.5, depth=100)
+
+
+def reciprocal_rank_fusion(
+    dense: Mapping[int, float], lexical: Mapping[int, float], rrf_k: float, dense_weight: float
+) -> dict[int, float]:
+    """``sum(weight / (rrf_k + rank))`` over the legs that found a row, scaled so a row first in both scores 1."""
+    fused: dict[int, float] = {}
+    for weight, leg in ((dense_weight, dense), (1.0 - dense_weight, lexical)):
+        ranked = sorted(leg, key=lambda row: (-leg[row], row))
+        for rank, row in enumerate(ranked, 1):
+            fused[row] = fused.get(row, 0.0) + weight / (rrf_k + rank)
+    best = 1.0 / (rrf_k + 1)
+    return {row: score / best for row, score in fused.items()}
+
+
+def _min_max(scores: Mapping[int, float], rows: list[int]) -> dict[int, float]:
+    """Scores mapped onto [0, 1] over ``rows``; rows the leg did not score get 0."""
+    present = [scores[row] for row in rows if row in scores]
+    low, high = min(present, default=0.0), max(present, default=0.0)
+    span = high - low
+    return {row: 0.0 if row not in scores else (scores[row] - low) / span if span > 0 else 1.0 for row in rows}
+
+
+def weighted_blend(dense: Mapping[int, float], lexical: Mapping[int, float], dense_weight: float) -> dict[int, float]:
+    """``w * dense + (1 - w) * bm25`` after min-max normalizing each leg over the candidates.
+
+    A row one leg did not score gets that leg's floor (0 after normalizing), so callers
+    should pass both legs' scores for every candidate where they can (the searcher does).
+    """
+    rows = sorted(set(dense) | set(lexical))
+    dense_norm = _min_max(dense, rows)
+    lexical_norm = _min_max(lexical, rows)
+    return {row: dense_weight * dense_norm[row] + (1.0 - dense_weight) * lexical_norm[row] for row in rows}
+
+
+def fuse(dense: Mapping[int, float], lexical: Mapping[int, float], config: FusionConfig) -> dict[int, float]:
+    """One score per candidate row (higher is better) by ``config.method``."""
+    if config.method == "dense":
+        return dict(dense)
+    if config.method == "lexical":
+        return dict(lexical)
+    if config.method == "blend":
+        return weighted_blend(dense, lexical, config.dense_weight)
+    return reciprocal_rank_fusion(dense, lexical, config.rrf_k, config.dense_weight)
