@@ -30,10 +30,11 @@ import os
 import platform
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
@@ -78,7 +79,7 @@ class Prediction:
     top_confidence: float
 
 
-def load_holdout(path: Path) -> List[HoldoutItem]:
+def load_holdout(path: Path) -> list[HoldoutItem]:
     """Reads the holdout with Rasa's loader, so the file is held to the training-data format."""
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -90,7 +91,7 @@ def load_holdout(path: Path) -> List[HoldoutItem]:
     return items
 
 
-def _prediction(parsed: Dict[str, Any]) -> Prediction:
+def _prediction(parsed: dict[str, Any]) -> Prediction:
     """Keeps the fallback decision and, behind it, the intent DIET actually ranked first."""
     intent = parsed.get("intent") or {}
     ranking = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != NLU_FALLBACK]
@@ -103,7 +104,7 @@ def _prediction(parsed: Dict[str, Any]) -> Prediction:
     )
 
 
-async def _parse_all(agent: Any, texts: Iterable[str]) -> List[Prediction]:
+async def _parse_all(agent: Any, texts: Iterable[str]) -> list[Prediction]:
     return [_prediction(await agent.parse_message(text)) for text in texts]
 
 
@@ -119,13 +120,13 @@ def scored_label(item: HoldoutItem, prediction: Prediction) -> str:
     return item.intent if is_correct(item, prediction) else prediction.intent
 
 
-def per_intent_scores(gold: List[str], predicted: List[str]) -> Dict[str, Dict[str, float]]:
+def per_intent_scores(gold: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
     """Precision, recall, F1 and support for every gold intent."""
     scores = {}
     for intent in sorted(set(gold)):
-        tp = sum(1 for g, p in zip(gold, predicted) if g == intent and p == intent)
-        fp = sum(1 for g, p in zip(gold, predicted) if g != intent and p == intent)
-        fn = sum(1 for g, p in zip(gold, predicted) if g == intent and p != intent)
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == intent and p == intent)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != intent and p == intent)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == intent and p != intent)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -138,13 +139,13 @@ def per_intent_scores(gold: List[str], predicted: List[str]) -> Dict[str, Dict[s
     return scores
 
 
-def summarize(items: List[HoldoutItem], predictions: List[Prediction]) -> Dict[str, Any]:
+def summarize(items: list[HoldoutItem], predictions: list[Prediction]) -> dict[str, Any]:
     """All figures of one run, from the items and the model's predictions in the same order."""
     gold = [item.intent for item in items]
-    predicted = [scored_label(i, p) for i, p in zip(items, predictions)]
+    predicted = [scored_label(i, p) for i, p in zip(items, predictions, strict=True)]
     per_intent = per_intent_scores(gold, predicted)
-    correct = sum(1 for g, p in zip(gold, predicted) if g == p)
-    oos = [(i, p) for i, p in zip(items, predictions) if i.intent == OUT_OF_SCOPE]
+    correct = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p)
+    oos = [(i, p) for i, p in zip(items, predictions, strict=True) if i.intent == OUT_OF_SCOPE]
     nonsense = [(i, p) for i, p in oos if i.nonsense]
     nonsense_shopping = [i.text for i, p in nonsense if p.intent in SHOPPING_INTENTS]
     oos_shopping = [i.text for i, p in oos if p.intent in SHOPPING_INTENTS]
@@ -157,7 +158,7 @@ def summarize(items: List[HoldoutItem], predictions: List[Prediction]) -> Dict[s
             "top_intent": p.top_intent,
             "top_confidence": round(p.top_confidence, 4),
         }
-        for i, p in zip(items, predictions)
+        for i, p in zip(items, predictions, strict=True)
         if not is_correct(i, p)
     ]
     return {
@@ -179,7 +180,7 @@ def summarize(items: List[HoldoutItem], predictions: List[Prediction]) -> Dict[s
     }
 
 
-def model_facts(model_path: Path, agent: Any) -> Dict[str, Any]:
+def model_facts(model_path: Path, agent: Any) -> dict[str, Any]:
     """Identifies the model measured: file hash plus Rasa's own metadata."""
     digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
     metadata = agent.processor.model_metadata
@@ -194,7 +195,7 @@ def model_facts(model_path: Path, agent: Any) -> Dict[str, Any]:
     }
 
 
-def machine_facts() -> Dict[str, Any]:
+def machine_facts() -> dict[str, Any]:
     import rasa
 
     return {
@@ -205,11 +206,13 @@ def machine_facts() -> Dict[str, Any]:
     }
 
 
-def print_table(report: Dict[str, Any]) -> None:
+def print_table(report: dict[str, Any]) -> None:
     """A short human summary; the JSON holds the rest."""
-    print(f"items {report['items']}  accuracy {report['accuracy']:.3f}  macro F1 {report['macro_f1']:.3f}  "
-          f"fallback rate {report['fallback_rate']:.3f}  out_of_scope recall {report['out_of_scope_recall']:.3f}  "
-          f"nonsense->shopping {report['nonsense_in_shopping_intent_share']:.3f}")
+    print(
+        f"items {report['items']}  accuracy {report['accuracy']:.3f}  macro F1 {report['macro_f1']:.3f}  "
+        f"fallback rate {report['fallback_rate']:.3f}  out_of_scope recall {report['out_of_scope_recall']:.3f}  "
+        f"nonsense->shopping {report['nonsense_in_shopping_intent_share']:.3f}"
+    )
     print(f"{'intent':<22}{'prec':>7}{'rec':>7}{'f1':>7}{'n':>5}")
     for intent, s in sorted(report["per_intent"].items(), key=lambda kv: kv[1]["f1"]):
         print(f"{intent:<22}{s['precision']:>7.2f}{s['recall']:>7.2f}{s['f1']:>7.2f}{s['support']:>5}")
@@ -227,7 +230,7 @@ def quiet_rasa_logs() -> None:
     configure_structlog(logging.ERROR)
 
 
-def evaluate(model_path: Path, holdout_path: Path) -> Dict[str, Any]:
+def evaluate(model_path: Path, holdout_path: Path) -> dict[str, Any]:
     """Loads the model, parses every holdout message and returns the full report."""
     from rasa.core.agent import Agent
 
@@ -242,7 +245,7 @@ def evaluate(model_path: Path, holdout_path: Path) -> Dict[str, Any]:
     return report
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--holdout", type=Path, default=DEFAULT_HOLDOUT)
@@ -257,7 +260,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.quiet:
-        print(json.dumps({k: report[k] for k in ("items", "accuracy", "macro_f1", "nonsense_in_shopping_intent_share")}))
+        print(
+            json.dumps({k: report[k] for k in ("items", "accuracy", "macro_f1", "nonsense_in_shopping_intent_share")})
+        )
     else:
         print_table(report)
     return 0
