@@ -47,6 +47,12 @@ demo: install model demo-store ## set up everything and run the stack on the dem
 test: install model ## set up everything and run the whole test suite
 	$(BIN)/python -m pytest
 
+bench: install model demo-store ## run the benchmarks, figures to bench/results/
+	$(BIN)/python -m bench.search_bench --data-dir $(DATA_DIR)
+	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
+	if [ -f bench/nlu_eval.py ]; then $(RASA_VENV)/bin/python bench/nlu_eval.py; fi
+	$(BIN)/python -m bench.plot
+
 lint: $(VENV)/.installed ## lint the code (ruff)
 	$(BIN)/ruff check assistant actions catalog_index rasa_sdk_plugins rasa_addons tests bench
 

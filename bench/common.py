@@ -51,8 +51,12 @@ def _memory_total_gib() -> float | None:
 
 def _git_commit() -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return done.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
@@ -68,17 +72,21 @@ def _versions(names: Iterable[str]) -> dict[str, str | None]:
     return found
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: how busy the shared machine was around a measurement."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def machine_info(extra_libraries: Sequence[str] = ()) -> dict[str, Any]:
     """The facts a reader needs to compare a figure with their own machine's."""
-    try:
-        load = [round(value, 2) for value in os.getloadavg()]
-    except OSError:
-        load = None
     return {
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "memory_gib": _memory_total_gib(),
-        "load_average_1_5_15": load,
+        "load_average_1_5_15_at_end": load_average(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "python_executable": sys.executable,
@@ -116,11 +124,18 @@ def rss_bytes() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def write_result(name: str, figures: dict[str, Any], notes: Sequence[str] = (), results_dir: Path = RESULTS_DIR) -> Path:
-    """Write ``<results_dir>/<name>.json`` with the machine, the notes and the figures."""
+def write_result(
+    name: str,
+    figures: dict[str, Any],
+    notes: Sequence[str] = (),
+    load_at_start: list[float] | None = None,
+    results_dir: Path = RESULTS_DIR,
+) -> Path:
+    """Write ``<results_dir>/<name>.json`` with the machine (and its load before and after), the notes and the figures."""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{name}.json"
-    document = {"benchmark": name, "machine": machine_info(), "notes": [SHARED_MACHINE_NOTE, *notes], **figures}
+    machine = {**machine_info(), "load_average_1_5_15_at_start": load_at_start}
+    document = {"benchmark": name, "machine": machine, "notes": [SHARED_MACHINE_NOTE, *notes], **figures}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")
     tmp.replace(path)
