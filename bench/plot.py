@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers and in CI
 
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+from matplotlib import ticker  # noqa: E402
 
 from bench.common import RESULTS_DIR  # noqa: E402
 
@@ -52,6 +53,9 @@ def _draw(axis: Any, bars: Bars, title: str) -> None:
         axis.bar_label(drawn, labels=[f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in values], fontsize=7, padding=1)
     axis.set_xticks(list(positions), [label for label, _ in bars], fontsize=8)
     axis.set_yscale("log")
+    axis.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.yaxis.set_minor_formatter(ticker.NullFormatter())
     axis.set_ylabel("milliseconds (log scale)")
     axis.set_title(title)
     axis.legend()

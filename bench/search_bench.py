@@ -194,17 +194,19 @@ def _forget_query_vectors(searcher: CatalogSearcher) -> None:
 
 
 def timed_searches(searcher: CatalogSearcher, calls: Sequence[Callable[[], SearchResult]]) -> dict[str, Any]:
-    """Latency of each call with the query embedding paid (cache emptied first) and with it cached."""
+    """Latency of each call with the query embedding paid (cache emptied first) and with it cached.
+
+    The two are timed back to back for each call, so a burst of load from other processes
+    on the shared machine lands on both figures alike instead of skewing one of them.
+    """
     with_embedding = []
+    cached = []
+    results = []
     for call in calls:
         _forget_query_vectors(searcher)
         started = time.perf_counter()
         call()
         with_embedding.append(time.perf_counter() - started)
-    cached = []
-    results = []
-    for call in calls:
-        call()  # puts the vector in the cache
         started = time.perf_counter()
         results.append(call())
         cached.append(time.perf_counter() - started)
