@@ -48,7 +48,7 @@ DEFAULT_PORTS = Ports()
 @dataclass
 class Service:
     name: str
-    command: list[str]
+    command: list[str] = field(repr=False)  # holds the Rasa API token
     health_url: str
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -84,7 +84,7 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
     return env
 
 
-def services(model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool) -> list[Service]:
+def services(settings: Settings, model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool) -> list[Service]:
     """The three services in start order: actions first, Rasa calls them; web last."""
     python = sys.executable
     web_command = [python, "-m", "assistant.cli", "web", "--port", str(ports.web)]
@@ -100,7 +100,7 @@ def services(model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool) -> 
         Service(
             "rasa server",
             [
-                str(RASA_BIN), "run", "--enable-api", "--auth-token", "$RASA_AUTH_TOKEN",
+                str(RASA_BIN), "run", "--enable-api", "--auth-token", settings.rasa_token,
                 "--interface", "127.0.0.1", "--port", str(ports.rasa),
                 "--model", str(model_path), "--credentials", "credentials.yml",
                 "--endpoints", "endpoints.yml",
@@ -122,11 +122,9 @@ def _healthy(url: str) -> bool:
 
 def _start(service: Service, env: dict[str, str]) -> None:
     service.log_path.parent.mkdir(parents=True, exist_ok=True)
-    # The auth token is substituted here rather than put on a shell line: no shell is used.
-    command = [env["RASA_AUTH_TOKEN"] if part == "$RASA_AUTH_TOKEN" else part for part in service.command]
     log = service.log_path.open("ab")
     service.process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        service.command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
@@ -179,7 +177,7 @@ def running_stack(
     env = child_environment(settings, ports)
     started: list[Service] = []
     try:
-        for service in services(model_path, ports, log_dir or settings.data_dir / "logs", demo_mode):
+        for service in services(settings, model_path, ports, log_dir or settings.data_dir / "logs", demo_mode):
             if only and service.name not in only:
                 continue
             _start(service, env)
