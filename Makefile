@@ -8,11 +8,11 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 BIN := $(VENV)/bin
 MODEL := models/current.tar.gz
-RASA_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard rasa_addons/*.py)
+RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shell find data -name '*.yml' 2>/dev/null) $(wildcard rasa_addons/*.py)
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench model demo-store lint clean
+.PHONY: help install demo test bench model demo-store lint clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 install: $(VENV)/.installed $(RASA_VENV)/.installed ## create both virtual environments (idempotent)
 
 $(MODEL): $(RASA_VENV)/.installed $(RASA_SOURCES)
-	SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa train --out models --fixed-model-name current --num-threads 2
+	SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa train --domain domain --out models --fixed-model-name current --num-threads 2
 	touch $@
 
 model: $(MODEL) ## train the Rasa model when data, domain or config changed
@@ -44,7 +44,20 @@ demo-store: $(VENV)/.installed ## generate the demo store if absent, import hist
 demo: install model demo-store ## set up everything and run the stack on the demo store (Ctrl-C stops)
 	$(BIN)/shop-assistant --data-dir $(DATA_DIR) up --demo
 
-test: install model ## set up everything and run the whole test suite
+# Browser tests drive Debian's chromium (Playwright's own browser download is not used).
+# The stamp is written only once chromium is there, so a run without root retries later.
+BROWSER_STAMP := var/.chromium.stamp
+$(BROWSER_STAMP):
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+			|| echo "Could not install chromium with apt-get; the browser tests will be skipped"; \
+	else echo "Browser tests need Debian's chromium and will be skipped: run 'sudo apt-get install chromium'"; fi
+	@if command -v chromium >/dev/null; then mkdir -p $(@D) && touch $@; fi
+
+browser: $(BROWSER_STAMP) ## install Debian's chromium for the browser tests (apt-get, when missing)
+
+test: install model browser ## set up everything and run the whole test suite
 	$(BIN)/python -m pytest
 
 bench: install model demo-store ## run the benchmarks, figures to bench/results/

@@ -30,7 +30,23 @@ from catalog_index.importer import import_catalog
 
 TESTS = Path(__file__).resolve().parent
 TRACKERS = TESTS / "fixtures" / "trackers"
-DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+
+
+def load_domain(directory: Path) -> dict[str, Any]:
+    """Rasa's domain directory merged the way Rasa merges it: lists joined, mappings united."""
+    merged: dict[str, Any] = {}
+    for path in sorted(directory.glob("*.yml")):
+        for key, value in (yaml.safe_load(path.read_text()) or {}).items():
+            if isinstance(value, list):
+                merged.setdefault(key, []).extend(value)
+            elif isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged[key] = value
+    return merged
+
+
+DOMAIN = load_domain(PROJECT_ROOT / "domain")
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SECRETS = {
     "SHOP_STORE_SECRET": "test-store-secret", "RASA_AUTH_TOKEN": "test-rasa-token",

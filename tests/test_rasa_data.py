@@ -20,6 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 RESPONSES_USED_OUTSIDE_DIALOGUES = {"utter_ask_order_number", "utter_ask_email", "utter_default"}
 UNUSED_RESPONSE = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
+# Intents injected only through Rasa's trigger_intent API (the cart reminder): no NLU examples by design.
+EXTERNAL_INTENTS = {"cart_reminder"}
+INTENT_WITHOUT_NLU = re.compile(r"The intent '(\w+)' is listed in the domain file, but is not found in the NLU training data\.")
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,7 @@ def validation() -> subprocess.CompletedProcess[str]:
     if not RASA.exists():
         pytest.skip(f"Rasa runtime not installed at {RASA}")
     return subprocess.run(
-        [str(RASA), "data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml"],
+        [str(RASA), "data", "validate", "--domain", "domain", "--data", "data", "--config", "config.yml"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -47,6 +50,7 @@ def test_only_known_warnings(validation: subprocess.CompletedProcess[str]) -> No
         line
         for line in warnings
         if not ((m := UNUSED_RESPONSE.search(line)) and m.group(1) in RESPONSES_USED_OUTSIDE_DIALOGUES)
+        and not ((m := INTENT_WITHOUT_NLU.search(line)) and m.group(1) in EXTERNAL_INTENTS)
     ]
     assert unexpected == []
 
