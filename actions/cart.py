@@ -17,7 +17,7 @@ from actions.base import ShopAction
 from actions.context import searcher, unit_of_work
 from actions.replies import money
 from actions.resolve import WORD, content_words, mentioned_ordinal, resolve_product
-from actions.shopper import cart_of, known_customer
+from actions.shopper import cart_of, record_in
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Cart, Product
 from assistant.store.repositories import CartLine
@@ -71,9 +71,7 @@ class ActionAddToCart(ShopAction):
             cart = cart_of(uow, tracker, create=True)
             count = quantity(tracker) or 1
             uow.carts.add_item(cart, product["id"], count)
-            customer_id = known_customer(uow, tracker)
-            if customer_id:
-                uow.events.record("add_to_cart", customer_id=customer_id, product_id=product["id"])
+            record_in(uow, tracker, "add_to_cart", product_id=product["id"])
             uow.commit()
             show_cart(dispatcher, uow, cart, intro=f"Added {count} x {product['title']}.")
         return [SlotSet("selected_product", product["id"])]
@@ -120,9 +118,7 @@ class ActionRemoveFromCart(ShopAction):
                 show_cart(dispatcher, uow, cart, intro="Which item should I take out? Say its name or its number.")
                 return []
             left = uow.carts.remove_item(cart, line.product_id, quantity(tracker))
-            customer_id = known_customer(uow, tracker)
-            if customer_id:
-                uow.events.record("remove_from_cart", customer_id=customer_id, product_id=line.product_id)
+            record_in(uow, tracker, "remove_from_cart", product_id=line.product_id)
             uow.commit()
             done = f"Removed {line.quantity - left} x {line.title}." if left else f"Removed {line.title}."
             show_cart(dispatcher, uow, cart, intro=done)

@@ -1,12 +1,17 @@
-"""Recommendations: personal for a verified customer who has not said no, popular otherwise.
+"""Recommendations: personal for a verified customer who said yes, popular otherwise.
 
-"Something like this" with a product open gives products similar to it; "a gift under
-$50" caps the price. Every suggestion comes with its one-line reason.
+"Something like this" with a product open gives products similar to it; "a gift for my
+dad under $50" caps the price and switches to gift ideas (popular, not the shopper's own
+consumables, leaning to products for the recipient).  Every suggestion comes with its
+one-line reason.  Consent is applied inside :mod:`assistant.recommend` (only an explicit
+yes uses the shopper's history).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -16,14 +21,30 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.constraints import parse_amount
-from actions.context import searcher, unit_of_work
+from actions.context import searcher, settings, unit_of_work
 from actions.replies import product_list_text, products_payload
 from actions.shopper import known_customer
-from assistant.recommend_basic import recommend, similar_to
+from assistant.recommend import Recommender, Request, similar_to
+from assistant.recommend.rules import RECIPIENT_WORDS
 from catalog_index.query import parse_query
 
 COUNT = 5
 LIKE_THIS = re.compile(r"\b(like (this|that|it)|similar)\b", re.I)
+GIFT = re.compile(r"\b(gifts?|presents?)\b", re.I)
+RECIPIENT = re.compile(r"\bfor (?:my |our |a |the )?([a-z]+)", re.I)
+
+_lock = threading.Lock()
+_recommenders: dict[tuple[Path, Path], Recommender] = {}
+
+
+def recommender() -> Recommender:
+    """One recommender per store served by this process (catalog rows and cached tables)."""
+    current = settings()
+    key = (current.data_dir, current.index_dir)
+    with _lock:
+        if key not in _recommenders:
+            _recommenders[key] = Recommender.for_data_dir(*key)
+        return _recommenders[key]
 
 
 def price_cap(tracker: Tracker) -> float | None:
@@ -32,6 +53,21 @@ def price_cap(tracker: Tracker) -> float | None:
         if (amount := parse_amount(value)) is not None:
             return amount
     return parse_query(str((tracker.latest_message or {}).get("text") or "")).price_max
+
+
+def gift_request(text: str, cap: float | None) -> Request:
+    """"a gift for my dad": a gift request with its recipient, when the words say so."""
+    match = RECIPIENT.search(text)
+    recipient = match.group(1).lower() if match and match.group(1).lower() in RECIPIENT_WORDS else None
+    return Request(k=COUNT, max_price=cap, gift=bool(GIFT.search(text)) or recipient is not None, recipient=recipient)
+
+
+def _intro(request: Request, personal: bool) -> str:
+    if request.gift:
+        whom = f" for your {request.recipient}" if request.recipient else ""
+        under = f" under ${request.max_price:g}" if request.max_price is not None else ""
+        return f"Some popular gift ideas{whom}{under}:"
+    return "Based on what you've bought and looked at, you might like:" if personal else "Some of our most popular products:"
 
 
 class ActionRecommend(ShopAction):
@@ -46,14 +82,12 @@ class ActionRecommend(ShopAction):
             items = similar_to(index, str(selected), COUNT, cap)
             intro = "Here are some similar products:"
         else:
+            request = gift_request(text, cap)
             with unit_of_work() as uow:
                 customer_id = known_customer(uow, tracker)
-                customer = uow.customers.get(customer_id) if customer_id else None
-                personal = customer is not None and customer.personalization_consent is not False
-                items = recommend(uow.session, index, customer_id if personal else None, k=COUNT, max_price=cap)
+                items, personal = recommender().recommend(uow.session, customer_id, request, session_key=tracker.sender_id)
                 uow.commit()
-            personal = any(item.source != "popular" for item in items)
-            intro = "Based on what you've bought and looked at, you might like:" if personal else "Some of our most popular products:"
+            intro = _intro(request, personal)
         if not items:
             dispatcher.utter_message(text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it.")
             return []

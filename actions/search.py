@@ -16,18 +16,23 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.constraints import Constraints, relaxations
-from actions.context import searcher
+from actions.context import searcher, unit_of_work, verified_customer
+from actions.promotions import offers_line
 from actions.replies import product_details_text, product_list_text, products_payload
 from actions.resolve import resolve_product
 from actions.shopper import record_event
+from assistant.recommend.rerank import customer_affinities, rerank
 from catalog_index.search import CatalogSearcher, SearchResult
 
 PAGE_SIZE = 5
 TIP = "Say \"show more\", \"cheaper\", a colour, or \"tell me about the second one\"."
 
 
-def show_page(dispatcher: CollectingDispatcher, constraints: Constraints, result: SearchResult, page: int, intro: str) -> list[dict[str, Any]]:
-    """Utter one page of results (text list + products payload); the slot events that remember it."""
+def show_page(
+    dispatcher: CollectingDispatcher, tracker: Tracker, constraints: Constraints, result: SearchResult, page: int, intro: str
+) -> list[dict[str, Any]]:
+    """Utter one page of results (text list + products payload), then any store offer on a
+    shown product as its own line (prices stay the catalog's); the slot events that remember it."""
     products = [hit.product for hit in result.hits]
     shown_before = page * PAGE_SIZE
     more = result.total_matching > shown_before + len(products)
@@ -39,7 +44,19 @@ def show_page(dispatcher: CollectingDispatcher, constraints: Constraints, result
             filters=result.applied_filters,
         ),
     )
+    offers = offers_line(tracker, products)
+    if offers:
+        dispatcher.utter_message(text=offers)
     return [SlotSet("search_page", float(page)), SlotSet("last_results", [p["id"] for p in products])]
+
+
+def personalized(tracker: Tracker, index: CatalogSearcher, result: SearchResult) -> SearchResult:
+    """The page re-ranked by the consenting customer's affinities (unchanged for anyone else)."""
+    customer_id = verified_customer(tracker)
+    if customer_id is not None and result.hits:
+        with unit_of_work() as uow:
+            result.hits = rerank(result.hits, customer_affinities(uow.session, customer_id, index.get), result.text)
+    return result
 
 
 def _wanted(constraints: Constraints) -> str:
@@ -75,7 +92,7 @@ class ActionSearchProducts(ShopAction):
             intro = f"I found nothing that matched everything, so I {' and '.join(relaxed)}. Here's what I found for {_wanted(constraints)}:"
         else:
             intro = f"Here's what I found for {_wanted(constraints)}:"
-        return [*constraints.slot_events(), *show_page(dispatcher, constraints, result, 0, intro)]
+        return [*constraints.slot_events(), *show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), 0, intro)]
 
     @staticmethod
     def _shown_prices(index: CatalogSearcher, tracker: Tracker) -> list[float]:
@@ -92,13 +109,14 @@ class ActionShowMore(ShopAction):
             dispatcher.utter_message(text="There's no search to continue yet. What are you looking for?")
             return []
         page = int(tracker.get_slot("search_page") or 0) + 1
-        result = constraints.run(searcher(), k=PAGE_SIZE, offset=page * PAGE_SIZE)
+        index = searcher()
+        result = constraints.run(index, k=PAGE_SIZE, offset=page * PAGE_SIZE)
         if not result.hits:
             dispatcher.utter_message(
                 text=f"That's everything I have for {_wanted(constraints)}. Want to try other words, or change a filter?"
             )
             return []
-        return show_page(dispatcher, constraints, result, page, f"More for {_wanted(constraints)}:")
+        return show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), page, f"More for {_wanted(constraints)}:")
 
 
 class ActionProductDetails(ShopAction):

@@ -14,16 +14,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import unit_of_work, verified_customer
 from assistant.store.db import UnitOfWork
-from assistant.store.models import Cart
+from assistant.store.models import Cart, utcnow
 
 log = logging.getLogger(__name__)
 
 
 def known_customer(uow: UnitOfWork, tracker: Tracker) -> str | None:
-    """The verified customer's id, their row created if the store has not seen them yet."""
+    """The verified customer's id, their row created if the store has not seen them yet.
+
+    Also remembers the conversation and channel they use now, so an abandoned-cart
+    reminder reaches them where they last chatted (:mod:`assistant.nudge`).
+    """
     customer_id = verified_customer(tracker)
-    if customer_id is not None and uow.customers.get(customer_id) is None:
-        uow.customers.upsert(customer_id)
+    if customer_id is None:
+        return None
+    customer = uow.customers.get(customer_id) or uow.customers.upsert(customer_id)
+    channel = tracker.get_latest_input_channel()
+    if channel and (customer.last_sender_id, customer.last_channel) != (tracker.sender_id, channel):
+        uow.customers.upsert(customer_id, last_sender_id=tracker.sender_id, last_channel=channel, last_seen_at=utcnow())
     return customer_id
 
 
@@ -35,13 +43,21 @@ def cart_of(uow: UnitOfWork, tracker: Tracker, create: bool) -> Cart | None:
 
 
 def record_event(tracker: Tracker, type: str, product_id: str | None = None, query: str | None = None) -> None:
-    """Remember a verified customer's search or view for personalization; never fail the reply for it."""
-    if verified_customer(tracker) is None:
-        return
+    """Remember a search, view or cart change for personalization; never fail the reply for it.
+
+    A verified customer's event is theirs; a guest's belongs to the conversation (the
+    sender id, in ``Event.session_id``), which "delete my data" erases with the customer.
+    """
     try:
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
-            uow.events.record(type, customer_id=customer_id, product_id=product_id, query=query)
+            record_in(uow, tracker, type, product_id, query)
             uow.commit()
     except SQLAlchemyError:
         log.exception("could not record a %s event", type)
+
+
+def record_in(uow: UnitOfWork, tracker: Tracker, type: str, product_id: str | None = None, query: str | None = None) -> None:
+    """:func:`record_event` inside a transaction the caller already holds (cart changes)."""
+    customer_id = known_customer(uow, tracker)
+    owner = {"customer_id": customer_id} if customer_id else {"session_id": tracker.sender_id}
+    uow.events.record(type, product_id=product_id, query=query, **owner)

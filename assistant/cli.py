@@ -8,14 +8,20 @@ Each subcommand is a thin shell over a package function, imported lazily so that
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from assistant.store.db import UnitOfWork
+    from catalog_index.ann import IndexParams
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 
@@ -32,18 +38,67 @@ def cmd_catalog_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_catalog_build_index(settings: Settings, args: argparse.Namespace) -> int:
-    from catalog_index.build import build_index, index_status
+def _index_params(settings: Settings, args: argparse.Namespace) -> IndexParams:
+    """Dense index parameters from the settings, each overridden by its command-line flag when given."""
+    from catalog_index.ann import IndexParams
 
+    values = {
+        "ann_threshold": settings.index_ann_threshold, "nlist": settings.index_nlist,
+        "nprobe": settings.index_nprobe, "quantizer": settings.index_quantizer,
+    }
+    values.update({name: getattr(args, name) for name in values if getattr(args, name, None) is not None})
+    return IndexParams(**values)
+
+
+def cmd_catalog_build_index(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog_index.build import build_index, ensure_index, index_status
+
+    params = _index_params(settings, args)
     status = index_status(settings.catalog_path, settings.index_dir, settings.embedding_model)
     if args.if_stale and status.ok:
         print(f"index is up to date ({settings.index_dir})")
         return 0
-    manifest = build_index(
+    build = ensure_index if args.if_stale else build_index  # a stale index is caught up incrementally
+    manifest = build(
         settings.catalog_path, settings.index_dir, settings.embedding_model,
-        batch_size=settings.embed_batch_size, progress=not args.quiet,
+        batch_size=settings.embed_batch_size, progress=not args.quiet, params=params,
     )
-    print(f"indexed {manifest.product_count} products in {manifest.build_seconds:.1f} s -> {settings.index_dir}")
+    print(f"indexed {manifest.product_count} products ({manifest.faiss_index_type}) in {manifest.build_seconds:.1f} s"
+          f" -> {settings.index_dir}")
+    return 0
+
+
+def cmd_catalog_upsert(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog_index.importer import CatalogImportError, normalize_file
+    from catalog_index.update import upsert_products
+
+    try:
+        report, products = normalize_file(Path(args.file))
+    except CatalogImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if report.skipped or report.duplicates:
+        print("\n".join(report.summary().splitlines()[1:]))  # the counts line and the skipped rows
+    done = upsert_products(
+        settings.catalog_path, settings.index_dir, settings.embedding_model, products,
+        params=_index_params(settings, args), batch_size=settings.embed_batch_size,  # params: only if there is no index yet
+    )
+    print(done.summary())
+    return 0
+
+
+def cmd_catalog_delete(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog_index.update import delete_products
+
+    try:
+        done = delete_products(
+            settings.catalog_path, settings.index_dir, settings.embedding_model, args.ids,
+            params=_index_params(settings, args), batch_size=settings.embed_batch_size,
+        )
+    except (KeyError, ValueError) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    print(done.summary())
     return 0
 
 
@@ -75,20 +130,23 @@ def cmd_history_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.recommend_basic import recommend
+    from assistant.recommend import Recommender, Request
     from assistant.store.db import UnitOfWork, make_engine, make_session_factory
-    from catalog_index.search import CatalogSearcher
 
-    searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
-    customers = [args.customer] if args.customer else Path(args.customers).read_text().split()
+    if bool(args.customer) == bool(args.customers):
+        print("error: give exactly one of --customer ID or --customers FILE", file=sys.stderr)
+        return 2
+    customers = [args.customer] if args.customer else [
+        line.strip() for line in Path(args.customers).read_text().splitlines() if line.strip()
+    ]
+    recommender = Recommender.for_data_dir(settings.data_dir, settings.index_dir)
+    request = Request(k=args.k, max_price=args.max_price)
     engine = make_engine(settings.database_url)
     try:
         factory = make_session_factory(engine)
         for customer_id in customers:
             with UnitOfWork(factory) as uow:
-                customer = uow.customers.get(customer_id)
-                personal = customer is not None and customer.personalization_consent is not False
-                items = recommend(uow.session, searcher, customer_id if personal else None, k=args.k)
+                items, personal = recommender.recommend(uow.session, customer_id, request)
             _print_json({
                 "customer": customer_id,
                 "personalized": personal,
@@ -109,6 +167,107 @@ def _product_json(product: dict[str, object]) -> dict[str, object]:
     shaped: dict[str, object] = hit_to_json(Hit(product, 0.0))
     shaped.pop("score", None)
     return shaped
+
+
+def cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a console account; the password comes from stdin or a prompt, never argv."""
+    import getpass
+
+    from assistant.agents import AccountError, add_agent
+    from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            print("the passwords differ; nothing was created", file=sys.stderr)
+            return 1
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            agent = add_agent(uow.session, args.username, password, args.role)
+            uow.commit()
+    except AccountError as error:
+        print(f"not created: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"agent {agent.username} ({agent.role}) created")
+    return 0
+
+
+@contextlib.contextmanager
+def _store_unit_of_work(settings: Settings) -> Iterator[UnitOfWork]:
+    """One transaction on the store, migrated to head first; the engine is closed afterwards."""
+    from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            yield uow
+    finally:
+        engine.dispose()
+
+
+def cmd_nudge_run(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.nudge import run_nudges
+    from assistant.store.db import migrate
+
+    migrate(settings.database_url)
+    report = run_nudges(settings, dry_run=args.dry_run)
+    for label in report.planned:
+        print(f"would remind {label}")
+    for label in report.quiet:
+        print(f"quiet hours, later: {label}")
+    for label in report.failed:
+        print(f"failed: {label}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def cmd_promotions_add(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    def when(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text) if text else None
+
+    scope = "category" if args.category else "product" if args.product else "store"
+    try:
+        with _store_unit_of_work(settings) as uow:
+            promotion = uow.promotions.add(
+                args.code, args.title, "percent" if args.percent else "amount", args.percent or args.amount,
+                scope=scope, scope_value=args.category or args.product, min_basket=args.min_basket,
+                segment=args.segment, segment_value=args.tier, starts_at=when(args.starts), ends_at=when(args.ends),
+            )
+            uow.commit()
+    except ValueError as error:
+        print(f"not added: {error}", file=sys.stderr)
+        return 2
+    except IntegrityError:
+        print(f"not added: a promotion with code {args.code!r} already exists", file=sys.stderr)
+        return 1
+    print(f"promotion {promotion.code} added")
+    return 0
+
+
+def cmd_promotions_list(settings: Settings, args: argparse.Namespace) -> int:
+    with _store_unit_of_work(settings) as uow:
+        promotions = uow.promotions.active() if args.active else uow.promotions.all()
+    columns = ("code", "title", "kind", "value", "scope", "scope_value", "min_basket", "segment", "segment_value",
+               "starts_at", "ends_at")
+    for promotion in promotions:
+        row = {name: getattr(promotion, name) for name in columns}
+        row["starts_at"], row["ends_at"] = (v.isoformat() if v else None for v in (promotion.starts_at, promotion.ends_at))
+        if args.json:
+            _print_json(row)
+        else:
+            print("  ".join(f"{name}={value}" for name, value in row.items() if value is not None))
+    return 0
 
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -209,6 +368,15 @@ def build_parser() -> argparse.ArgumentParser:
     build = add("build-index", cmd_catalog_build_index, "embed the catalog and build the FAISS index", catalog)
     build.add_argument("--if-stale", action="store_true", help="do nothing when the index matches the catalog")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    upsert = add("upsert", cmd_catalog_upsert, "add or update products from a file, re-embedding only those", catalog)
+    upsert.add_argument("file", help="products to add or replace (same formats as import)")
+    delete = add("delete", cmd_catalog_delete, "delete products by id and update the index", catalog)
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    # upsert and delete keep the parameters the index was built with (its manifest's)
+    build.add_argument("--ann-threshold", type=int, help="products above which an IVF index replaces exact search")
+    build.add_argument("--nlist", type=int, help="IVF inverted lists (0: about sqrt(products))")
+    build.add_argument("--nprobe", type=int, help="IVF lists searched per query")
+    build.add_argument("--quantizer", choices=("flat", "sq8"), help="IVF vector storage")
     search = add("search", cmd_catalog_search, "search the catalog", catalog)
     search.add_argument("query", nargs="?")
     search.add_argument("--queries", help="file with one query per line (batch)")
@@ -222,7 +390,37 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--customer")
     recommend.add_argument("--customers", help="file with one customer id per line (batch)")
     recommend.add_argument("--k", type=int, default=10)
+    recommend.add_argument("--max-price", type=float, default=None, help="budget: nothing above this price")
     recommend.add_argument("--json", action="store_true", help="JSON output (the only format)")
+
+    agents = sub.add_parser("agents", help="agent console accounts").add_subparsers(dest="agents_command", required=True)
+    agent_add = add("add", cmd_agents_add, "create an agent account (password from a prompt or stdin)", agents)
+    agent_add.add_argument("username")
+    agent_add.add_argument("--role", choices=("agent", "admin"), default="agent")
+    agent_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+
+    nudge = sub.add_parser("nudge", help="abandoned-cart reminders").add_subparsers(dest="nudge_command", required=True)
+    nudge_run = add("run", cmd_nudge_run, "remind customers of carts left alone (cron-able)", nudge)
+    nudge_run.add_argument("--dry-run", action="store_true", help="list who would be reminded; send nothing")
+
+    promotions = sub.add_parser("promotions", help="store offers").add_subparsers(dest="promotions_command", required=True)
+    promo_add = add("add", cmd_promotions_add, "add an offer", promotions)
+    promo_add.add_argument("code", help="unique short name, e.g. SHOES20")
+    promo_add.add_argument("--title", required=True, help="what shoppers see, e.g. \"Running week\"")
+    size = promo_add.add_mutually_exclusive_group(required=True)
+    size.add_argument("--percent", type=float, help="percent off")
+    size.add_argument("--amount", type=float, help="currency amount off")
+    target = promo_add.add_mutually_exclusive_group()
+    target.add_argument("--category", help="only this category or subcategory (default: whole store)")
+    target.add_argument("--product", help="only this product id")
+    promo_add.add_argument("--min-basket", type=float, help="minimum basket total")
+    promo_add.add_argument("--segment", default="everyone", choices=("everyone", "new_customers", "loyalty_tier"))
+    promo_add.add_argument("--tier", help="the loyalty tier, with --segment loyalty_tier")
+    promo_add.add_argument("--starts", help="ISO date-time (UTC unless given); default: now")
+    promo_add.add_argument("--ends", help="ISO date-time (UTC unless given); default: open-ended")
+    promo_list = add("list", cmd_promotions_list, "list offers", promotions)
+    promo_list.add_argument("--active", action="store_true", help="only offers valid now")
+    promo_list.add_argument("--json", action="store_true")
 
     db = sub.add_parser("db", help="customer store").add_subparsers(dest="db_command", required=True)
     add("migrate", cmd_db_migrate, "run schema migrations to head", db)

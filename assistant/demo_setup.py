@@ -46,6 +46,7 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
         if history_files:
             print(import_history(settings.database_url, settings.history_dir).summary(), flush=True)
         marker.write_text(digest + settings.database_url)
+    _add_demo_promotions(settings)
 
     status = index_status(settings.catalog_path, settings.index_dir, settings.embedding_model)
     if not status.ok:
@@ -53,3 +54,18 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
         manifest = build_index(settings.catalog_path, settings.index_dir, settings.embedding_model,
                                batch_size=settings.embed_batch_size, progress=progress)
         print(f"indexed {manifest.product_count} products in {manifest.build_seconds:.0f} s", flush=True)
+
+
+def _add_demo_promotions(settings: Settings) -> None:
+    """The demo offers ("any deals?"), added once to the store's empty promotions table."""
+    from assistant.promotions import add_demo_promotions
+    from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            if added := add_demo_promotions(uow):
+                print(f"added {added} demo promotions", flush=True)
+            uow.commit()
+    finally:
+        engine.dispose()

@@ -73,9 +73,11 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         ACTION_SERVER_TOKEN=settings.action_server_token,
         GATEWAY_TOKEN=settings.gateway_token,
         SHOP_WEB_SECRET=settings.web_secret,
+        SHOP_STOREFRONT_KEY=settings.storefront_key,
         SHOP_RASA_URL=f"http://127.0.0.1:{ports.rasa}",
         ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.action_server}/webhook",
         SHOP_WEB_PORT=str(ports.web),
+        SHOP_ALLOWED_ORIGINS=",".join(settings.allowed_origins),
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",
@@ -84,7 +86,10 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
     return env
 
 
-def services(settings: Settings, model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool) -> list[Service]:
+def services(
+    settings: Settings, model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+) -> list[Service]:
     """The three services in start order: actions first, Rasa calls them; web last."""
     python = sys.executable
     web_command = [python, "-m", "assistant.cli", "web", "--port", str(ports.web)]
@@ -102,7 +107,7 @@ def services(settings: Settings, model_path: Path, ports: Ports, log_dir: Path, 
             [
                 str(RASA_BIN), "run", "--enable-api", "--auth-token", settings.rasa_token,
                 "--interface", "127.0.0.1", "--port", str(ports.rasa),
-                "--model", str(model_path), "--credentials", "credentials.yml",
+                "--model", str(model_path), "--credentials", str(credentials),
                 "--endpoints", "endpoints.yml",
             ],
             f"http://127.0.0.1:{ports.rasa}/",
@@ -168,8 +173,12 @@ def running_stack(
     demo_mode: bool = False,
     timeout: float = 240.0,
     only: tuple[str, ...] | None = None,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
 ) -> Iterator[list[Service]]:
-    """Start the services (or ``only`` those named), yield them healthy, always stop them."""
+    """Start the services (or ``only`` those named), yield them healthy, always stop them.
+
+    ``credentials`` is Rasa's channel configuration (a test can enable a messaging channel).
+    """
     if not RASA_BIN.exists():
         raise StackError(f"{RASA_BIN} is missing: run `make install` first")
     if not model_path.exists():
@@ -177,7 +186,8 @@ def running_stack(
     env = child_environment(settings, ports)
     started: list[Service] = []
     try:
-        for service in services(settings, model_path, ports, log_dir or settings.data_dir / "logs", demo_mode):
+        log_path = log_dir or settings.data_dir / "logs"
+        for service in services(settings, model_path, ports, log_path, demo_mode, credentials):
             if only and service.name not in only:
                 continue
             _start(service, env)

@@ -18,7 +18,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "demo"
 SECRETS_FILE = PROJECT_ROOT / "var" / "secrets.json"
-SECRET_NAMES = ("SHOP_STORE_SECRET", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN", "GATEWAY_TOKEN", "SHOP_WEB_SECRET")
+SECRET_NAMES = (
+    "SHOP_STORE_SECRET", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN", "GATEWAY_TOKEN", "SHOP_WEB_SECRET", "SHOP_STOREFRONT_KEY",
+)
 
 
 def default_embedding_model() -> str:
@@ -64,6 +66,24 @@ class Settings:
     web_port: int = 8080
     policy_file: Path = PROJECT_ROOT / "store_policy.yml"
     embed_batch_size: int = 64
+    # Dense index: exact up to index_ann_threshold products, IVF above it (catalog_index/ann.py)
+    index_ann_threshold: int = 50_000
+    index_nlist: int = 0  # 0: about sqrt(products)
+    index_nprobe: int = 32
+    index_quantizer: str = "flat"  # or "sq8": 4x smaller, slightly lower recall
+    # Storefront origins ("https://shop.example") whose pages may embed the chat widget and call
+    # /api/ cross-origin (CORS); empty = the widget is served from this app's own origin only.
+    allowed_origins: tuple[str, ...] = ()
+    # Personalization: the storefront's key for POST /api/events, the abandoned-cart reminder
+    # (after how long, quiet hours "HH:MM-HH:MM" in the customer's or else the store's time
+    # zone, how often the web app checks; 0 = only `shop-assistant nudge run`), and how long
+    # anonymized orders are kept for tax and accounting (said when a customer erases their data).
+    storefront_key: str = ""
+    nudge_after_minutes: int = 120
+    quiet_hours: str = "21:00-09:00"
+    store_time_zone: str = "UTC"
+    nudge_interval_seconds: int = 0
+    order_retention_years: int = 7
 
     @property
     def catalog_path(self) -> Path:
@@ -100,4 +120,15 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         web_port=int(env.get("SHOP_WEB_PORT", "8080")),
         policy_file=Path(env.get("SHOP_POLICY_FILE") or PROJECT_ROOT / "store_policy.yml"),
         embed_batch_size=int(env.get("SHOP_EMBED_BATCH_SIZE", "64")),
+        index_ann_threshold=int(env.get("SHOP_INDEX_ANN_THRESHOLD", "50000")),
+        index_nlist=int(env.get("SHOP_INDEX_NLIST", "0")),
+        index_nprobe=int(env.get("SHOP_INDEX_NPROBE", "32")),
+        index_quantizer=env.get("SHOP_INDEX_QUANTIZER", "flat"),
+        allowed_origins=tuple(o.strip().rstrip("/") for o in env.get("SHOP_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+        storefront_key=_secret(env, "SHOP_STOREFRONT_KEY"),
+        nudge_after_minutes=int(env.get("SHOP_NUDGE_AFTER_MINUTES", "120")),
+        quiet_hours=env.get("SHOP_QUIET_HOURS", "21:00-09:00"),
+        store_time_zone=env.get("SHOP_TIME_ZONE", "UTC"),
+        nudge_interval_seconds=int(env.get("SHOP_NUDGE_INTERVAL_SECONDS", "0")),
+        order_retention_years=int(env.get("SHOP_ORDER_RETENTION_YEARS", "7")),
     )

@@ -1,7 +1,7 @@
 """How fast the catalog index is built, how much memory it takes, and how fast it answers.
 
-Run as ``python -m bench.search_bench`` (``make bench``) on the demo store.  Writes
-``bench/results/search.json``.  Search latency is measured twice over the same queries:
+Run as ``python -m bench.search_bench`` (``make bench``) on the demo store.  Writes its part
+of ``bench/results/search.json`` (``bench/search_scale.py`` measures 10k to 1M products).  Search latency is measured twice over the same queries:
 once paying for the query embedding as a first-time query does, once with the vector
 already cached as "show more" and refinements get it, so the two costs can be told apart.
 """
@@ -22,7 +22,8 @@ from typing import Any
 import torch
 
 from assistant.settings import Settings, load_settings
-from bench.common import latency_summary, load_average, rss_bytes, write_result
+from bench.common import latency_summary, load_average, rss_bytes
+from bench.search_results import update_search_results
 from catalog_index.artifacts import INDEX_FILE, Manifest
 from catalog_index.build import ensure_index, index_status
 from catalog_index.embedder import Embedder, document_text
@@ -335,8 +336,7 @@ def run(settings: Settings, embed_sample: int = EMBED_SAMPLE) -> Path:
         "seconds": round(build["products"] / as_built["products_per_second"], 1),
         "from_run": {key: as_built[key] for key in ("threads", "batch_size", "products_per_second")},
     }
-    return write_result(
-        "search",
+    return update_search_results(
         {
             "catalog": {"store": str(settings.data_dir), "products": len(products)},
             "index_build": build,

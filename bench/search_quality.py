@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.settings import PROJECT_ROOT, default_embedding_model
-from bench.common import write_result
+from bench.search_results import update_search_results
 from catalog_index.build import ensure_index, index_status
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig
 from catalog_index.search import CatalogSearcher
@@ -134,9 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_row(name, methods[name], result["test"]))
     print(f"best on the tuning half: {chosen}; configured DEFAULT_FUSION: {DEFAULT_FUSION}")
     if not args.no_write:
-        path = write_result(
-            "search_quality",
-            {
+        path = update_search_results(
+            {"relevance": {
                 "judgments": str(args.judgments.relative_to(PROJECT_ROOT) if args.judgments.is_relative_to(PROJECT_ROOT) else args.judgments),
                 "queries": {"tune": len(tune_half), "test": len(test_half)},
                 "metrics": {"ndcg": f"NDCG@{NDCG_AT}, gain 2^grade-1", "recall": f"recall@{RECALL_AT} of grade>=2 products"},
@@ -144,8 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                        "blend": {**asdict(best_blend), "ndcg@10": blend_tune}, "best": asdict(chosen),
                                        "configured_default": asdict(DEFAULT_FUSION)},
                 "methods": results,
-            },
-            notes=["Relevance figures are deterministic for a given index and judgments file; only the machine block varies."],
+            }},
+            notes=["relevance: figures are deterministic for a given index and judgments file."],
         )
         print(f"wrote {path}")
     return 0

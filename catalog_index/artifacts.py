@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, files_sha256
 
@@ -42,6 +43,9 @@ class Manifest:
     # Empty in indexes written before the BM25 leg existed: such an index is refused and rebuilt.
     lexical_sha256: str = ""
     lexical_format: str = ""
+    # How the dense index was built (kind, threshold, nlist, nprobe, quantizer; see ann.py).
+    # Empty in indexes written before ANN indexes existed: those are exact (flat) indexes.
+    index_params: dict[str, Any] = field(default_factory=dict)
 
     def write(self, index_dir: Path) -> None:
         """Write ``manifest.json`` into ``index_dir`` (the build's temporary directory)."""

@@ -1,21 +1,22 @@
-"""Build the FAISS and BM25 indexes of a catalog, tell whether an existing one is still good, rebuild if not.
+"""Build the FAISS and BM25 indexes of a catalog, bring them up to date incrementally, tell whether one is still good.
 
-A build writes everything into a temporary directory beside the index directory and
-swaps it in with renames, so a searcher (or a crash) never sees a half-written index.
-When the index being replaced embedded this very catalog with this very model (only its
-lexical part is missing or outdated), its stored vectors are reused instead of embedding
-every product again, which is most of a build's time.
-The FAISS index type is chosen in :func:`make_faiss_index` alone, so moving large
-catalogs to HNSW or IVF is a change in one place.
+Every build writes a complete new version directory and publishes it with an atomic symlink
+swap (``versions.py``), so a searcher (or a crash) never sees a half-written index and the
+previous version keeps serving until the swap.  Embedding is most of a build's time, so it
+is paid only where needed: a full build (:func:`build_index`) reuses the stored vectors when
+the index being replaced embedded this very catalog with this very model, and an
+incremental build (:func:`incremental_build`, behind ``catalog upsert``/``delete`` and
+:func:`ensure_index`) embeds only the products whose embedded text changed and edits the
+dense index in place (``ann.py``).  The BM25 part is rebuilt from the products every time:
+it is cheap next to embedding (``bench/search_scale.py`` measures it).
+The kind of dense index follows the catalog size and :class:`~catalog_index.ann.IndexParams`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
+from catalog_index.ann import IndexParams, all_vectors, describe, edited_index, new_index
 from catalog_index.artifacts import (
     IDS_FILE,
     INDEX_FILE,
@@ -34,20 +36,10 @@ from catalog_index.artifacts import (
     lexical_problem,
     sha256_file,
 )
-from catalog_index.embedder import Embedder, document_text
-from catalog_index.importer import write_jsonl_atomic
+from catalog_index.embedder import BUILD_THREADS, Embedder, document_text
+from catalog_index.importer import read_catalog, write_jsonl_atomic
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, files_sha256
-
-
-def make_faiss_index(dimension: int, count: int) -> tuple[faiss.Index, str]:
-    """The empty index for ``count`` unit vectors, and its description for the manifest.
-
-    Exact inner-product search is fast enough well past 100,000 products on one core and
-    has perfect recall; rows carry their row number as FAISS id (IndexIDMap2) so that
-    id selectors and ``reconstruct`` work the same once an approximate index replaces it.
-    """
-    del count  # every size is served by the exact index for now
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), "IDMap2,Flat,IP"
+from catalog_index.versions import current_version, new_build_dir, publish, writer_lock
 
 
 def _read_catalog_bytes(catalog_path: Path) -> tuple[str, list[dict[str, Any]]]:
@@ -69,33 +61,64 @@ def _read_catalog_bytes(catalog_path: Path) -> tuple[str, list[dict[str, Any]]]:
     return hashlib.sha256(data).hexdigest(), products
 
 
-def _swap_in(built: Path, index_dir: Path) -> None:
-    """Replace ``index_dir`` with ``built`` by renames on the same file system."""
-    if index_dir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.old-", dir=index_dir.parent))
-        retired.rmdir()
-        os.rename(index_dir, retired)
-        os.rename(built, index_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.rename(built, index_dir)
-
-
-def _stored_vectors(index_dir: Path, model_name: str, catalog_sha256: str) -> np.ndarray | None:
-    """The vectors of the index at ``index_dir`` if it embedded this catalog with this model, else ``None``."""
+def _stored_index(index_dir: Path, model_name: str) -> tuple[Manifest, faiss.Index, Path] | None:
+    """The manifest, dense index and version directory of the index at ``index_dir`` if it is intact and
+    was built with ``model_name``, else ``None`` (then nothing can be reused)."""
     try:
-        manifest = Manifest.read(index_dir)
+        version = current_version(index_dir)
+        manifest = Manifest.read(version)
     except IndexUnavailable:
         return None
-    path = index_dir / INDEX_FILE
-    if manifest.model_name != model_name or manifest.catalog_sha256 != catalog_sha256 or not path.exists():
-        return None
-    if sha256_file(path) != manifest.index_sha256:
+    path = version / INDEX_FILE
+    if manifest.model_name != model_name or not path.exists() or sha256_file(path) != manifest.index_sha256:
         return None
     index = faiss.read_index(str(path))
     if index.ntotal != manifest.product_count or index.d != manifest.dimension:
         return None
-    return index.reconstruct_n(0, index.ntotal)
+    return manifest, index, version
+
+
+def _write_version(
+    index_dir: Path,
+    products: list[dict[str, Any]],
+    index: faiss.Index,
+    index_params: dict[str, Any],
+    catalog_sha256: str,
+    model_name: str,
+    started: float,
+) -> Manifest:
+    """Write every file of an index version and publish it as the current version of ``index_dir``."""
+    building = new_build_dir(index_dir)
+    try:
+        faiss.write_index(index, str(building / INDEX_FILE))
+        (building / IDS_FILE).write_text(json.dumps([product["id"] for product in products]))
+        write_jsonl_atomic(products, building / PRODUCTS_FILE)
+        (building / LEXICAL_DIR).mkdir()
+        LexicalIndex.build(products).save(building / LEXICAL_DIR)
+        manifest = Manifest(
+            model_name=model_name,
+            dimension=int(index.d),
+            product_count=len(products),
+            catalog_sha256=catalog_sha256,
+            index_sha256=sha256_file(building / INDEX_FILE),
+            build_seconds=round(time.perf_counter() - started, 3),
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            faiss_index_type=describe(index),
+            lexical_sha256=files_sha256(building / LEXICAL_DIR),
+            lexical_format=LEXICAL_FORMAT,
+            index_params=index_params,
+        )
+        manifest.write(building)
+        publish(building, index_dir)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _check_embedder(embedder: Embedder | None, model_name: str) -> None:
+    if embedder is not None and embedder.model_name != model_name:
+        raise ValueError(f"embedder holds model {embedder.model_name!r}, asked to build with {model_name!r}")
 
 
 def build_index(
@@ -105,51 +128,113 @@ def build_index(
     batch_size: int = 64,
     progress: bool = True,
     embedder: Embedder | None = None,
+    params: IndexParams | None = None,
 ) -> Manifest:
-    """Embed every product of ``catalog_path`` and write a complete index directory at ``index_dir``.
+    """Embed every product of ``catalog_path`` and publish a complete new index version at ``index_dir``.
 
+    The dense index kind is chosen afresh for the catalog size (an IVF index is retrained).
     ``embedder`` (already holding ``model_name``) spares a long-lived process a second model load;
     no model is loaded at all when the vectors of the index being replaced can be reused.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
+    _check_embedder(embedder, model_name)
     catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
-    if embedder is not None and embedder.model_name != model_name:
-        raise ValueError(f"embedder holds model {embedder.model_name!r}, asked to build with {model_name!r}")
-    vectors = _stored_vectors(index_dir, model_name, catalog_sha256)
-    if vectors is None:
-        embedder = embedder or Embedder(model_name)
-        vectors = embedder.embed([document_text(product) for product in products], batch_size=batch_size, progress=progress)
-    dimension = int(vectors.shape[1])
-    index, index_type = make_faiss_index(dimension, len(products))
-    index.add_with_ids(vectors, np.arange(len(products), dtype=np.int64))
+    with writer_lock(index_dir):
+        stored = _stored_index(index_dir, model_name)
+        if stored is not None and stored[0].catalog_sha256 == catalog_sha256:
+            vectors = all_vectors(stored[1])
+        else:
+            embedder = embedder or Embedder(model_name, threads=BUILD_THREADS)
+            vectors = embedder.embed([document_text(product) for product in products], batch_size=batch_size, progress=progress)
+        index, index_params = new_index(vectors, params or IndexParams())
+        return _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
 
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
-    try:
-        faiss.write_index(index, str(building / INDEX_FILE))
-        (building / IDS_FILE).write_text(json.dumps([product["id"] for product in products]))
-        write_jsonl_atomic(products, building / PRODUCTS_FILE)
-        (building / LEXICAL_DIR).mkdir()
-        LexicalIndex.build(products).save(building / LEXICAL_DIR)
-        manifest = Manifest(
-            model_name=model_name,
-            dimension=dimension,
-            product_count=len(products),
-            catalog_sha256=catalog_sha256,
-            index_sha256=sha256_file(building / INDEX_FILE),
-            build_seconds=round(time.perf_counter() - started, 3),
-            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            faiss_index_type=index_type,
-            lexical_sha256=files_sha256(building / LEXICAL_DIR),
-            lexical_format=LEXICAL_FORMAT,
+
+def build_index_from_vectors(
+    catalog_path: Path, index_dir: Path, model_name: str, vectors: np.ndarray, params: IndexParams | None = None
+) -> Manifest:
+    """Publish an index of ``catalog_path`` whose dense vectors (one per product, in catalog order,
+    unit length, made by ``model_name``) were computed elsewhere, e.g. by a batch job or the scale benchmark."""
+    started = time.perf_counter()
+    catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
+    if vectors.shape[0] != len(products):
+        raise ValueError(f"{vectors.shape[0]} vectors for {len(products)} products")
+    with writer_lock(Path(index_dir)):
+        index, index_params = new_index(np.ascontiguousarray(vectors, dtype=np.float32), params or IndexParams())
+        return _write_version(Path(index_dir), products, index, index_params, catalog_sha256, model_name, started)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an incremental build did, product by product."""
+
+    added: int
+    updated: int
+    deleted: int
+    embedded: int
+    manifest: Manifest
+
+    def summary(self) -> str:
+        return (
+            f"index now {self.manifest.product_count} products ({self.manifest.faiss_index_type}): "
+            f"{self.added} added, {self.updated} updated, {self.deleted} deleted, {self.embedded} embedded, "
+            f"{self.manifest.build_seconds:.1f} s"
         )
-        manifest.write(building)
-        _swap_in(building, index_dir)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return manifest
+
+
+def incremental_build(
+    catalog_path: Path,
+    index_dir: Path,
+    model_name: str,
+    batch_size: int = 64,
+    progress: bool = False,
+    embedder: Embedder | None = None,
+    params: IndexParams | None = None,
+) -> Changes:
+    """Bring the index at ``index_dir`` up to ``catalog_path``, embedding only new or re-worded products.
+
+    A product keeps its stored vector when its embedded text (:func:`document_text`) is
+    unchanged, so price or stock edits embed nothing.  The index keeps the parameters it was
+    built with (its manifest's); ``params`` serve only when there is no usable index for this
+    model, and then this is a full build.  The caller holds :func:`~catalog_index.versions.writer_lock`.
+    """
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    _check_embedder(embedder, model_name)
+    params = params or IndexParams()
+    catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
+    stored = _stored_index(index_dir, model_name)
+    if stored is None:
+        vectors = (embedder or Embedder(model_name, threads=BUILD_THREADS)).embed([document_text(p) for p in products], batch_size=batch_size, progress=progress)
+        index, index_params = new_index(vectors, params)
+        manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
+        return Changes(added=len(products), updated=0, deleted=0, embedded=len(products), manifest=manifest)
+    manifest, index, version = stored
+    params = IndexParams.persisted(manifest.index_params) or params
+    old_products = read_catalog(version / PRODUCTS_FILE)
+    old_rows = {product["id"]: row for row, product in enumerate(old_products)}
+    new_row_of = np.full(len(old_products), -1, dtype=np.int64)
+    to_embed: list[int] = []
+    updated = 0
+    for row, product in enumerate(products):
+        old_row = old_rows.get(product["id"])
+        if old_row is not None and document_text(old_products[old_row]) == document_text(product):
+            new_row_of[old_row] = row
+        else:
+            to_embed.append(row)
+            updated += old_row is not None
+    if not to_embed and manifest.catalog_sha256 == catalog_sha256 and not lexical_problem(version, manifest):
+        return Changes(added=0, updated=0, deleted=0, embedded=0, manifest=manifest)
+    texts = [document_text(products[row]) for row in to_embed]
+    vectors = (embedder or Embedder(model_name, threads=BUILD_THREADS)).embed(texts, batch_size=batch_size, progress=progress) if texts else None
+    index, index_params = edited_index(
+        index, manifest.index_params or {"kind": "flat"}, new_row_of, np.array(to_embed, dtype=np.int64),
+        vectors if vectors is not None else np.zeros((0, index.d), dtype=np.float32), params,
+    )
+    deleted = len(old_products) - int((new_row_of >= 0).sum()) - updated
+    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
+    return Changes(added=len(to_embed) - updated, updated=updated, deleted=deleted, embedded=len(to_embed), manifest=manifest)
 
 
 @dataclass(frozen=True)
@@ -196,8 +281,16 @@ def ensure_index(
     batch_size: int = 64,
     progress: bool = True,
     embedder: Embedder | None = None,
+    params: IndexParams | None = None,
 ) -> Manifest:
-    """The manifest of an up-to-date index, building one first when the status is not ``ok``."""
+    """The manifest of an up-to-date index, bringing it up to date first when the status is not ``ok``.
+
+    A stale index is updated incrementally (only changed products are embedded); anything
+    else (missing, damaged, another model) is built in full.
+    """
     if index_status(catalog_path, index_dir, model_name).ok:
         return Manifest.read(Path(index_dir))
-    return build_index(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress, embedder=embedder)
+    with writer_lock(Path(index_dir)):
+        return incremental_build(
+            catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress, embedder=embedder, params=params
+        ).manifest

@@ -14,6 +14,23 @@ import numpy as np
 
 DESCRIPTION_CHARS = 300
 MAX_TAGS = 8
+# Threads for torch and FAISS.  One query split across threads costs more in synchronization
+# than it gains, and on a shared 2-core machine it is ruinous: measured under load, a query
+# embedding took 1.4 s with 2 torch threads and 41 ms with 1, an exact search over 10,000
+# products 44 ms with 2 OpenMP threads and 0.6 ms with 1.  Concurrent requests still use
+# every core.  Batch embedding for index builds was fastest with 1 thread as well
+# (``embedding_throughput`` in bench/results/search.json).
+SEARCH_THREADS = 1
+BUILD_THREADS = 1
+
+
+def use_threads(count: int) -> None:
+    """Run torch and FAISS with ``count`` threads in this process (both settings are process-wide)."""
+    import faiss
+    import torch
+
+    torch.set_num_threads(count)
+    faiss.omp_set_num_threads(count)
 
 
 def document_text(product: dict[str, Any]) -> str:
@@ -41,9 +58,12 @@ def document_text(product: dict[str, Any]) -> str:
 class Embedder:
     """A loaded sentence-transformers model on the CPU."""
 
-    def __init__(self, model_name: str) -> None:
+    def __init__(self, model_name: str, threads: int | None = None) -> None:
+        """Load ``model_name``; ``threads`` (when given) sets the process's torch and FAISS threads."""
         from sentence_transformers import SentenceTransformer  # heavy: imported only when embedding
 
+        if threads is not None:
+            use_threads(threads)
         self.model_name = model_name
         self._model = SentenceTransformer(model_name, device="cpu")
         self.dimension: int = int(self._model.get_embedding_dimension())

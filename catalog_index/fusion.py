@@ -34,7 +34,7 @@ class FusionConfig:
 
 
 # Measured by bench/search_quality.py (tuned on the tune half of tests/data/search_judgments.jsonl,
-# figures from the test half in bench/results/search_quality.json).  The best blend (dense
+# figures from the test half under "relevance" in bench/results/search.json).  The best blend (dense
 # weight 0.6) scored 0.006 NDCG@10 above this RRF, within noise for 89 queries; RRF is kept
 # because min-max normalizing a handful of filtered candidates pins the last one to 0 in
 # both legs, which makes additive preferences such as the "cheap" boost unable to lift it.

@@ -140,10 +140,13 @@ def write_jsonl_atomic(products: list[Product] | list[dict[str, Any]], dest: Pat
         raise
 
 
-def import_catalog(src: Path, dest: Path) -> ImportReport:
-    """Normalize ``src`` into ``dest`` (``catalog.jsonl``); the old catalog stays if nothing imports."""
+def normalize_file(src: Path) -> tuple[ImportReport, dict[str, Product]]:
+    """Every usable product of ``src`` by id (the last row of an id wins), and the report of the rest.
+
+    Raises :class:`CatalogImportError` when not one product can be used.
+    """
     kind, rows = read_rows(Path(src))
-    report = ImportReport(source=Path(src), dest=Path(dest), format=kind)
+    report = ImportReport(source=Path(src), dest=Path(src), format=kind)
     products: dict[str, Product] = {}
     for line, row in rows:
         if isinstance(row, str):
@@ -160,8 +163,15 @@ def import_catalog(src: Path, dest: Path) -> ImportReport:
     if not products:
         reasons = "; ".join(f"line {line}: {reason}" for line, reason in report.skipped[:3])
         raise CatalogImportError(f"no product could be imported from {src}" + (f" ({reasons})" if reasons else ""))
-    write_jsonl_atomic(list(products.values()), Path(dest))
     report.imported = len(products)
+    return report, products
+
+
+def import_catalog(src: Path, dest: Path) -> ImportReport:
+    """Normalize ``src`` into ``dest`` (``catalog.jsonl``); the old catalog stays if nothing imports."""
+    report, products = normalize_file(src)
+    write_jsonl_atomic(list(products.values()), Path(dest))
+    report.dest = Path(dest)
     return report
 
 

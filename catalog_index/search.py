@@ -8,12 +8,26 @@ whole index and drops the rest, widening until enough are found.  Either way a p
 The BM25 leg scores every product for the query text and keeps the best passing ones.
 The two candidate lists are fused (``fusion.py``, method and parameters chosen by
 measurement), and products whose SKU, id or whole title the query names are put on top.
+
+With an approximate (IVF) index the dense leg stays filter-safe the same way: a selective
+filter is answered by scoring exactly the few passing rows' stored vectors, a broad one by
+an IVF search restricted to the passing rows (an id bitmap) whose ``nprobe`` widens until
+enough are found, up to scanning every list, which is exact.
+
+A searcher follows its index directory: each search checks (one ``stat``) whether a new
+version was published (``versions.py``) and, if so, loads it and swaps it in.  A search
+takes the loaded version once (a ``_Snapshot``) and uses only it, so a swap never changes
+the data under a running search, and a new version that fails to load is logged and
+skipped while the old one keeps serving.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,16 +35,18 @@ from typing import Any
 import faiss
 import numpy as np
 
+from catalog_index.ann import describe, ivf_filtered_search
 from catalog_index.artifacts import (
     IDS_FILE,
     INDEX_FILE,
+    MANIFEST_FILE,
     PRODUCTS_FILE,
     IndexUnavailable,
     Manifest,
     lexical_problem,
     sha256_file,
 )
-from catalog_index.embedder import Embedder
+from catalog_index.embedder import SEARCH_THREADS, Embedder, use_threads
 from catalog_index.filters import FilterIndex, SearchFilters
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig, fuse
 from catalog_index.importer import read_catalog
@@ -38,14 +54,18 @@ from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, top_rows
 from catalog_index.query import ParsedQuery, Vocabulary, parse_query
 from catalog_index.ranking import low_price_boost, tokens
 from catalog_index.schema import in_stock
+from catalog_index.versions import current_version
 
 __all__ = ["CatalogSearcher", "Hit", "IndexUnavailable", "SearchFilters", "SearchResult", "hit_to_json", "result_to_json"]
 
 SUBSET_FRACTION = 0.25  # search only the passing rows when at most this share of the catalog passes
+EXACT_SUBSET_ROWS = 4096  # an IVF index scores a filter's passing rows exactly up to this many (bench/search_scale.py)
 CANDIDATE_SLACK = 50  # extra candidates per leg beyond the page, so fusion can lift items from below it
 EXACT_CODE_TIER = 2.0  # added to the fused score (at most 1) when a query token is the product's SKU or id
 EXACT_TITLE_TIER = 1.0  # ... when the whole query is the product's title
 QUERY_CACHE_SIZE = 1024
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,17 +88,33 @@ class SearchResult:
     offset: int = 0
 
 
+Stamp = tuple[int, int, int]
+
+
+def _stamp(index_dir: Path) -> Stamp:
+    """Identity of the manifest ``index_dir`` resolves to now: a new version has a new manifest file."""
+    stat = os.stat(index_dir / MANIFEST_FILE)
+    return stat.st_dev, stat.st_ino, stat.st_mtime_ns
+
+
 @dataclass
 class _Artifacts:
     manifest: Manifest
     index: faiss.Index
     products: list[dict[str, Any]]
     lexical: LexicalIndex
+    stamp: Stamp
 
 
 def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
-    """Read an index directory and check its parts against each other; refuse anything off."""
+    """Read one index version and check its parts against each other; refuse anything off.
+
+    ``index_dir`` is resolved once, so every file comes from the same version even if a new
+    one is published meanwhile.
+    """
+    index_dir = current_version(index_dir)
     manifest = Manifest.read(index_dir)
+    stamp = _stamp(index_dir)
     if manifest.model_name != model_name:
         raise IndexUnavailable(
             f"index at {index_dir} was built with model {manifest.model_name!r}, not {model_name!r}; rebuild the index"
@@ -106,32 +142,88 @@ def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
         raise IndexUnavailable(f"index at {index_dir} is inconsistent: counts {counts}; rebuild the index")
     if index.d != manifest.dimension:
         raise IndexUnavailable(f"index at {index_dir} has dimension {index.d}, manifest says {manifest.dimension}; rebuild the index")
+    if describe(index) != manifest.faiss_index_type:
+        raise IndexUnavailable(
+            f"{index_dir / INDEX_FILE} is a {describe(index)} index, manifest says {manifest.faiss_index_type}; rebuild the index"
+        )
     if [product["id"] for product in products] != ids:
         raise IndexUnavailable(f"index at {index_dir} is inconsistent: {IDS_FILE} does not match {PRODUCTS_FILE}; rebuild the index")
-    return _Artifacts(manifest=manifest, index=index, products=products, lexical=lexical)
+    return _Artifacts(manifest=manifest, index=index, products=products, lexical=lexical, stamp=stamp)
+
+
+class _Snapshot:
+    """One loaded index version and the lookup tables derived from it; never changed once built."""
+
+    def __init__(self, artifacts: _Artifacts) -> None:
+        self.manifest = artifacts.manifest
+        self.stamp = artifacts.stamp
+        self.index = artifacts.index
+        self.params = artifacts.manifest.index_params
+        self.nlist = int(getattr(faiss.try_extract_index_ivf(self.index), "nlist", 0))  # 0: exact (flat) index
+        self.products = artifacts.products
+        self.lexical = artifacts.lexical
+        self.filters = FilterIndex(self.products)
+        self.code_rows: dict[str, int] = {}
+        self.title_rows: dict[str, list[int]] = {}
+        for row, product in enumerate(self.products):
+            for key in ("id", "sku"):
+                if product.get(key):
+                    self.code_rows.setdefault(str(product[key]).lower(), row)
+            self.title_rows.setdefault(" ".join(tokens(product["title"])), []).append(row)
+        self.vocabulary = Vocabulary.from_products(self.products)
 
 
 class CatalogSearcher:
-    """A loaded index and model answering searches; safe to share between requests (read-only)."""
+    """A loaded index and model answering searches; safe to share between threads.
 
-    def __init__(self, artifacts: _Artifacts, embedder: Embedder, fusion: FusionConfig = DEFAULT_FUSION) -> None:
-        self.manifest = artifacts.manifest
+    Built by :meth:`load`, it follows its index directory to newer versions (see the module docstring).
+    """
+
+    def __init__(
+        self, artifacts: _Artifacts, embedder: Embedder, fusion: FusionConfig = DEFAULT_FUSION, index_dir: Path | None = None
+    ) -> None:
         self.fusion = fusion
-        self._index = artifacts.index
-        self._products = artifacts.products
-        self._lexical = artifacts.lexical
         self._embedder = embedder
-        self._filters = FilterIndex(self._products)
-        self._code_rows: dict[str, int] = {}
-        self._title_rows: dict[str, list[int]] = {}
-        for row, product in enumerate(self._products):
-            for key in ("id", "sku"):
-                if product.get(key):
-                    self._code_rows.setdefault(str(product[key]).lower(), row)
-            self._title_rows.setdefault(" ".join(tokens(product["title"])), []).append(row)
-        self.vocabulary = Vocabulary.from_products(self._products)
+        self._snapshot = _Snapshot(artifacts)
+        self._index_dir = index_dir
+        self._reload_lock = threading.Lock()
+        self._refused: Stamp | None = None  # a published version that failed to load; retried when another appears
         # "show more" and refinements re-run the same text; embedding it is most of a search's cost
         self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_query)
+
+    def _current(self) -> _Snapshot:
+        """The newest loadable version: the loaded one unless a newer one was published since."""
+        snapshot = self._snapshot
+        if self._index_dir is None:
+            return snapshot
+        try:
+            stamp = _stamp(self._index_dir)
+        except OSError:  # mid-swap or removed: keep serving what is loaded
+            return snapshot
+        if stamp in (snapshot.stamp, self._refused) or not self._reload_lock.acquire(blocking=False):
+            return snapshot  # unchanged, known bad, or another thread is loading it right now
+        try:
+            artifacts = _load_artifacts(self._index_dir, self._embedder.model_name)
+            if artifacts.manifest.dimension != self._embedder.dimension:
+                raise IndexUnavailable(f"new index has dimension {artifacts.manifest.dimension}, model gives {self._embedder.dimension}")
+            self._snapshot = snapshot = _Snapshot(artifacts)
+            log.info("loaded index version %s (%d products)", current_version(self._index_dir).name, len(snapshot.products))
+        except (IndexUnavailable, OSError) as error:
+            self._refused = stamp
+            log.warning("keeping the loaded index: the version published at %s cannot be used: %s", self._index_dir, error)
+        finally:
+            self._reload_lock.release()
+        return snapshot
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest of the index version searched now."""
+        return self._current().manifest
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """Brands, colours and categories of the catalog, for the query parser."""
+        return self._current().vocabulary
 
     def _embed_query(self, text: str) -> np.ndarray:
         vector = self._embedder.embed([text])
@@ -146,8 +238,10 @@ class CatalogSearcher:
 
         ``embedder`` lets a process that reloads the index after a rebuild keep its loaded model;
         ``fusion`` overrides the ranking (the quality benchmark compares the legs with it).
+        Sets the process's torch and FAISS threads to ``SEARCH_THREADS`` (why: ``embedder.py``).
         """
         artifacts = _load_artifacts(Path(index_dir), model_name)
+        use_threads(SEARCH_THREADS)
         if embedder is None:
             embedder = Embedder(model_name)
         elif embedder.model_name != model_name:
@@ -156,20 +250,21 @@ class CatalogSearcher:
             raise IndexUnavailable(
                 f"model {model_name!r} gives dimension {embedder.dimension}, index at {index_dir} has {artifacts.manifest.dimension}"
             )
-        return cls(artifacts, embedder, fusion)
+        return cls(artifacts, embedder, fusion, index_dir=Path(index_dir))
 
     def __len__(self) -> int:
-        return len(self._products)
+        return len(self._current().products)
 
     @property
     def product_ids(self) -> list[str]:
         """Every indexed product id, in index row order."""
-        return [product["id"] for product in self._products]
+        return [product["id"] for product in self._current().products]
 
     def get(self, product_id: str) -> dict[str, Any] | None:
         """The indexed product with this id, or ``None``."""
-        row = self._filters.row_of.get(product_id)
-        return None if row is None else self._products[row]
+        snapshot = self._current()
+        row = snapshot.filters.row_of.get(product_id)
+        return None if row is None else snapshot.products[row]
 
     def search(
         self, query: str, k: int = 10, offset: int = 0, filters: SearchFilters | None = None, prefer_low_price: bool = False
@@ -179,16 +274,21 @@ class CatalogSearcher:
         An empty ``query`` lists the matching products by rating (or by price when
         ``prefer_low_price``), which is what "anything under $20?" asks for.
         """
-        mask = self._filters.mask(filters)
+        return self._search(self._current(), query, k, offset, filters, prefer_low_price)
+
+    def _search(
+        self, snap: _Snapshot, query: str, k: int, offset: int, filters: SearchFilters | None, prefer_low_price: bool
+    ) -> SearchResult:
+        mask = snap.filters.mask(filters)
         total = int(mask.sum())
         need = offset + k
         text = query.strip()
         if not text:
-            ranked = self._browse(mask, prefer_low_price)
+            ranked = self._browse(snap, mask, prefer_low_price)
         else:
             vector = self._query_vector(text)
-            ranked = self._rank(vector, text, mask, need, prefer_low_price)
-        hits = [Hit(self._products[row], score) for row, score in ranked[offset:need]]
+            ranked = self._rank(snap, vector, text, mask, need, prefer_low_price)
+        hits = [Hit(snap.products[row], score) for row, score in ranked[offset:need]]
         applied = filters.to_dict() if filters else {}
         return SearchResult(hits=hits, applied_filters=applied, total_matching=total, text=text, offset=offset)
 
@@ -196,90 +296,98 @@ class CatalogSearcher:
         self, text: str, k: int = 10, offset: int = 0, extra_filters: SearchFilters | None = None
     ) -> SearchResult:
         """Parse ``text`` for constraints, then search; constraints in ``text`` override ``extra_filters``."""
-        parsed = parse_query(text, self.vocabulary)
+        snap = self._current()
+        parsed = parse_query(text, snap.vocabulary)
         filters = (extra_filters or SearchFilters()).overridden_by(SearchFilters.from_parsed(parsed))
-        result = self.search(parsed.text, k=k, offset=offset, filters=filters, prefer_low_price=parsed.budget)
+        result = self._search(snap, parsed.text, k, offset, filters, parsed.budget)
         result.parsed = parsed
         return result
 
     def similar(self, product_id: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
         """Products nearest to ``product_id`` (itself excluded); ``KeyError`` for an unknown id."""
-        row = self._filters.row_of.get(product_id)
+        snap = self._current()
+        row = snap.filters.row_of.get(product_id)
         if row is None:
             raise KeyError(f"unknown product id {product_id!r}")
-        mask = self._filters.mask(filters)
+        mask = snap.filters.mask(filters)
         mask[row] = False
-        vector = self._index.reconstruct(row).reshape(1, -1)
-        return [Hit(self._products[r], score) for r, score in self._rank(vector, "", mask, k, False)[:k]]
+        vector = snap.index.reconstruct(row).reshape(1, -1)
+        return [Hit(snap.products[r], score) for r, score in self._rank(snap, vector, "", mask, k, False)[:k]]
 
-    def _browse(self, mask: np.ndarray, prefer_low_price: bool) -> list[tuple[int, float]]:
+    def _browse(self, snap: _Snapshot, mask: np.ndarray, prefer_low_price: bool) -> list[tuple[int, float]]:
         rows = np.flatnonzero(mask)
         if prefer_low_price:
-            keys = [(self._filters.prices[row] if not np.isnan(self._filters.prices[row]) else np.inf, row) for row in rows]
+            prices = snap.filters.prices
+            keys = [(prices[row] if not np.isnan(prices[row]) else np.inf, row) for row in rows]
         else:
-            keys = [(-(self._products[row].get("rating") or 0.0), row) for row in rows]
+            keys = [(-(snap.products[row].get("rating") or 0.0), row) for row in rows]
         return [(int(row), 0.0) for _, row in sorted(keys)]
 
-    def _dense_candidates(self, vector: np.ndarray, mask: np.ndarray, wanted: int) -> dict[int, float]:
+    def _dense_candidates(self, snap: _Snapshot, vector: np.ndarray, mask: np.ndarray, wanted: int) -> dict[int, float]:
         """At least ``min(wanted, passing)`` passing rows with their inner-product scores."""
         passing = int(mask.sum())
         wanted = min(wanted, passing)
         if wanted == 0:
             return {}
+        if snap.nlist:
+            return ivf_filtered_search(snap.index, snap.params, vector, mask, wanted, EXACT_SUBSET_ROWS)
+        index = snap.index
         if passing <= SUBSET_FRACTION * len(mask):
             selector = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
-            scores, rows = self._index.search(vector, wanted, params=faiss.SearchParameters(sel=selector))
+            scores, rows = index.search(vector, wanted, params=faiss.SearchParameters(sel=selector))
             return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=False) if r >= 0}
         fetch = wanted
         while True:
             fetch = min(max(fetch, wanted) * 2, len(mask))
-            scores, rows = self._index.search(vector, fetch)
+            scores, rows = index.search(vector, fetch)
             found = {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=False) if r >= 0 and mask[r]}
             if len(found) >= wanted or fetch >= len(mask):
                 return found
 
-    def _exact_tiers(self, text: str, mask: np.ndarray) -> dict[int, float]:
+    @staticmethod
+    def _exact_tiers(snap: _Snapshot, text: str, mask: np.ndarray) -> dict[int, float]:
         """Passing rows whose SKU, id or whole title the query names, with the tier that puts them first."""
-        tiers = {row: EXACT_TITLE_TIER for row in self._title_rows.get(" ".join(tokens(text)), []) if mask[row]}
-        tiers.update({self._code_rows[t]: EXACT_CODE_TIER for t in tokens(text) if t in self._code_rows and mask[self._code_rows[t]]})
+        tiers = {row: EXACT_TITLE_TIER for row in snap.title_rows.get(" ".join(tokens(text)), []) if mask[row]}
+        tiers.update({snap.code_rows[t]: EXACT_CODE_TIER for t in tokens(text) if t in snap.code_rows and mask[snap.code_rows[t]]})
         return tiers
 
-    def _dense_scores(self, vector: np.ndarray, rows: list[int]) -> dict[int, float]:
+    @staticmethod
+    def _dense_scores(snap: _Snapshot, vector: np.ndarray, rows: list[int]) -> dict[int, float]:
         """Inner products with the stored vectors of ``rows`` (those the dense leg did not return)."""
         if not rows:
             return {}
-        stored = np.vstack([self._index.reconstruct(row) for row in rows])
+        stored = snap.index.reconstruct_batch(np.array(rows, dtype=np.int64))
         return dict(zip(rows, (stored @ vector[0]).tolist(), strict=True))
 
-    def _fused_candidates(self, vector: np.ndarray, text: str, mask: np.ndarray, need: int) -> dict[int, float]:
+    def _fused_candidates(self, snap: _Snapshot, vector: np.ndarray, text: str, mask: np.ndarray, need: int) -> dict[int, float]:
         """Both legs' candidates for ``text`` among passing rows, fused by ``self.fusion``."""
         method = self.fusion.method
         depth = max(need + CANDIDATE_SLACK, self.fusion.depth)
-        dense = self._dense_candidates(vector, mask, depth) if method != "lexical" else {}
+        dense = self._dense_candidates(snap, vector, mask, depth) if method != "lexical" else {}
         if method == "dense":
             return dense
-        scores = self._lexical.scores(text)
+        scores = snap.lexical.scores(text)
         lexical = top_rows(scores, mask, depth)
         if method == "blend":  # a blend needs both scores for every candidate
-            dense.update(self._dense_scores(vector, [row for row in lexical if row not in dense]))
+            dense.update(self._dense_scores(snap, vector, [row for row in lexical if row not in dense]))
             lexical.update({row: float(scores[row]) for row in dense if row not in lexical})
         fused = fuse(dense, lexical, self.fusion)
         if method != "lexical":
-            for row, tier in self._exact_tiers(text, mask).items():
+            for row, tier in self._exact_tiers(snap, text, mask).items():
                 fused[row] = fused.get(row, 0.0) + tier
         return fused
 
     def _rank(
-        self, vector: np.ndarray, text: str, mask: np.ndarray, need: int, prefer_low_price: bool
+        self, snap: _Snapshot, vector: np.ndarray, text: str, mask: np.ndarray, need: int, prefer_low_price: bool
     ) -> list[tuple[int, float]]:
         if text:
-            candidates = self._fused_candidates(vector, text, mask, need)
+            candidates = self._fused_candidates(snap, vector, text, mask, need)
         else:
-            candidates = self._dense_candidates(vector, mask, need + CANDIDATE_SLACK)
+            candidates = self._dense_candidates(snap, vector, mask, need + CANDIDATE_SLACK)
         rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
         scores = np.array([candidates[int(row)] for row in rows], dtype=np.float64)
         if prefer_low_price and len(rows):
-            scores += low_price_boost(self._filters.prices[rows])
+            scores += low_price_boost(snap.filters.prices[rows])
         order = sorted(range(len(rows)), key=lambda i: (-scores[i], rows[i]))
         return [(int(rows[i]), float(scores[i])) for i in order]
 

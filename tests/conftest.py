@@ -41,14 +41,14 @@ def catalog(demo_settings: Settings) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def stack(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The real action server, Rasa server and web app on free loopback ports."""
+    """The real action server, Rasa server and web app (demo storefront on) on free loopback ports."""
     from assistant.launcher import Ports, running_stack
 
     if not MODEL_PATH.exists():
         pytest.fail(f"no trained model at {MODEL_PATH}; `make test` trains it first")
     ports = Ports.free()
     logs = tmp_path_factory.mktemp("logs")
-    with running_stack(demo_settings, MODEL_PATH, ports, log_dir=logs):
+    with running_stack(demo_settings, MODEL_PATH, ports, log_dir=logs, demo_mode=True):
         yield {"settings": demo_settings, "ports": ports, "logs": logs}
 
 

@@ -9,9 +9,11 @@ from actions.handoff import ActionDefaultFallback, ActionHandoff
 from assistant.settings import Settings
 from assistant.store.models import HandoffRequest
 from tests.actions_harness import action_store, run, texts, tracker  # noqa: F401
+from tests.test_handoff_hours import ALWAYS, hours  # noqa: F401
 
 
-async def test_handoff_queues_one_request_with_context(action_store: Settings) -> None:
+async def test_handoff_queues_one_request_with_context(action_store: Settings, hours) -> None:
+    hours(ALWAYS)  # in support hours, whatever the time the suite runs
     asking = tracker("fallback_again", "bob", action_store, sender_id="bob-chat", text="I want a person", intent="talk_to_human")
     events, messages = await run(ActionHandoff(), asking)
     assert events == [{"event": "slot", "timestamp": None, "name": "handoff_requested", "value": True}]

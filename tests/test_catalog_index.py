@@ -132,7 +132,10 @@ def test_rebuild_replaces_the_index_directory(built: tuple[Path, Path, Manifest]
     (index_dir / "leftover.txt").write_text("from an older build")
     build_index(catalog, index_dir, MODEL, progress=False, embedder=embedder)
     assert not (index_dir / "leftover.txt").exists()
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["catalog.jsonl", "index"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["catalog.jsonl", "index", "index.versions"]
+    assert index_dir.is_symlink()
+    versions = sorted(path.name for path in (tmp_path / "index.versions").iterdir() if path.is_dir())
+    assert len(versions) == 2 and index_dir.resolve().name == versions[-1]  # the old plain directory kept as previous
 
 
 def test_building_a_missing_catalog_says_what_to_do(tmp_path: Path, embedder: Embedder) -> None:

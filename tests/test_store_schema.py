@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from assistant.store.db import make_engine, migrate, normalize_url
+from assistant.store.db import alembic_config, make_engine, migrate, normalize_url
 from assistant.store.models import Base
 from tests.store_fixtures import postgres_url  # noqa: F401  (fixture)
 
 EXPECTED_TABLES = {
     "customers", "products", "orders", "order_items", "shipments", "refunds", "events",
-    "carts", "cart_items", "handoff_requests", "audit_log", "alembic_version",
+    "carts", "cart_items", "handoff_requests", "audit_log", "alembic_version", "agents",
+    "promotions", "cart_nudges",
 }
 
 
@@ -24,7 +26,7 @@ def assert_schema_matches_models(url: str) -> None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == "0001_initial"
+            assert context.get_current_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
             assert compare_metadata(context, Base.metadata) == []
             assert set(inspect(connection).get_table_names()) == EXPECTED_TABLES
             indexes = {index["name"] for index in inspect(connection).get_indexes("orders")}

@@ -21,7 +21,10 @@ from assistant.store.repositories import (
     CustomerRepository,
     EventRepository,
     HandoffRepository,
+    NudgeRepository,
     OrderRepository,
+    PrivacyRepository,
+    PromotionRepository,
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -76,6 +79,9 @@ class UnitOfWork:
     events: EventRepository
     handoffs: HandoffRepository
     audit: AuditRepository
+    promotions: PromotionRepository
+    privacy: PrivacyRepository
+    nudges: NudgeRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -95,6 +101,9 @@ class UnitOfWork:
         self.events = EventRepository(session)
         self.handoffs = HandoffRepository(session)
         self.audit = AuditRepository(session)
+        self.promotions = PromotionRepository(session)
+        self.privacy = PrivacyRepository(session)
+        self.nudges = NudgeRepository(session)
         return self
 
     def __exit__(

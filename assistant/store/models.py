@@ -93,6 +93,13 @@ class Customer(Base):
     loyalty_tier: Mapped[str | None] = mapped_column(String(32))
     personalization_consent: Mapped[bool | None] = mapped_column()
     marketing_consent: Mapped[bool] = mapped_column(default=False)
+    # Personalization (migration 0003): when the bot asked for consent (asked once), where the
+    # customer last chatted (so a cart reminder reaches them there) and their IANA time zone.
+    consent_asked_at: Mapped[datetime | None] = mapped_column()
+    last_channel: Mapped[str | None] = mapped_column(String(64))
+    last_sender_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     orders: Mapped[list[Order]] = relationship(back_populates="customer", order_by="Order.placed_at.desc()")
 
@@ -243,6 +250,14 @@ class HandoffRequest(Base):
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(Payload)
+    # Agent console (migration 0002): who holds the conversation, since when, and what a
+    # shopper left for the team outside support hours.
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_how: Mapped[str | None] = mapped_column(String(16))  # "bot" (handed back) or "closed"
+    after_hours: Mapped[bool] = mapped_column(default=False)
+    left_message: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditLog(Base):
@@ -256,3 +271,74 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     detail: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+PROMOTION_KINDS = ("percent", "amount")
+PROMOTION_SCOPES = ("store", "category", "product")
+PROMOTION_SEGMENTS = ("everyone", "new_customers", "loyalty_tier")
+
+
+class Promotion(Base):
+    """An offer: ``value`` percent or currency off, on the store, a category or a product.
+
+    Segments are behavioural or contractual only (everyone, customers without an order,
+    a loyalty tier); the table has no room for protected attributes on purpose.
+    """
+
+    __tablename__ = "promotions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('percent', 'amount')", name="kind"),
+        CheckConstraint("scope IN ('store', 'category', 'product')", name="scope"),
+        CheckConstraint("segment IN ('everyone', 'new_customers', 'loyalty_tier')", name="segment"),
+        CheckConstraint("value > 0", name="positive_value"),
+        Index("ix_promotions_starts_at_ends_at", "starts_at", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float] = mapped_column(Money())
+    scope: Mapped[str] = mapped_column(String(16), default="store")
+    scope_value: Mapped[str | None] = mapped_column(String(200))
+    min_basket: Mapped[float | None] = mapped_column(Money())
+    segment: Mapped[str] = mapped_column(String(16), default="everyone")
+    segment_value: Mapped[str | None] = mapped_column(String(32))
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CartNudge(Base):
+    """One abandoned-cart reminder per cart version (``cart_version`` = cart id + last change).
+
+    The row is written before the reminder is sent, so a second runner (cron and the web
+    app's task at once) hits the unique key instead of sending it twice.
+    """
+
+    __tablename__ = "cart_nudges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    cart_version: Mapped[str] = mapped_column(String(96), unique=True)
+    sender_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+AGENT_ROLES = ("agent", "admin")
+
+
+class Agent(Base):
+    """A support agent of the console; admins may read and take over any conversation."""
+
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint("role IN ('agent', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from assistant.settings import Settings
 from assistant.web.catalog_search import CatalogSearch
+from assistant.web.cors import cors_middleware
 from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, SETTINGS
 from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware
 from assistant.web.rasa_client import RasaClient
@@ -46,8 +47,9 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
     """The web gateway for one store; ``demo_mode`` enables the demo login on ``/``."""
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # The session middleware is outermost so error responses still carry a new cookie.
-        middlewares=[session_middleware(settings.web_secret), error_middleware],
+        # CORS is outermost so it answers preflights and sees the session cookie to mark it;
+        # the session middleware comes next so error responses still carry a new cookie.
+        middlewares=[cors_middleware(settings.allowed_origins), session_middleware(settings.web_secret), error_middleware],
     )
     app[SETTINGS] = settings
     app[DEMO_MODE] = demo_mode

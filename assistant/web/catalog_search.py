@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from catalog_index.search import CatalogSearcher
+    from catalog_index.search import CatalogSearcher, Hit
+
+Reorder = Callable[[list["Hit"], str, Callable[[str], dict[str, Any] | None]], list["Hit"]]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,12 @@ class CatalogSearch:
             return "loading"
         return "unavailable"
 
-    async def search(self, text: str, k: int, offset: int) -> dict[str, Any]:
-        """Parsed-query search (filters from the text, as in chat) as the CLI's JSON shape."""
+    async def search(self, text: str, k: int, offset: int, reorder: Reorder | None = None) -> dict[str, Any]:
+        """Parsed-query search (filters from the text, as in chat) as the CLI's JSON shape.
+
+        ``reorder(hits, relevance_text, get_product)`` runs in the worker thread too: the
+        personalized re-rank of a signed-in shopper's page (it reads the store).
+        """
         if self._loading is not None:
             await asyncio.shield(self._loading)
         searcher = self._searcher
@@ -73,6 +80,9 @@ class CatalogSearch:
         from catalog_index.search import result_to_json
 
         def run() -> dict[str, Any]:
-            return result_to_json(searcher.search_parsed(text, k=k, offset=offset))
+            result = searcher.search_parsed(text, k=k, offset=offset)
+            if reorder is not None:
+                result.hits = reorder(result.hits, result.text, searcher.get)
+            return result_to_json(result)
 
         return await asyncio.get_running_loop().run_in_executor(None, run)

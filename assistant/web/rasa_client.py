@@ -70,9 +70,31 @@ class RasaClient:
         ]
 
     async def tracker(self, sender: str) -> dict[str, Any]:
-        """The conversation tracker of ``sender`` from Rasa's HTTP API."""
+        """The conversation tracker of ``sender`` from Rasa's HTTP API, with every event
+        (message ids are event positions, so they must not shift after a restart)."""
         tracker = await self._json(
-            "GET", self._url("conversations", sender, "tracker"), params={"token": self.api_token}
+            "GET",
+            self._url("conversations", sender, "tracker"),
+            params={"token": self.api_token, "include_events": "ALL"},
+        )
+        if not isinstance(tracker, dict):
+            raise RasaUnavailable("the tracker is not a JSON object")
+        return tracker
+
+    async def append_events(
+        self, sender: str, events: list[dict[str, Any]], output_channel: str | None = None
+    ) -> dict[str, Any]:
+        """Append events to the tracker; with ``output_channel`` the bot messages among them
+        are also delivered on that channel (Rasa's ``execute_side_effects``).
+
+        This is how a person speaks through Rasa: it works while the conversation is
+        paused, and the messages land in the transcript like the bot's own.
+        """
+        params = {"token": self.api_token, "include_events": "ALL"}
+        if output_channel is not None:
+            params |= {"output_channel": output_channel, "execute_side_effects": "true"}
+        tracker = await self._json(
+            "POST", self._url("conversations", sender, "tracker", "events"), params=params, json=events
         )
         if not isinstance(tracker, dict):
             raise RasaUnavailable("the tracker is not a JSON object")
@@ -87,22 +109,40 @@ class RasaClient:
             return False
 
 
-def transcript(tracker: dict[str, Any]) -> list[dict[str, Any]]:
-    """The shopper-visible turns of a tracker: ``{from, text, custom, timestamp}`` each."""
+def message_from_event(index: int, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The contract's Message for one tracker event, or ``None`` for what shoppers don't see.
+
+    Bot events whose metadata says ``{"from": "agent"|"system"}`` were written by the agent
+    console; every other bot event is the bot's. The id is the event's position.
+    """
+    kind = event.get("event")
+    if kind not in ("user", "bot"):
+        return None
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    custom = data.get("custom") if kind == "bot" else None
+    if event.get("text") is None and custom is None:
+        return None
+    author = "user" if kind == "user" else metadata.get("from") if metadata.get("from") in ("agent", "system") else "bot"
+    message: dict[str, Any] = {
+        "id": str(index),
+        "from": author,
+        "text": event.get("text"),
+        "buttons": data.get("buttons") or [] if kind == "bot" else [],
+        "custom": custom,
+        "timestamp": event.get("timestamp"),
+    }
+    if author == "agent":
+        message["agent_name"] = str(metadata.get("agent_name") or "Support")
+    return message
+
+
+def transcript(tracker: dict[str, Any], after: int = -1) -> list[dict[str, Any]]:
+    """The shopper-visible turns of a tracker (contract Messages), those after id ``after``."""
     turns: list[dict[str, Any]] = []
-    for event in tracker.get("events") or []:
-        if not isinstance(event, dict) or event.get("event") not in ("user", "bot"):
-            continue
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        custom = data.get("custom") if event["event"] == "bot" else None
-        if event.get("text") is None and custom is None:
-            continue
-        turns.append(
-            {
-                "from": event["event"],
-                "text": event.get("text"),
-                "custom": custom,
-                "timestamp": event.get("timestamp"),
-            }
-        )
+    for index, event in enumerate(tracker.get("events") or []):
+        if index > after and isinstance(event, dict):
+            message = message_from_event(index, event)
+            if message is not None:
+                turns.append(message)
     return turns

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from assistant.web.catalog_search import SearchUnavailable
-from assistant.web.keys import CATALOG, RASA
+from assistant.identity import verify_customer_token
+from assistant.web.catalog_search import Reorder, SearchUnavailable
+from assistant.web.keys import CATALOG, RASA, SETTINGS
 from assistant.web.middlewares import ApiError
+from assistant.web.sessions import bearer_token
+from assistant.web.views_events import EVENTS_STORE
 
 MAX_QUERY_CHARS = 500
 MAX_K = 50
@@ -32,8 +35,23 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return value
 
 
+def _personal_reorder(request: web.Request) -> Reorder | None:
+    """With ``Authorization: Bearer <customer token>``, the page is re-ranked for that customer (with consent)."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    customer_id = verify_customer_token(token, request.app[SETTINGS].store_secret)
+    if customer_id is None:
+        raise ApiError(401, "the customer token is invalid or expired; search again without it or sign in again")
+    from assistant.recommend.rerank import personalize
+
+    sessions = request.app[EVENTS_STORE]
+    return lambda hits, text, get: personalize(sessions, customer_id, get, hits, text)
+
+
 async def get_search(request: web.Request) -> web.Response:
-    """``?q=red running shoes under 80&k=10&offset=0``: the same parsed search as the chat."""
+    """``?q=red running shoes under 80&k=10&offset=0``: the same parsed search as the chat,
+    personalized when a customer token comes as ``Authorization: Bearer``."""
     query = request.query.get("q", "").strip()
     if not query:
         raise ApiError(400, "the q parameter (what to search for) is required")
@@ -42,7 +60,7 @@ async def get_search(request: web.Request) -> web.Response:
     k = _int_param(request, "k", 10, 1, MAX_K)
     offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
     try:
-        result = await request.app[CATALOG].search(query, k, offset)
+        result = await request.app[CATALOG].search(query, k, offset, _personal_reorder(request))
     except SearchUnavailable:
         raise ApiError(503, "product search is unavailable: the catalog index is not built or failed to load") from None
     return web.json_response({"query": query, **result})

@@ -1,5 +1,9 @@
 """``POST /api/chat`` and ``GET /api/history``: the shopper's conversation, via Rasa.
 
+While an agent holds the conversation the answer is ``{"messages": [], "held_by_agent":
+true}``; ``GET /api/history?after=<id>`` returns only the messages after that id, so a
+reconnecting widget catches up without duplicates.
+
 Request: ``{"message": str, "customer_token"?: str}`` (or the token as
 ``Authorization: Bearer``).  Any ``sender`` the client sends is ignored; the sender id
 comes from :mod:`assistant.web.sessions`.
@@ -13,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from assistant.web.console.keys import HANDOFFS, HUB
 from assistant.web.keys import RASA, SETTINGS
 from assistant.web.middlewares import ApiError
 from assistant.web.rasa_client import RasaUnavailable, transcript
@@ -71,11 +76,21 @@ async def post_chat(request: web.Request) -> web.Response:
     metadata: dict[str, Any] = {"channel": "web"}
     if who.customer_token is not None:
         metadata["customer_token"] = who.customer_token
+    handoffs = request.app[HANDOFFS]
+    handoff = await handoffs.open_handoff(who.sender)
     try:
+        # While a person holds the conversation Rasa only records the message (the tracker
+        # is paused) and the watcher relays it to the agent; the bot stays silent.
         replies = await request.app[RASA].send(who.sender, message, metadata)
+        if handoff is not None and handoff.status == "active":
+            request.app[HUB].wake.set()
+            return web.json_response({"messages": replies, "held_by_agent": True})
+        if handoff is not None and handoff.after_hours and handoff.left_message is None and not replies:
+            return web.json_response({"messages": await handoffs.sync(handoff)})
     except RasaUnavailable as error:
         log.warning("chat for %s failed: %s", who.sender, error)
         raise ApiError(503, "assistant unavailable", messages=[{"text": UNREACHABLE}]) from None
+    request.app[HUB].wake.set()  # a new handoff request, or turns an agent is watching
     if not replies:
         # Every turn of ours answers something; Rasa goes silent only when an action failed
         # (the action server is down, say): tell the shopper instead of showing nothing.
@@ -92,9 +107,12 @@ async def get_history(request: web.Request) -> web.Response:
     if request[NEW_SESSION] and who.customer_id is None:
         # A visitor we have never seen has no conversation; don't make Rasa create one.
         return web.json_response({"history": []})
+    after = request.query.get("after", "-1")
+    if not after.lstrip("-").isdigit():
+        raise ApiError(400, "after must be a message id from an earlier answer")
     try:
         tracker = await request.app[RASA].tracker(who.sender)
     except RasaUnavailable as error:
         log.warning("history for %s failed: %s", who.sender, error)
         raise ApiError(503, "assistant unavailable", messages=[{"text": UNREACHABLE}]) from None
-    return web.json_response({"history": transcript(tracker)})
+    return web.json_response({"history": transcript(tracker, after=int(after))})

@@ -1,8 +1,10 @@
-"""``GET /``: the demo storefront, a plain page that embeds the chat widget.
+"""``GET /``: the demo storefront, a plain page that embeds the chat widget with one tag.
 
 A real store embeds ``widget.js`` in its own pages and signs the customer token in its
-own backend.  In demo mode only, this page plays the store's part: the "log in as demo
-customer" link (``?login=demo``) makes it sign a token for the demo customer here.
+own backend.  In demo mode only, this page plays the store's part: ``?login=demo`` signs
+a token for the demo customer here (the browser never names the customer, so it cannot
+pick someone else's), and ``?login=expired`` signs one that has already expired, to show
+how the widget reports a stale login.  Outside demo mode the page is a guest page.
 """
 
 from __future__ import annotations
@@ -18,17 +20,29 @@ from assistant.web.keys import DEMO_MODE, SETTINGS
 
 TEMPLATE = Template((Path(__file__).parent / "templates" / "index.html").read_text())
 DEMO_CUSTOMER = "C0001"
+DEMO_NOTE = (
+    '<p class="sa-demo-note" role="note"><strong>Demo mode.</strong> This page plays the store: its login '
+    "links make the server sign a customer token with the store secret. A real store signs it in its "
+    "own backend for the customer who is signed in there.</p>"
+)
+ACCOUNT_LINKS = {
+    "guest": 'Guest shopper · <a href="/?login=demo">Log in as demo customer</a>',
+    "demo": f'Logged in as demo customer {DEMO_CUSTOMER} · <a href="/">Log out</a>',
+    "expired": 'Demo customer with an <strong>expired</strong> login · <a href="/">Log out</a>',
+}
 
 
 async def get_index(request: web.Request) -> web.Response:
-    """The storefront, logged in as the demo customer when demo mode and ``?login=demo``."""
-    token = ""
-    account = ""
+    """The storefront; in demo mode, ``?login=demo|expired`` plays a logged-in shopper."""
+    token = account = note = ""
     if request.app[DEMO_MODE]:
-        if request.query.get("login") == "demo":
-            token = sign_customer_token(DEMO_CUSTOMER, request.app[SETTINGS].store_secret)
-            account = f'Logged in as demo customer {DEMO_CUSTOMER} · <a href="/">log out</a>'
-        else:
-            account = '<a href="/?login=demo">Log in as demo customer</a>'
-    page = TEMPLATE.substitute(account=account, customer_token=html.escape(token, quote=True))
+        login = request.query.get("login", "guest")
+        login = login if login in ACCOUNT_LINKS else "guest"
+        secret = request.app[SETTINGS].store_secret
+        if login == "demo":
+            token = sign_customer_token(DEMO_CUSTOMER, secret)
+        elif login == "expired":
+            token = sign_customer_token(DEMO_CUSTOMER, secret, ttl_seconds=-60)
+        account, note = ACCOUNT_LINKS[login], DEMO_NOTE
+    page = TEMPLATE.substitute(account=account, demo_note=note, customer_token=html.escape(token, quote=True))
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})

@@ -9,16 +9,23 @@ from assistant.store.repositories.carts import CartLine, CartRepository
 from assistant.store.repositories.customers import CustomerRepository, normalize_email
 from assistant.store.repositories.events import EventRepository
 from assistant.store.repositories.handoffs import HandoffRepository
+from assistant.store.repositories.nudges import DueCart, NudgeRepository
 from assistant.store.repositories.orders import OrderRepository, normalize_order_number
+from assistant.store.repositories.privacy import PrivacyRepository
+from assistant.store.repositories.promotions import PromotionRepository
 
 __all__ = [
     "AuditRepository",
     "CartLine",
     "CartRepository",
     "CustomerRepository",
+    "DueCart",
     "EventRepository",
     "HandoffRepository",
+    "NudgeRepository",
     "OrderRepository",
+    "PrivacyRepository",
+    "PromotionRepository",
     "normalize_email",
     "normalize_order_number",
 ]

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from assistant.store.models import Customer
 
 UPDATABLE_FIELDS = frozenset(
-    {"email", "name", "created_at", "loyalty_tier", "personalization_consent", "marketing_consent"}
+    {"email", "name", "created_at", "loyalty_tier", "personalization_consent", "marketing_consent",
+     "consent_asked_at", "last_channel", "last_sender_id", "last_seen_at", "time_zone"}
 )
 
 
@@ -50,3 +51,8 @@ class CustomerRepository:
     def set_personalization_consent(self, customer_id: str, consent: bool) -> Customer:
         """Record the shopper's choice; ``None`` in the column means never asked."""
         return self.upsert(customer_id, personalization_consent=consent)
+
+    def by_sender(self, sender_id: str) -> Customer | None:
+        """The customer whose latest verified conversation is ``sender_id`` (how a reminder finds its owner)."""
+        statement = select(Customer).where(Customer.last_sender_id == sender_id).order_by(Customer.last_seen_at.desc())
+        return self.session.scalars(statement).first()

@@ -1,10 +1,15 @@
-"""The human-handoff queue: requests wait, an agent takes one (active), then closes it."""
+"""The human-handoff queue: requests wait, an agent takes one (active), then closes it.
+
+Claiming is one conditional ``UPDATE ... WHERE status = 'waiting'``, so when two agents
+click "claim" at once the database, not the web app, decides who got it.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from assistant.store.models import HANDOFF_STATUSES, HandoffRequest, utcnow
@@ -21,10 +26,11 @@ class HandoffRepository:
         reason: str | None = None,
         customer_id: str | None = None,
         transcript: list[dict[str, Any]] | None = None,
+        after_hours: bool = False,
     ) -> HandoffRequest:
         request = HandoffRequest(
             sender_id=sender_id, channel=channel, reason=reason, customer_id=customer_id,
-            transcript=transcript, status="waiting", created_at=utcnow(),
+            transcript=transcript, status="waiting", created_at=utcnow(), after_hours=after_hours,
         )
         self.session.add(request)
         self.session.flush()
@@ -56,5 +62,49 @@ class HandoffRepository:
         if status not in HANDOFF_STATUSES:
             raise ValueError(f"unknown handoff status {status!r}; expected one of {HANDOFF_STATUSES}")
         request.status = status
+        self.session.flush()
+        return request
+
+    def list_open(self, limit: int = 200) -> list[HandoffRequest]:
+        """Waiting and active requests, oldest first: what the console lists."""
+        statement = (
+            select(HandoffRequest)
+            .where(HandoffRequest.status.in_(("waiting", "active")))
+            .order_by(HandoffRequest.created_at, HandoffRequest.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(statement))
+
+    def waiting_ahead(self, request: HandoffRequest) -> int:
+        """How many waiting requests came before this one."""
+        statement = select(func.count()).where(
+            HandoffRequest.status == "waiting", HandoffRequest.created_at < request.created_at
+        )
+        return int(self.session.scalar(statement) or 0)
+
+    def recent_claim_waits(self, since: datetime, limit: int = 20) -> list[float]:
+        """Seconds from request to claim of the latest claimed requests since ``since``."""
+        statement = (
+            select(HandoffRequest.created_at, HandoffRequest.claimed_at)
+            .where(HandoffRequest.claimed_at.is_not(None), HandoffRequest.claimed_at >= since)
+            .order_by(HandoffRequest.claimed_at.desc())
+            .limit(limit)
+        )
+        return [(claimed - created).total_seconds() for created, claimed in self.session.execute(statement)]
+
+    def claim(self, request_id: int, agent_id: int) -> bool:
+        """Give a waiting request to ``agent_id``; ``False`` when someone else was faster."""
+        result = self.session.execute(
+            update(HandoffRequest)
+            .where(HandoffRequest.id == request_id, HandoffRequest.status == "waiting")
+            .values(status="active", claimed_by=agent_id, claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire_all()
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def close(self, request: HandoffRequest, how: str) -> HandoffRequest:
+        """End the handoff: ``how`` is "bot" (handed back to the bot) or "closed"."""
+        request.status, request.closed_at, request.closed_how = "closed", utcnow(), how
         self.session.flush()
         return request

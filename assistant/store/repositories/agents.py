@@ -1,0 +1,27 @@
+"""Support-agent accounts of the console (the password hash is made in :mod:`assistant.agents`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.store.models import AGENT_ROLES, Agent, utcnow
+
+
+class AgentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, username: str, password_hash: str, role: str = "agent") -> Agent:
+        if role not in AGENT_ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {AGENT_ROLES}")
+        agent = Agent(username=username, password_hash=password_hash, role=role, created_at=utcnow())
+        self.session.add(agent)
+        self.session.flush()
+        return agent
+
+    def get(self, agent_id: int) -> Agent | None:
+        return self.session.get(Agent, agent_id)
+
+    def by_username(self, username: str) -> Agent | None:
+        return self.session.scalars(select(Agent).where(Agent.username == username)).first()

@@ -1,0 +1,113 @@
+"""What the store knows about a customer, and erasing it ("delete my data").
+
+Erasure deletes the customer's events, carts, reminders and profile. Orders are kept,
+because tax and accounting law requires it, but anonymized: they move to a fresh
+pseudonymous customer (``erased-<random>``) and lose their e-mail, so nothing left links
+them to the person. Handoff requests keep their queue row for the agents' statistics but
+lose the transcript and the customer link. Audit rows are kept: they are the record that
+the request was honoured.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from assistant.store.models import Cart, CartNudge, Customer, Event, HandoffRequest, Order, utcnow
+
+
+@dataclass(frozen=True)
+class LatestOrder:
+    order_number: str
+    placed_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """The facts "what do you know about me" reports."""
+
+    customer_id: str
+    name: str | None
+    email: str | None
+    loyalty_tier: str | None
+    member_since: datetime
+    personalization_consent: bool | None
+    marketing_consent: bool
+    order_count: int
+    latest_order: LatestOrder | None
+    view_count: int
+    search_count: int
+    cart_event_count: int
+    cart_items: int
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    events_deleted: int
+    carts_deleted: int
+    orders_anonymized: int
+    anonymized_as: str | None
+
+
+class PrivacyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def summary(self, customer_id: str) -> DataSummary | None:
+        customer = self.session.get(Customer, customer_id)
+        if customer is None:
+            return None
+        orders = select(func.count(Order.id)).where(Order.customer_id == customer_id)
+        latest = self.session.execute(
+            select(Order.order_number, Order.placed_at, Order.status)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .limit(1)
+        ).first()
+        counts = {
+            kind: int(count) for kind, count in self.session.execute(
+                select(Event.type, func.count(Event.id)).where(Event.customer_id == customer_id).group_by(Event.type)
+            )
+        }
+        cart = self.session.scalars(select(Cart).where(Cart.customer_id == customer_id)).first()
+        return DataSummary(
+            customer_id=customer.id, name=customer.name, email=customer.email, loyalty_tier=customer.loyalty_tier,
+            member_since=customer.created_at, personalization_consent=customer.personalization_consent,
+            marketing_consent=customer.marketing_consent, order_count=int(self.session.scalar(orders) or 0),
+            latest_order=LatestOrder(*latest) if latest else None,
+            view_count=counts.get("view", 0), search_count=counts.get("search", 0),
+            cart_event_count=counts.get("add_to_cart", 0) + counts.get("remove_from_cart", 0),
+            cart_items=sum(item.quantity for item in cart.items) if cart else 0,
+        )
+
+    def erase(self, customer_id: str, sender_ids: set[str]) -> ErasureReport:
+        """Erase the customer and the anonymous traces of their conversations (``sender_ids``)."""
+        events = self.session.execute(
+            delete(Event).where(or_(Event.customer_id == customer_id, Event.session_id.in_(sender_ids)))
+        ).rowcount
+        carts = self.session.execute(
+            delete(Cart).where(or_(Cart.customer_id == customer_id, Cart.session_key.in_(sender_ids)))
+        ).rowcount
+        self.session.execute(delete(CartNudge).where(CartNudge.customer_id == customer_id))
+        self.session.execute(
+            update(HandoffRequest)
+            .where(or_(HandoffRequest.customer_id == customer_id, HandoffRequest.sender_id.in_(sender_ids)))
+            .values(customer_id=None, transcript=None)
+        )
+        order_count = int(self.session.scalar(select(func.count(Order.id)).where(Order.customer_id == customer_id)) or 0)
+        pseudonym = None
+        if order_count:
+            pseudonym = f"erased-{secrets.token_hex(8)}"
+            self.session.add(Customer(id=pseudonym, created_at=utcnow(), marketing_consent=False))
+            self.session.flush()
+            self.session.execute(
+                update(Order).where(Order.customer_id == customer_id).values(customer_id=pseudonym, email=None)
+            )
+        self.session.execute(delete(Customer).where(Customer.id == customer_id))
+        self.session.expunge_all()
+        return ErasureReport(int(events or 0), int(carts or 0), order_count, pseudonym)

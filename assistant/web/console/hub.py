@@ -1,0 +1,74 @@
+"""In-process fan-out of live events to the open WebSockets (shoppers' widgets, agents' consoles).
+
+One web process holds every socket, so a dictionary and ``send_json`` are all it takes.
+Nothing is only delivered here: every message is in the Rasa tracker first, and a client
+that missed a push (closed tab, network drop) reads it from the transcript when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class AgentIdentity:
+    """Who is behind an agent socket or request."""
+
+    id: int
+    username: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_read(self, holder_id: int | None) -> bool:
+        """Unclaimed conversations are open to every agent; claimed ones to the holder and admins."""
+        return holder_id is None or holder_id == self.id or self.is_admin
+
+
+@dataclass
+class Hub:
+    shoppers: dict[str, set[web.WebSocketResponse]] = field(default_factory=lambda: defaultdict(set))
+    agents: dict[web.WebSocketResponse, AgentIdentity] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def _send(self, socket: web.WebSocketResponse, payload: dict[str, Any]) -> None:
+        if socket.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await socket.send_json(payload)
+
+    async def to_shopper(self, sender: str, payload: dict[str, Any]) -> None:
+        """Every open widget of this conversation (a shopper may have several tabs)."""
+        for socket in list(self.shoppers.get(sender, ())):
+            await self._send(socket, payload)
+
+    async def to_agents(self, payload: dict[str, Any], holder_id: int | None = None) -> None:
+        """Every agent allowed to read a conversation held by ``holder_id``."""
+        for socket, agent in list(self.agents.items()):
+            if agent.may_read(holder_id):
+                await self._send(socket, payload)
+
+    def add_shopper(self, sender: str, socket: web.WebSocketResponse) -> None:
+        self.shoppers[sender].add(socket)
+
+    def remove_shopper(self, sender: str, socket: web.WebSocketResponse) -> None:
+        sockets = self.shoppers.get(sender)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self.shoppers[sender]
+
+    async def close_all(self) -> None:
+        """``on_shutdown``: close every socket so the server can stop without waiting."""
+        sockets = [*self.agents, *(socket for group in self.shoppers.values() for socket in group)]
+        for socket in sockets:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await socket.close(code=1001, message=b"server shutdown")

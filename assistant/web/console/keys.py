@@ -1,0 +1,13 @@
+"""Typed app keys of the agent console."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from assistant.web.console.auth import AgentSessions
+from assistant.web.console.hub import Hub
+from assistant.web.console.service import HandoffService
+
+HUB = web.AppKey("hub", Hub)
+HANDOFFS = web.AppKey("handoffs", HandoffService)
+AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)

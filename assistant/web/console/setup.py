@@ -1,0 +1,65 @@
+"""Wiring of the agent console into the web app: routes, store, hub, watcher."""
+
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store_policy import load_store_policy
+from assistant.web.console import views, websockets
+from assistant.web.console.auth import AgentSessions
+from assistant.web.console.hub import Hub
+from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, HUB
+from assistant.web.console.service import HandoffService
+from assistant.web.console.watcher import watch
+from assistant.web.keys import RASA, SETTINGS
+
+
+async def console_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The store (migrated to head), the handoff service and its watcher, for the app's lifetime.
+
+    Must run after the Rasa client context (it uses ``app[RASA]``).
+    """
+    settings = app[SETTINGS]
+    await asyncio.to_thread(migrate, settings.database_url)
+    engine = make_engine(settings.database_url)
+    app[views.STORE_SESSIONS] = make_session_factory(engine)
+    app[HUB] = Hub()
+    app[AGENT_SESSIONS] = AgentSessions()
+    app[HANDOFFS] = HandoffService(
+        app[views.STORE_SESSIONS], app[RASA], app[HUB], load_store_policy(settings.policy_file)
+    )
+    watcher = asyncio.create_task(watch(app[HANDOFFS], app[HUB]))
+    yield
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    engine.dispose()
+
+
+async def close_sockets(app: web.Application) -> None:
+    await app[HUB].close_all()
+
+
+def setup_console(app: web.Application) -> None:
+    """Register the console's routes, context and shutdown hook on ``app``."""
+    app.cleanup_ctx.append(console_ctx)
+    app.on_shutdown.append(close_sockets)
+    router = app.router
+    router.add_get("/agent/login", views.get_login)
+    router.add_post("/agent/login", views.post_login)
+    router.add_post("/agent/logout", views.post_logout)
+    router.add_get("/agent", views.get_console)
+    router.add_get("/agent/ws", websockets.agent_stream)
+    router.add_get("/agent/api/queue", views.get_queue)
+    router.add_get("/agent/api/conversations/{handoff_id}", views.get_conversation)
+    router.add_post("/agent/api/conversations/{handoff_id}/claim", views.post_claim)
+    router.add_post("/agent/api/conversations/{handoff_id}/messages", views.post_message)
+    router.add_post("/agent/api/conversations/{handoff_id}/hand-back", views.post_hand_back)
+    router.add_post("/agent/api/conversations/{handoff_id}/close", views.post_close)
+    router.add_get("/api/chat/stream", websockets.shopper_stream)

@@ -1,0 +1,155 @@
+"""Agent accounts and sign-in: Argon2 hashes, the CLI, login/logout, session and CSRF checks.
+
+The web app runs for real on a loopback port; no Rasa is needed for these paths.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from assistant.agents import AccountError, add_agent, authenticate
+from assistant.cli import main
+from assistant.settings import Settings
+from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+from assistant.store.models import Agent
+from assistant.web.app import create_app
+from tests.agent_console import AgentClient, create_agent, hidden_csrf
+from tests.test_web_gateway import web_settings
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = web_settings(tmp_path, "http://127.0.0.1:9")  # no Rasa: these paths don't need it
+    migrate(settings.database_url)
+    return settings
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[str]:
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+def test_passwords_are_stored_as_argon2id_hashes(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            agent = add_agent(uow.session, "dana", PASSWORD, "admin")
+            assert agent.password_hash.startswith("$argon2id$") and PASSWORD not in agent.password_hash
+            assert authenticate(uow.session, "dana", PASSWORD) is agent
+            assert authenticate(uow.session, "dana", PASSWORD + "!") is None
+            assert authenticate(uow.session, "nobody", PASSWORD) is None
+            with pytest.raises(AccountError, match="already exists"):
+                add_agent(uow.session, "dana", PASSWORD)
+            with pytest.raises(AccountError, match="at least 10 characters"):
+                add_agent(uow.session, "eve", "short")
+            with pytest.raises(AccountError, match="username"):
+                add_agent(uow.session, "<script>", PASSWORD)
+    finally:
+        engine.dispose()
+
+
+def test_cli_adds_an_agent_with_the_password_from_stdin(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    argv = ["--data-dir", str(settings.data_dir), "agents", "add", "frank", "--role", "admin", "--password-stdin"]
+    monkeypatch.setenv("SHOP_DATABASE_URL", settings.database_url)
+    assert main(argv) == 0
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            agent = uow.session.scalars(select(Agent).where(Agent.username == "frank")).one()
+            assert agent.role == "admin"
+            assert authenticate(uow.session, "frank", PASSWORD) is not None
+    finally:
+        engine.dispose()
+
+
+async def test_login_sets_a_strict_httponly_cookie_and_logout_ends_the_session(settings: Settings, server: str) -> None:
+    username, password = create_agent(settings)
+    agent = AgentClient(server)
+    try:
+        async with agent.http.get("/agent", allow_redirects=False) as anonymous:
+            assert (anonymous.status, anonymous.headers["Location"]) == (303, "/agent/login")
+        async with agent.http.get("/agent/login") as page:
+            token = hidden_csrf(await page.text())
+        form = {"username": username, "password": password, "csrf_token": token}
+        async with agent.http.post("/agent/login", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+            cookie = response.cookies["sa_agent"]
+            assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/agent"
+        async with agent.http.get("/agent") as console:
+            agent.csrf = hidden_csrf(await console.text())
+        assert (await agent.call("GET", "/queue"))[0] == 200
+
+        async with agent.http.post("/agent/logout", data={}, allow_redirects=False) as refused:
+            assert refused.status == 403  # no CSRF token: still signed in
+        assert (await agent.call("GET", "/queue"))[0] == 200
+        async with agent.http.post("/agent/logout", data={"csrf_token": agent.csrf}, allow_redirects=False) as out:
+            assert (out.status, out.headers["Location"]) == (303, "/agent/login")
+        assert (await agent.call("GET", "/queue"))[0] == 401
+    finally:
+        await agent.close()
+
+
+async def test_wrong_password_and_missing_login_csrf_are_refused(settings: Settings, server: str) -> None:
+    username, password = create_agent(settings)
+    agent = AgentClient(server)
+    try:
+        async with agent.http.get("/agent/login") as page:
+            token = hidden_csrf(await page.text())
+        wrong = {"username": username, "password": password + "x", "csrf_token": token}
+        async with agent.http.post("/agent/login", data=wrong, allow_redirects=False) as response:
+            assert response.status == 401 and "Wrong username or password" in await response.text()
+        no_csrf = {"username": username, "password": password}
+        async with agent.http.post("/agent/login", data=no_csrf, allow_redirects=False) as response:
+            assert response.status == 403 and "sa_agent" not in response.cookies
+    finally:
+        await agent.close()
+
+
+async def test_api_refuses_no_session_no_csrf_and_foreign_origins(settings: Settings, server: str) -> None:
+    async with aiohttp.ClientSession(server) as anonymous:
+        for method, path in [("GET", "/agent/api/queue"), ("POST", "/agent/api/conversations/1/claim")]:
+            async with anonymous.request(method, path) as response:
+                assert response.status == 401
+    username, password = create_agent(settings)
+    agent = AgentClient(server)
+    try:
+        await agent.login(username, password)
+        async with agent.http.post("/agent/api/conversations/1/claim") as response:
+            assert response.status == 403 and "CSRF" in (await response.json())["error"]
+        headers = {"X-CSRF-Token": agent.csrf, "Origin": "https://evil.example"}
+        async with agent.http.post("/agent/api/conversations/1/claim", headers=headers) as response:
+            assert response.status == 403
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await agent.http.ws_connect("/agent/ws", origin="https://evil.example")
+        assert refused.value.status == 403
+        async with agent.socket() as socket:  # our own origin is fine
+            await socket.send_json({"type": "ping"})
+            assert (await socket.receive_json())["type"] == "pong"
+    finally:
+        await agent.close()
+
+
+async def test_console_page_escapes_and_sets_csp(settings: Settings, server: str) -> None:
+    username, password = create_agent(settings)
+    agent = AgentClient(server)
+    try:
+        await agent.login(username, password)
+        async with agent.http.get("/agent") as page:
+            assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+            assert page.headers["Cache-Control"] == "no-store"
+    finally:
+        await agent.close()

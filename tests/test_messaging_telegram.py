@@ -1,0 +1,142 @@
+"""A Telegram conversation handed to a person, through Rasa's real Telegram connector.
+
+Rasa runs with the Telegram channel enabled (``rasa_addons.telegram_channel``, Rasa's
+connector with a configurable Bot API server); the Bot API is replaced by a recording
+HTTP server on loopback, and the shopper's messages are posted to Rasa's webhook as
+Telegram would post them. Checked: the bot answers through the Bot API; after "talk to
+a person" and a claim it stays silent while the shopper's words reach the agent; the
+agent's reply is sent through the Bot API to the shopper's chat; after the hand-back the
+bot answers again.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.launcher import Ports, free_port, running_stack
+from assistant.settings import Settings
+from tests.agent_console import AgentClient, create_agent, next_frame
+from tests.conftest import MODEL_PATH
+
+pytestmark = pytest.mark.integration
+BOT_TOKEN = "123456:recording-server-token"
+BOT_NAME = "shop_test_bot"
+
+
+class BotApi(BaseHTTPRequestHandler):
+    """Telegram's Bot API as far as Rasa's connector uses it; records every call."""
+
+    calls: list[tuple[str, dict[str, str]]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("Content-Length") or 0)
+        fields = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
+        method = self.path.rsplit("/", 1)[-1]
+        if not self.path.startswith(f"/bot{BOT_TOKEN}/"):
+            self.send_error(401)
+            return
+        self.calls.append((method, fields))
+        result: Any = True
+        if method == "getMe":
+            result = {"id": 123456, "is_bot": True, "first_name": "Shop", "username": BOT_NAME}
+        elif method == "sendMessage":
+            chat = {"id": int(fields["chat_id"]), "type": "private"}
+            result = {"message_id": len(self.calls), "date": int(time.time()), "chat": chat, "text": fields.get("text")}
+        body = json.dumps({"ok": True, "result": result}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def telegram_stack(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The stack with the Telegram channel on, talking to the recording Bot API."""
+    api = ThreadingHTTPServer(("127.0.0.1", 0), BotApi)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    ports = Ports(free_port(), free_port(), free_port())
+    directory = tmp_path_factory.mktemp("telegram")
+    credentials = directory / "credentials.yml"
+    credentials.write_text(
+        "rasa_addons.gateway_channel.GatewayInput:\n  token: ${GATEWAY_TOKEN}\n"
+        "rasa_addons.telegram_channel.TelegramInput:\n"
+        f'  access_token: "{BOT_TOKEN}"\n  verify: {BOT_NAME}\n'
+        f"  webhook_url: http://127.0.0.1:{ports.rasa}/webhooks/telegram/webhook\n"
+        f"  api_url: http://127.0.0.1:{api.server_address[1]}\n"
+    )
+    try:
+        with running_stack(demo_settings, MODEL_PATH, ports, log_dir=directory / "logs", credentials=Path(credentials)):
+            yield {"settings": demo_settings, "ports": ports}
+    finally:
+        api.shutdown()
+
+
+def say(stack: dict[str, Any], chat_id: int, text: str) -> list[str]:
+    """Post a Telegram update to Rasa's webhook; return the texts the bot sent to that chat meanwhile."""
+    before = len(BotApi.calls)
+    update = {
+        "update_id": random.randrange(1, 2**31),
+        "message": {
+            "message_id": random.randrange(1, 2**31), "date": int(time.time()), "text": text,
+            "chat": {"id": chat_id, "type": "private"}, "from": {"id": chat_id, "is_bot": False, "first_name": "Ann"},
+        },
+    }
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack['ports'].rasa}/webhooks/telegram/webhook",
+        data=json.dumps(update).encode(), headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        assert response.read() == b"success"
+    return sent_to(chat_id, since=before)
+
+
+def sent_to(chat_id: int, since: int = 0) -> list[str]:
+    return [f["text"] for method, f in BotApi.calls[since:] if method == "sendMessage" and f["chat_id"] == str(chat_id)]
+
+
+async def test_agent_takes_over_a_telegram_chat(telegram_stack: dict[str, Any]) -> None:
+    chat_id = random.randrange(10**6, 10**9)
+    assert say(telegram_stack, chat_id, "hello"), "the bot did not answer through the Bot API"
+    assert any("our team" in text for text in say(telegram_stack, chat_id, "I want to talk to a person"))
+
+    agent = AgentClient(f"http://127.0.0.1:{telegram_stack['ports'].web}")
+    try:
+        await agent.login(*create_agent(telegram_stack["settings"]))
+        item = await agent.queue_item(str(chat_id))
+        assert item["channel"] == "telegram"
+        conversation = f"/conversations/{item['id']}"
+        async with agent.socket() as console:
+            before = len(BotApi.calls)
+            assert (await agent.call("POST", f"{conversation}/claim"))[0] == 200
+            assert any("has joined the conversation" in text for text in sent_to(chat_id, since=before))
+
+            assert say(telegram_stack, chat_id, "is anyone there?") == []  # the bot stays silent
+            relayed = await next_frame(console, lambda f: f["type"] == "message" and f["message"]["from"] == "user")
+            assert relayed["message"]["text"] == "is anyone there?"
+
+            before = len(BotApi.calls)
+            status, sent = await agent.call("POST", f"{conversation}/messages", {"text": "Hi Ann, Sam from support here."})
+            assert status == 200, sent
+            assert sent_to(chat_id, since=before) == ["Hi Ann, Sam from support here."]
+
+            assert (await agent.call("POST", f"{conversation}/hand-back"))[0] == 200
+        assert say(telegram_stack, chat_id, "show me running shoes"), "the bot did not answer after the hand-back"
+        status, details = await agent.call("GET", conversation)
+        assert ("agent", "Hi Ann, Sam from support here.") in [(m["from"], m["text"]) for m in details["transcript"]]
+    finally:
+        await agent.close()

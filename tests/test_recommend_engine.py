@@ -1,0 +1,142 @@
+"""The recommendation engine on a generated store: reasons, business rules, gifts, stages.
+
+No database and no embedding model: the catalog has seeded random unit vectors and the
+history is generated here, so each rule is checked against data whose truth we know.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assistant.recommend import Request, recommend_for_profile
+from assistant.recommend.catalog import Catalog
+from assistant.recommend.model import Model, train
+from assistant.recommend.profile import Profile
+from assistant.store.repositories.history import Interest, OrderLine
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+DEPARTMENTS = ("garden", "kitchen", "toys", "grocery", "men's clothing")
+
+
+def _catalog() -> Catalog:
+    products: list[dict[str, Any]] = []
+    for d, department in enumerate(DEPARTMENTS):
+        for n in range(12):
+            products.append({
+                "id": f"P{d}{n:02d}", "title": f"{department.title()} item {n}", "category": department,
+                "subcategory": f"{department} {n % 3}", "brand": f"Brand{n % 4}", "price": 5.0 + 10 * n,
+                "stock": {"all": 0 if n == 11 else 5}, "tags": [],
+            })
+    vectors = np.random.default_rng(3).normal(size=(len(products), 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return Catalog(products, vectors)
+
+
+def _history(catalog: Catalog) -> list[OrderLine]:
+    """80 shoppers: grocery staples every ~30 days, and bundles (garden 0 with garden 1) in discretionary orders."""
+    rng = random.Random(5)
+    lines: list[OrderLine] = []
+    order = 0
+    for c in range(80):
+        customer = f"c{c}"
+        staple = f"P3{rng.randrange(4):02d}"
+        moment = NOW - timedelta(days=300)
+        while moment < NOW - timedelta(days=5):
+            order += 1
+            lines.append(OrderLine(customer, order, staple, moment))
+            moment += timedelta(days=rng.uniform(27, 33))
+        for _ in range(4):
+            order += 1
+            when = NOW - timedelta(days=rng.uniform(1, 300))
+            department = rng.choice((0, 1, 2, 4))
+            first = rng.randrange(10)
+            lines.append(OrderLine(customer, order, f"P{department}{first:02d}", when))
+            lines.append(OrderLine(customer, order, f"P{department}{(first + 1) % 10:02d}", when))
+    return lines
+
+
+@pytest.fixture(scope="module")
+def store() -> tuple[Catalog, Model]:
+    catalog = _catalog()
+    return catalog, train(_history(catalog), catalog, NOW)
+
+
+def _shopper(lines: list[tuple[str, int]], views: tuple[str, ...] = ()) -> Profile:
+    """A consenting shopper who bought ``(product, days ago)``, one order each."""
+    bought = [OrderLine("me", 10_000 + n, pid, NOW - timedelta(days=ago)) for n, (pid, ago) in enumerate(sorted(lines, key=lambda x: -x[1]))]
+    interests = [Interest(pid, "view", NOW - timedelta(hours=n + 1)) for n, pid in enumerate(views)]
+    return Profile(NOW, "me", bought, interests, personalized=True)
+
+
+def _ids(items: list[Any]) -> list[str]:
+    return [item.product["id"] for item in items]
+
+
+def test_the_store_has_learned_consumables_and_collaborative_factors(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    assert model.is_consumable(catalog.row_of["P300"]) and 25 < model.cycle_days[catalog.row_of["P300"]] < 35
+    assert not model.is_consumable(catalog.row_of["P000"])
+    assert model.item_factors is not None and model.item_factors.shape[0] == len(catalog)
+
+
+def test_reasons_name_only_what_the_shopper_really_has(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    profile = _shopper([("P000", 40), ("P101", 20), ("P300", 90), ("P300", 60), ("P300", 31)], views=("P205",))
+    items = recommend_for_profile(model, catalog, profile, Request(k=10))
+    assert len(items) == 10
+    theirs = {catalog.title(pid) for pid in ("P000", "P101", "P300", "P205")}
+    others = {p["title"] for p in catalog.products} - theirs
+    for item in items:
+        named = {title for title in theirs | others if f"the {title}" in item.reason}
+        if item.source in ("due", "co_purchase", "content", "als"):
+            assert named and named <= theirs, item
+        else:
+            assert not named & others, item
+    assert any(item.source in ("co_purchase", "content", "als") for item in items)
+
+
+def test_owned_items_come_back_only_as_due_consumables(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    due = _shopper([("P000", 10), ("P300", 95), ("P300", 65), ("P300", 33)])
+    fresh = _shopper([("P000", 10), ("P300", 62), ("P300", 32), ("P300", 2)])
+    due_items = recommend_for_profile(model, catalog, due, Request(k=10))
+    assert due_items[0].product["id"] == "P300"
+    assert due_items[0].reason == f"Time to restock the {catalog.title('P300')}? You buy it about every 31 days"  # gaps 30 and 32
+    assert "P000" not in _ids(due_items)
+    assert not {"P000", "P300"} & set(_ids(recommend_for_profile(model, catalog, fresh, Request(k=10))))
+
+
+def test_budget_stock_duplicates_and_diversity(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    profile = _shopper([("P000", 30), ("P001", 20), ("P002", 10)], views=("P003", "P004"))
+    items = recommend_for_profile(model, catalog, profile, Request(k=10, max_price=50.0))
+    ids = _ids(items)
+    assert len(ids) == len(set(ids)) == 10
+    assert all(item.product["price"] <= 50.0 and sum(item.product["stock"].values()) > 0 for item in items)
+    categories = [item.product["category"] for item in items]
+    assert max(categories.count(c) for c in set(categories)) <= 4
+
+
+def test_a_gift_skips_consumables_and_leans_to_the_recipient(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    profile = _shopper([("P300", 95), ("P300", 65), ("P300", 33)])
+    items = recommend_for_profile(model, catalog, profile, Request(k=5, max_price=60.0, gift=True, recipient="dad"))
+    assert len(items) == 5
+    assert all(not model.is_consumable(catalog.row_of[pid]) for pid in _ids(items))
+    assert all(item.product["price"] <= 60.0 for item in items)
+    assert items[0].product["category"] == "men's clothing"
+
+
+def test_a_newcomer_gets_popular_and_trending_with_true_counts(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    items = recommend_for_profile(model, catalog, Profile(NOW), Request(k=6))
+    assert len(items) == 6 and {item.source for item in items} <= {"popular", "trending"}
+    for item in items:
+        row = catalog.row_of[item.product["id"]]
+        count = int(model.trending[row] if item.source == "trending" else model.buyers[row])
+        assert f"{count} shopper" in item.reason
