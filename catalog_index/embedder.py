@@ -18,10 +18,10 @@ MAX_TAGS = 8
 # than it gains, and on a shared 2-core machine it is ruinous: measured under load, a query
 # embedding took 1.4 s with 2 torch threads and 41 ms with 1, an exact search over 10,000
 # products 44 ms with 2 OpenMP threads and 0.6 ms with 1.  Concurrent requests still use
-# every core.  Batch embedding for index builds was fastest with 1 thread as well
+# every core.  Batch embedding for index builds keeps torch's default (every core): with
+# batches of 64 two threads beat one whenever the machine was not saturated
 # (``embedding_throughput`` in bench/results/search.json).
 SEARCH_THREADS = 1
-BUILD_THREADS = 1
 
 
 def use_threads(count: int) -> None:

@@ -164,13 +164,14 @@
   }
 
   function cartSummary(custom) {
+    if (!custom.items || !custom.items.length) return null; // the text already says it is empty
     var box = testid(el("div", "sa-cart"), "cart-summary");
     var items = el("ul", "sa-lines");
     (custom.items || []).forEach(function (item) {
       var line = (item.quantity || 1) + " \u00d7 " + (item.title || item.product_id) + "  " + price(item.line_total, item.currency);
       items.appendChild(el("li", null, line));
     });
-    box.appendChild(items.childNodes.length ? items : el("span", null, "Your cart is empty."));
+    box.appendChild(items);
     if (typeof custom.total === "number") box.appendChild(el("strong", null, "Total " + price(custom.total, custom.currency)));
     return box;
   }
@@ -258,6 +259,7 @@
 
   function say(message, shown) {
     var row = render({ from: "user", text: shown || message });
+    if (row) row.classList.add("sa-queued");
     outbox.push({ message: message, row: row });
     flush();
   }
@@ -271,7 +273,7 @@
       .then(function (result) {
         outbox.shift();
         retryDelay = 1000;
-        if (item.row) item.row.classList.remove("sa-pending");
+        if (item.row) item.row.classList.remove("sa-pending", "sa-queued");
         (result.data.messages || []).forEach(function (m) { render(m); });
         if (!result.data.messages && result.status !== 401) notice(result.data.error || "Something went wrong; please try again.", "error");
       }, function () {
@@ -309,7 +311,7 @@
      (missed messages arrive), nothing twice (the server's copy replaces ours). Not while a
      post is in flight: its question is not in the transcript yet. */
   function unconfirmed() {
-    return Array.prototype.slice.call(ui.log.querySelectorAll(".sa-msg:not([data-id]):not(.sa-pending):not(.sa-local)"));
+    return Array.prototype.slice.call(ui.log.querySelectorAll(".sa-msg:not([data-id]):not(.sa-queued):not(.sa-local)"));
   }
 
   function reconcile() {
@@ -321,7 +323,7 @@
       var shown = stale.map(function (row) { var p = row.querySelector(".sa-text"); return p && p.textContent; });
       stale.forEach(function (row) { row.remove(); });
       result.data.history.forEach(function (m) { render(m, m.from === "user" || shown.indexOf(m.text) >= 0); });
-      ui.log.querySelectorAll(".sa-pending").forEach(function (row) { ui.log.appendChild(row); });
+      ui.log.querySelectorAll(".sa-queued").forEach(function (row) { ui.log.appendChild(row); }); // not sent yet: last
     }, function () {});
   }
 
