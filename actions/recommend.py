@@ -24,13 +24,14 @@ from actions.constraints import parse_amount
 from actions.context import searcher, settings, unit_of_work
 from actions.replies import product_list_text, products_payload
 from actions.shopper import known_customer
-from assistant.recommend import Recommender, Request, similar_to
+from assistant.recommend import Recommendation, Recommender, Request, similar_to
 from assistant.recommend.rules import RECIPIENT_WORDS
 from catalog_index.query import parse_query
 
 COUNT = 5
 LIKE_THIS = re.compile(r"\b(like (this|that|it)|similar)\b", re.I)
 GIFT = re.compile(r"\b(gifts?|presents?)\b", re.I)
+UNPERSONAL = ("popular", "trending")
 RECIPIENT = re.compile(r"\bfor (?:my |our |a |the )?([a-z]+)", re.I)
 
 _lock = threading.Lock()
@@ -62,12 +63,15 @@ def gift_request(text: str, cap: float | None) -> Request:
     return Request(k=COUNT, max_price=cap, gift=bool(GIFT.search(text)) or recipient is not None, recipient=recipient)
 
 
-def _intro(request: Request, personal: bool) -> str:
+def _intro(request: Request, items: list[Recommendation], personal: bool) -> str:
+    """The sentence above the list, true to where the items came from."""
     if request.gift:
         whom = f" for your {request.recipient}" if request.recipient else ""
         under = f" under ${request.max_price:g}" if request.max_price is not None else ""
         return f"Some popular gift ideas{whom}{under}:"
-    return "Based on what you've bought and looked at, you might like:" if personal else "Some of our most popular products:"
+    if not any(item.source not in UNPERSONAL for item in items):
+        return "Some of our most popular products:"
+    return "Based on what you've bought and looked at, you might like:" if personal else "Some ideas to go with your cart:"
 
 
 class ActionRecommend(ShopAction):
@@ -87,7 +91,7 @@ class ActionRecommend(ShopAction):
                 customer_id = known_customer(uow, tracker)
                 items, personal = recommender().recommend(uow.session, customer_id, request, session_key=tracker.sender_id)
                 uow.commit()
-            intro = _intro(request, personal)
+            intro = _intro(request, items, personal)
         if not items:
             dispatcher.utter_message(text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it.")
             return []

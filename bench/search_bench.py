@@ -26,7 +26,7 @@ from bench.common import latency_summary, load_average, rss_bytes
 from bench.search_results import update_search_results
 from catalog_index.artifacts import INDEX_FILE, Manifest
 from catalog_index.build import ensure_index, index_status
-from catalog_index.embedder import Embedder, document_text
+from catalog_index.embedder import BUILD_THREADS, Embedder, document_text
 from catalog_index.importer import read_catalog
 from catalog_index.search import CatalogSearcher, SearchFilters, SearchResult
 
@@ -277,7 +277,7 @@ def memory_figures(settings: Settings, embedder: Embedder) -> tuple[CatalogSearc
 def run(settings: Settings, embed_sample: int = EMBED_SAMPLE) -> Path:
     """Measure everything and write ``search.json``; returns its path."""
     load_at_start = load_average()
-    build_threads = torch.get_num_threads()  # what a CLI build embeds with (loading a searcher lowers it)
+    build_threads = BUILD_THREADS  # what index builds embed with
     print("search bench: index build", flush=True)
     build = build_figures(settings)
     products = read_catalog(settings.catalog_path)

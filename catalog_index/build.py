@@ -36,7 +36,7 @@ from catalog_index.artifacts import (
     lexical_problem,
     sha256_file,
 )
-from catalog_index.embedder import Embedder, document_text
+from catalog_index.embedder import BUILD_THREADS, Embedder, document_text
 from catalog_index.importer import read_catalog, write_jsonl_atomic
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, files_sha256
 from catalog_index.versions import current_version, new_build_dir, publish, writer_lock
@@ -125,7 +125,7 @@ def build_index(
     catalog_path: Path,
     index_dir: Path,
     model_name: str,
-    batch_size: int = 64,
+    batch_size: int = 32,
     progress: bool = True,
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
@@ -145,7 +145,7 @@ def build_index(
         if stored is not None and stored[0].catalog_sha256 == catalog_sha256:
             vectors = all_vectors(stored[1])
         else:
-            embedder = embedder or Embedder(model_name)
+            embedder = embedder or Embedder(model_name, threads=BUILD_THREADS)
             vectors = embedder.embed([document_text(product) for product in products], batch_size=batch_size, progress=progress)
         index, index_params = new_index(vectors, params or IndexParams())
         return _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
@@ -187,7 +187,7 @@ def incremental_build(
     catalog_path: Path,
     index_dir: Path,
     model_name: str,
-    batch_size: int = 64,
+    batch_size: int = 32,
     progress: bool = False,
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
@@ -206,7 +206,7 @@ def incremental_build(
     catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
     stored = _stored_index(index_dir, model_name)
     if stored is None:
-        vectors = (embedder or Embedder(model_name)).embed([document_text(p) for p in products], batch_size=batch_size, progress=progress)
+        vectors = (embedder or Embedder(model_name, threads=BUILD_THREADS)).embed([document_text(p) for p in products], batch_size=batch_size, progress=progress)
         index, index_params = new_index(vectors, params)
         manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
         return Changes(added=len(products), updated=0, deleted=0, embedded=len(products), manifest=manifest)
@@ -227,7 +227,7 @@ def incremental_build(
     if not to_embed and manifest.catalog_sha256 == catalog_sha256 and not lexical_problem(version, manifest):
         return Changes(added=0, updated=0, deleted=0, embedded=0, manifest=manifest)
     texts = [document_text(products[row]) for row in to_embed]
-    vectors = (embedder or Embedder(model_name)).embed(texts, batch_size=batch_size, progress=progress) if texts else None
+    vectors = (embedder or Embedder(model_name, threads=BUILD_THREADS)).embed(texts, batch_size=batch_size, progress=progress) if texts else None
     index, index_params = edited_index(
         index, manifest.index_params or {"kind": "flat"}, new_row_of, np.array(to_embed, dtype=np.int64),
         vectors if vectors is not None else np.zeros((0, index.d), dtype=np.float32), params,
@@ -278,7 +278,7 @@ def ensure_index(
     catalog_path: Path,
     index_dir: Path,
     model_name: str,
-    batch_size: int = 64,
+    batch_size: int = 32,
     progress: bool = True,
     embedder: Embedder | None = None,
     params: IndexParams | None = None,

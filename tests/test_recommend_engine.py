@@ -140,3 +140,17 @@ def test_a_newcomer_gets_popular_and_trending_with_true_counts(store: tuple[Cata
         row = catalog.row_of[item.product["id"]]
         count = int(model.trending[row] if item.source == "trending" else model.buyers[row])
         assert f"{count} shopper" in item.reason
+
+
+def test_without_history_the_cart_still_gives_context(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    items = recommend_for_profile(model, catalog, Profile(NOW, cart=["P005"]), Request(k=6))
+    in_cart = [item for item in items if item.source in ("co_purchase", "content")]
+    assert in_cart and "P005" not in _ids(items)
+    assert all(item.reason.endswith(f"the {catalog.title('P005')} in your cart") for item in in_cart)
+
+
+def test_what_is_in_the_cart_is_not_suggested_again(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    best_seller = recommend_for_profile(model, catalog, Profile(NOW), Request(k=1))[0].product["id"]
+    assert best_seller not in _ids(recommend_for_profile(model, catalog, Profile(NOW, cart=[best_seller]), Request(k=10)))

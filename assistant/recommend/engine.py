@@ -33,7 +33,7 @@ GIFT_WEIGHTS = {"trending": 1.0, "popular": 1.0}
 class Recommendation:
     product: dict[str, Any]
     reason: str
-    source: str  # "due", "co_purchase", "content", "als", "trending", "popular" or "similar"
+    source: str  # "due", "co_purchase", "content", "affinity", "als", "trending", "popular" or "similar"
 
 
 def recommend_for_profile(
@@ -52,11 +52,13 @@ def recommend_for_profile(
     else:
         due = {c.row for c in lists["due"]} if lists is not None and "due" in lists else repurchase.due_rows(context)
     mask = allowed(catalog, model, request, owned, due)
+    mask[[row for pid in profile.cart if (row := catalog.row_of.get(pid)) is not None]] = False  # already chosen
     if request.gift:
         ranked = _recipient_first(catalog, fuse(source_lists(context, list(GIFT_WEIGHTS), len(catalog)), GIFT_WEIGHTS), request.recipient)
     else:
-        chosen = weights[stage(context)]
-        ranked = fuse(lists if lists is not None else source_lists(context, [n for n in chosen if chosen[n] > 0]), chosen)
+        stage_weights = weights[stage(context)]
+        names = [name for name, weight in stage_weights.items() if weight > 0]
+        ranked = fuse(lists if lists is not None else source_lists(context, names), stage_weights)
     fill = [(candidate, "popular") for candidate in popular.popular(context, 4 * request.k + 10, mask)]
     sources = {candidate.row: source for candidate, source in [*reversed(fill), *reversed(ranked)]}
     chosen = select(catalog, [candidate for candidate, _ in [*ranked, *fill]], mask, request.k)

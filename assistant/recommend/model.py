@@ -127,12 +127,12 @@ def _cycles(times: dict[tuple[str, int], list[float]], catalog: Catalog) -> np.n
     buyers: Counter[object] = Counter()
     repeaters: Counter[object] = Counter()
     for (_, row), moments in times.items():
-        trips = _trips(moments)
+        visits = trips(moments)
         for key in (row, ("group", groups[row])):
             buyers[key] += 1
-            if len(trips) > 1:
+            if len(visits) > 1:
                 repeaters[key] += 1
-                gaps.setdefault(key, []).extend(np.diff(trips) / DAY)
+                gaps.setdefault(key, []).extend(np.diff(visits) / DAY)
 
     def cycle(key: object) -> float | None:
         if repeaters[key] >= CONSUMABLE_MIN_REPEATERS and repeaters[key] >= CONSUMABLE_MIN_SHARE * buyers[key]:
@@ -148,7 +148,7 @@ def _cycles(times: dict[tuple[str, int], list[float]], catalog: Catalog) -> np.n
     return found
 
 
-def _trips(moments: list[float]) -> list[float]:
+def trips(moments: list[float]) -> list[float]:
     """Purchase moments with those less than MIN_GAP_DAYS after the previous one merged."""
     trips: list[float] = []
     for moment in sorted(moments):

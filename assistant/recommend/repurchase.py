@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from assistant.recommend.base import Candidate, Context, days
+from assistant.recommend.model import trips
 
 DUE_FROM = 0.5  # share of the cycle after which a restock may be suggested (chosen on the validation split)
 TIME_TO_RESTOCK = 0.9  # from here on the reason says it is time
@@ -21,12 +22,9 @@ GIVEN_UP = 3.0  # cycles overdue after which the shopper has probably switched: 
 
 def cycle_of(context: Context, row: int, moments: list[float]) -> tuple[float, bool] | None:
     """``(days, own)``: the customer's own median gap between purchases, else the store's cycle for a consumable."""
-    trips: list[float] = []
-    for moment in sorted(moments):
-        if not trips or days(moment - trips[-1]) >= 2.0:
-            trips.append(moment)
-    if len(trips) > 1:
-        return float(np.median(np.diff(trips))) / 86_400.0, True
+    visits = trips(moments)
+    if len(visits) > 1:
+        return days(float(np.median(np.diff(visits)))), True
     return None if not context.model.is_consumable(row) else (float(context.model.cycle_days[row]), False)
 
 
@@ -45,7 +43,7 @@ def frequency(context: Context, limit: int) -> list[Candidate]:
     ]
 
 
-def due(context: Context, limit: int, due_from: float = DUE_FROM) -> list[Candidate]:
+def due(context: Context, limit: int) -> list[Candidate]:
     """Consumables the customer buys whose cycle is (nearly) over, most due first."""
     catalog, now = context.catalog, context.profile.as_of.timestamp()
     found = []
@@ -60,7 +58,7 @@ def due(context: Context, limit: int, due_from: float = DUE_FROM) -> list[Candid
         cycle, own = found_cycle
         since = days(now - max(stamps))
         progress = since / cycle
-        if progress < due_from:
+        if progress < DUE_FROM:
             continue
         score = math.log1p(len(stamps)) * min(progress, 1.0) * math.exp(-max(progress - GIVEN_UP, 0.0))
         title = catalog.title(product_id)

@@ -1,7 +1,7 @@
 """Business rules applied to the blended ranking, and what a gift request changes.
 
-In order: in stock; not something the shopper already owns unless it is a consumable due
-for a restock; within the budget; no product (or identical title) twice; at most
+In order: in stock; not in the cart; not something the shopper already owns unless it is
+a consumable due for a restock; within the budget; no product (or identical title) twice; at most
 ``ceil(k * CATEGORY_SHARE)`` items from one category while others are available.  A gift
 ("for my dad") never suggests the shopper's own consumables or any consumable, and leans
 to products whose category, tags or title name the recipient (when the catalog has such
