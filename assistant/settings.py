@@ -65,7 +65,7 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     policy_file: Path = PROJECT_ROOT / "store_policy.yml"
-    embed_batch_size: int = 32
+    embed_batch_size: int = 64
     # Dense index: exact up to index_ann_threshold products, IVF above it (catalog_index/ann.py)
     index_ann_threshold: int = 50_000
     index_nlist: int = 0  # 0: about sqrt(products)
@@ -119,7 +119,7 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         web_host=env.get("SHOP_WEB_HOST", "127.0.0.1"),
         web_port=int(env.get("SHOP_WEB_PORT", "8080")),
         policy_file=Path(env.get("SHOP_POLICY_FILE") or PROJECT_ROOT / "store_policy.yml"),
-        embed_batch_size=int(env.get("SHOP_EMBED_BATCH_SIZE", "32")),
+        embed_batch_size=int(env.get("SHOP_EMBED_BATCH_SIZE", "64")),
         index_ann_threshold=int(env.get("SHOP_INDEX_ANN_THRESHOLD", "50000")),
         index_nlist=int(env.get("SHOP_INDEX_NLIST", "0")),
         index_nprobe=int(env.get("SHOP_INDEX_NPROBE", "32")),

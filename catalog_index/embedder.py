@@ -19,10 +19,11 @@ MAX_TAGS = 8
 # than it gains, and on a shared 2-core machine it is ruinous: measured under load, a query
 # embedding took 1.4 s with 2 torch threads and 41 ms with 1, an exact search over 10,000
 # products 44 ms with 2 OpenMP threads and 0.6 ms with 1.  Concurrent requests still use
-# every core.  Index builds embed large batches and use every core: over four benchmark runs
-# on the shared 2-core machine, batches of 32 averaged 49 products/s with two threads and
-# 36 with one (single runs swung from 14 to 111 with the load; ``embedding_throughput`` in
-# bench/results/search.json), and 32 was the best or near-best batch size in every run.
+# every core.  Index builds embed batches and use every core: over six benchmark runs on the
+# shared 2-core machine, batches of 64 averaged 65 products/s with two threads (32: 56) and
+# on a quiet machine two threads gave 89-105 against at most 58 with one (single runs swung
+# from 14 to 111 with the load; ``embedding_throughput`` in bench/results/search.json),
+# hence SHOP_EMBED_BATCH_SIZE 64.
 SEARCH_THREADS = 1
 BUILD_THREADS = os.cpu_count() or 1
 
@@ -71,7 +72,7 @@ class Embedder:
         self._model = SentenceTransformer(model_name, device="cpu")
         self.dimension: int = int(self._model.get_embedding_dimension())
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """``(len(texts), dimension)`` float32 unit vectors, so inner product is cosine similarity."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -60,7 +60,7 @@ def upsert_products(
     products: Mapping[str, dict[str, Any]],
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
-    batch_size: int = 32,
+    batch_size: int = 64,
 ) -> UpdateReport:
     """Add new products and replace existing ones (same id, same place in the catalog)."""
 
@@ -79,7 +79,7 @@ def delete_products(
     product_ids: Iterable[str],
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
-    batch_size: int = 32,
+    batch_size: int = 64,
 ) -> UpdateReport:
     """Remove products by id; ids not in the catalog are reported, and a catalog is never emptied."""
     wanted = list(dict.fromkeys(product_ids))

@@ -211,3 +211,23 @@ def test_index_file_of_another_kind_is_refused(ivf_store: tuple[Path, Path], tmp
     (index_dir / "manifest.json").write_text(json.dumps({**manifest, "index_sha256": sha256_file(index_dir / "index.faiss")}))
     with pytest.raises(IndexUnavailable, match=r"is a IDMap2,Flat,IP index, manifest says IVF\d+,Flat,IP"):
         CatalogSearcher.load(index_dir, MODEL, embedder=embedder)
+
+
+def test_cli_upsert_and_delete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import main
+
+    store = ["--data-dir", str(tmp_path)]
+    assert main([*store, "catalog", "import", str(DATA / "catalog_small.jsonl")]) == 0
+    assert main([*store, "catalog", "build-index", "--quiet", "--ann-threshold", "10", "--nprobe", "3"]) == 0
+    changes = tmp_path / "changes.csv"
+    changes.write_text("id,title,price\nZ900,Glowworm Zorbulator Camping Lantern,29.50\n,no id here,1\n")
+    assert main([*store, "catalog", "upsert", str(changes)]) == 0
+    assert main([*store, "catalog", "delete", "B001"]) == 0
+    assert main([*store, "catalog", "delete", "NOPE"]) == 1
+    out, err = capsys.readouterr()
+    assert "1 added, 0 updated, 0 deleted, 1 embedded" in out and "skipped rows: 1" in out
+    assert "0 added, 0 updated, 1 deleted, 0 embedded" in out and "none of these products is in the catalog: NOPE" in err
+    manifest = Manifest.read(tmp_path / "index")
+    assert manifest.index_params["nprobe"] == 3 and manifest.faiss_index_type.startswith("IVF")  # kept by upsert/delete
+    assert main([*store, "catalog", "search", "zorbulator", "--k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"][0]["id"] == "Z900"

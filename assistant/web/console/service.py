@@ -11,12 +11,14 @@ still land in the transcript. An agent's words are appended as bot events marked
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.handoff_queue import estimate_wait_minutes, next_opening
@@ -27,6 +29,8 @@ from assistant.store_policy import StorePolicy
 from assistant.web.console.hub import AgentIdentity, Hub
 from assistant.web.console.profile import customer_profile
 from assistant.web.rasa_client import RasaClient, transcript
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WEB_CHANNEL = "gateway"  # Rasa's name for the channel the web app talks to (rasa_addons.gateway_channel)
@@ -111,11 +115,18 @@ class HandoffService:
     # -- reading ---------------------------------------------------------------------------
 
     async def open_handoff(self, sender: str) -> Handoff | None:
+        """The conversation's open handoff; ``None`` also when the store is unreachable,
+        so the shopper still reaches the bot (whose actions say the store is down)."""
+
         def find(uow: UnitOfWork) -> Handoff | None:
             row = uow.handoffs.open_for_sender(sender)
             return _snapshot(uow.session, row) if row else None
 
-        return await self._db(find)
+        try:
+            return await self._db(find)
+        except SQLAlchemyError as error:
+            log.warning("handoff check for %s skipped, store unreachable: %s", sender, error)
+            return None
 
     async def queue(self) -> list[Handoff]:
         return await self._db(lambda uow: [_snapshot(uow.session, row) for row in uow.handoffs.list_open()])

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.store.db import make_engine, make_session_factory, migrate
 from assistant.store_policy import load_store_policy
@@ -19,14 +21,21 @@ from assistant.web.console.service import HandoffService
 from assistant.web.console.watcher import watch
 from assistant.web.keys import RASA, SETTINGS
 
+log = logging.getLogger(__name__)
+
 
 async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     """The store (migrated to head), the handoff service and its watcher, for the app's lifetime.
 
-    Must run after the Rasa client context (it uses ``app[RASA]``).
+    Must run after the Rasa client context (it uses ``app[RASA]``). An unreachable store
+    must not keep the shop's chat down: the app starts anyway, and the console and the
+    hold check answer honestly until the store is back.
     """
     settings = app[SETTINGS]
-    await asyncio.to_thread(migrate, settings.database_url)
+    try:
+        await asyncio.to_thread(migrate, settings.database_url)
+    except SQLAlchemyError as error:
+        log.error("customer store unreachable at start-up, console unavailable until it is back: %s", error)
     engine = make_engine(settings.database_url)
     app[views.STORE_SESSIONS] = make_session_factory(engine)
     app[HUB] = Hub()

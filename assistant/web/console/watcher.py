@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from assistant.web.console.hub import Hub
 from assistant.web.console.service import HandoffService
 from assistant.web.rasa_client import RasaUnavailable
@@ -46,5 +48,7 @@ async def watch(service: HandoffService, hub: Hub) -> None:
             service.forget({handoff.sender_id for handoff in queue})
         except RasaUnavailable as error:
             log.warning("watcher: Rasa unavailable: %s", error)
+        except SQLAlchemyError as error:
+            log.warning("watcher: customer store unavailable: %s", error)
         except Exception:
             log.exception("watcher: unexpected error; retrying")
