@@ -59,9 +59,12 @@ def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> Shopper:
 
 
 def offers_line(tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
-    """The offers that cover a shown product, as one line; ``None`` when there are none.
+    """The offers that cover a shown product and were not stated yet in this conversation,
+    as one line; ``None`` when there are none.
 
-    Search must answer even when the store is down, so a store error only costs the line.
+    Each offer is told once: a store-wide offer covers every result, and repeating it under
+    every search would bury the results. Search must answer even when the store is down, so
+    a store error only costs the line.
     """
     try:
         with unit_of_work() as uow:
@@ -71,10 +74,12 @@ def offers_line(tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
     except SQLAlchemyError:
         log.exception("could not look up promotions for search results")
         return None
-    if not offers:
-        return None
     currency = next((p.get("currency") for p in products if p.get("currency")), None) or "USD"
-    return "Offers: " + "; ".join(offer_text(offer, currency) for offer in offers[:MAX_LISTED]) + "."
+    said = [str(event.get("text") or "") for event in tracker.events if event.get("event") == "bot"]
+    texts = [text for text in (offer_text(offer, currency) for offer in offers) if not any(text in earlier for earlier in said)]
+    if not texts:
+        return None
+    return "Offers: " + "; ".join(texts[:MAX_LISTED]) + "."
 
 
 def _product_title(offer: Promotion) -> str | None:

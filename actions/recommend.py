@@ -23,6 +23,7 @@ from actions.base import ShopAction
 from actions.constraints import parse_amount
 from actions.context import searcher, settings, unit_of_work
 from actions.replies import product_list_text, products_payload
+from actions.resolve import mentioned_ordinal
 from actions.shopper import known_customer
 from assistant.recommend import Recommendation, Recommender, Request, similar_to
 from assistant.recommend.rules import RECIPIENT_WORDS
@@ -56,6 +57,24 @@ def price_cap(tracker: Tracker) -> float | None:
     return parse_query(str((tracker.latest_message or {}).get("text") or "")).price_max
 
 
+def like_target(tracker: Tracker, text: str) -> str | None:
+    """The product "more like this" points at, or ``None`` for a plain recommendation.
+
+    A shown product by ordinal ("more like the second one", or the widget's "More like
+    this" button, which sends ``/recommend{"ordinal": "2"}`` so one click is one turn),
+    else the product last opened when the words ask for something like it.
+    """
+    asks_similar = LIKE_THIS.search(text) is not None
+    if not asks_similar and not any(tracker.get_latest_entity_values("ordinal")):
+        return None
+    shown = [str(pid) for pid in tracker.get_slot("last_results") or []]
+    position = mentioned_ordinal(tracker)
+    if position is not None and -len(shown) <= position < len(shown):
+        return shown[position]
+    selected = tracker.get_slot("selected_product")
+    return str(selected) if selected and asks_similar else None
+
+
 def gift_request(text: str, cap: float | None) -> Request:
     """"a gift for my dad": a gift request with its recipient, when the words say so."""
     match = RECIPIENT.search(text)
@@ -81,10 +100,10 @@ class ActionRecommend(ShopAction):
         index = searcher()
         cap = price_cap(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
-        selected = tracker.get_slot("selected_product")
-        if selected and LIKE_THIS.search(text) and index.get(str(selected)) is not None:
-            items = similar_to(index, str(selected), COUNT, cap)
-            intro = "Here are some similar products:"
+        target = like_target(tracker, text)
+        if target is not None and (product := index.get(target)) is not None:
+            items = similar_to(index, target, COUNT, cap)
+            intro = f"Here are some products like the {product['title']}:"
         else:
             request = gift_request(text, cap)
             with unit_of_work() as uow:

@@ -102,3 +102,21 @@ async def test_search_for_a_consenting_customer_reorders_only_the_page_and_keeps
     exact = "Ridgeline Waterproof Hiking Boots"
     events, _ = await run(ActionSearchProducts(), tracker("search_new", dana, action_store, text=exact, sender_id="rec-search-exact"))
     assert slots(events)["last_results"][0] == "B002"
+
+
+async def test_more_like_a_shown_product_is_one_turn(action_store: Settings) -> None:  # noqa: F811
+    """The widget's "More like this" sends ``/recommend{"ordinal": "2"}``: similar to the second shown product."""
+    shown = ["B001", "J004", "T007"]
+    entities = [{"entity": "ordinal", "value": "2"}]
+    _, messages = await run(ActionRecommend(), tracker(
+        "cart", None, action_store, slots={"last_results": shown}, text='/recommend{"ordinal":"2"}', intent="recommend", entities=entities,
+    ))
+    second = searcher().get("J004")
+    assert messages[0]["text"].startswith(f"Here are some products like the {second['title']}:")
+    cards = payloads(messages, "products")[0]["products"]
+    assert cards and "J004" not in [card["id"] for card in cards]
+    # A plain "recommend me one" is not mistaken for "like the first one".
+    _, plain = await run(ActionRecommend(), tracker(
+        "cart", None, action_store, slots={"last_results": shown}, text="recommend me one thing", intent="recommend", entities=[],
+    ))
+    assert not plain[0]["text"].startswith("Here are some products like")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rasa_sdk import Tracker
 from sqlalchemy import delete
 
 from actions.context import unit_of_work
@@ -125,3 +126,11 @@ async def test_search_results_carry_the_offer_line_with_catalog_prices(action_st
     assert {card["id"]: card["price"] for card in payload["products"]}["B001"] == 129.99  # the catalog's price
     assert messages[-1]["text"] == "Offers: Boot days: 20% off hiking boots, when you spend $100.00 or more, until Dec 1; " \
         "Welcome: $10.00 off everything, for new customers on their first order."
+
+
+async def test_an_offer_already_stated_is_not_repeated_under_the_next_search(action_store: Settings, offers: None) -> None:
+    earlier = {"event": "bot", "text": "Offers: Welcome: $10.00 off everything, for new customers on their first order."}
+    state = tracker("search_new").current_state()
+    state["events"] = [*state["events"], earlier]
+    _, messages = await run(ActionSearchProducts(), Tracker.from_dict(state))
+    assert messages[-1]["text"] == "Offers: Boot days: 20% off hiking boots, when you spend $100.00 or more, until Dec 1."

@@ -116,15 +116,14 @@
       add.setAttribute("aria-label", "Add " + title + " to cart");
       if (p.in_stock === false) add.disabled = true;
       var like = button("sa-card-button sa-secondary", "More like this", "more-like-this", function () {
-        // The recommender finds "something similar" to the product last opened: open it first.
-        if (isList && listing === products) say("/product_details" + ordinal, "Tell me about " + title);
-        else say("tell me about " + title);
-        say("something similar");
+        // In the latest list the ordinal names the product; elsewhere open it first, then ask.
+        if (isList && listing === products) say("/recommend" + ordinal, "More like " + title);
+        else { say("tell me about " + title); say("something similar"); }
       });
       like.setAttribute("aria-label", "More like " + title);
       if (isList) {
         labels["/add_to_cart" + ordinal] = "Add to cart: " + title;
-        labels["/product_details" + ordinal] = "Tell me about " + title;
+        labels["/recommend" + ordinal] = "More like " + title;
       }
       card.appendChild(add);
       card.appendChild(like);
