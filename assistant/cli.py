@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assistant.store.db import UnitOfWork
     from catalog_index.ann import IndexParams
 
@@ -30,24 +32,63 @@ def _print_json(payload: object) -> None:
     print(json.dumps(payload, ensure_ascii=False))
 
 
-def cmd_catalog_import(settings: Settings, args: argparse.Namespace) -> int:
-    from catalog_index.importer import import_catalog
+STORE_NOT_SYNCED = 3  # exit code: the catalog change is done, the store's product mirror could not be updated
 
-    report = import_catalog(Path(args.file), settings.catalog_path)
-    print(report.summary())
+
+def _sync_store_mirror(settings: Settings, change: Callable[[Session], object]) -> int:
+    """Apply ``change`` to the customer store's product mirror (orders and carts reference products by id).
+
+    Runs after the catalog and index work is done, so an unreachable store loses none of it:
+    the command says so plainly and names the command that catches the mirror up.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with _store_unit_of_work(settings) as uow:
+            change(uow.session)
+            uow.commit()
+    except (SQLAlchemyError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        print(f"warning: the customer store ({_store_location(settings)}) was NOT updated: {reason}\n"
+              "the catalog change itself is done; once the store is reachable, run "
+              "`shop-assistant catalog sync-store` to bring its product mirror up to the catalog", file=sys.stderr)
+        return STORE_NOT_SYNCED
+    print(f"customer store product mirror updated ({_store_location(settings)})")
     return 0
+
+
+def _store_location(settings: Settings) -> str:
+    """The database URL without credentials, for messages."""
+    return settings.database_url.split("@")[-1]
+
+
+def cmd_catalog_import(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.store.product_sync import sync_products
+    from catalog_index.importer import CatalogImportError, import_catalog
+
+    try:
+        report = import_catalog(Path(args.file), settings.catalog_path)
+    except CatalogImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return _sync_store_mirror(settings, lambda session: sync_products(session, settings.catalog_path))
+
+
+def cmd_catalog_sync_store(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.store.product_sync import sync_products
+
+    if not settings.catalog_path.exists():
+        print(f"error: no catalog at {settings.catalog_path}; run `shop-assistant catalog import FILE` first", file=sys.stderr)
+        return 1
+    return _sync_store_mirror(settings, lambda session: sync_products(session, settings.catalog_path))
 
 
 def _index_params(settings: Settings, args: argparse.Namespace) -> IndexParams:
     """Dense index parameters from the settings, each overridden by its command-line flag when given."""
     from catalog_index.ann import IndexParams
 
-    values = {
-        "ann_threshold": settings.index_ann_threshold, "nlist": settings.index_nlist,
-        "nprobe": settings.index_nprobe, "quantizer": settings.index_quantizer,
-    }
-    values.update({name: getattr(args, name) for name in values if getattr(args, name, None) is not None})
-    return IndexParams(**values)
+    return IndexParams.configured(settings, **vars(args))
 
 
 def cmd_catalog_build_index(settings: Settings, args: argparse.Namespace) -> int:
@@ -69,6 +110,7 @@ def cmd_catalog_build_index(settings: Settings, args: argparse.Namespace) -> int
 
 
 def cmd_catalog_upsert(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.store.product_sync import mirror_products
     from catalog_index.importer import CatalogImportError, normalize_file
     from catalog_index.update import upsert_products
 
@@ -84,10 +126,11 @@ def cmd_catalog_upsert(settings: Settings, args: argparse.Namespace) -> int:
         params=_index_params(settings, args), batch_size=settings.embed_batch_size,  # params: only if there is no index yet
     )
     print(done.summary())
-    return 0
+    return _sync_store_mirror(settings, lambda session: mirror_products(session, products.values()))
 
 
 def cmd_catalog_delete(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.store.product_sync import withdraw_products
     from catalog_index.update import delete_products
 
     try:
@@ -99,7 +142,8 @@ def cmd_catalog_delete(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 1
     print(done.summary())
-    return 0
+    deleted = [product_id for product_id in dict.fromkeys(args.ids) if product_id not in done.unknown_ids]
+    return _sync_store_mirror(settings, lambda session: withdraw_products(session, deleted))  # rows stay for history
 
 
 def cmd_catalog_search(settings: Settings, args: argparse.Namespace) -> int:
@@ -372,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     upsert.add_argument("file", help="products to add or replace (same formats as import)")
     delete = add("delete", cmd_catalog_delete, "delete products by id and update the index", catalog)
     delete.add_argument("ids", nargs="+", metavar="ID")
+    add("sync-store", cmd_catalog_sync_store, "bring the customer store's product mirror up to the catalog", catalog)
     # upsert and delete keep the parameters the index was built with (its manifest's)
     build.add_argument("--ann-threshold", type=int, help="products above which an IVF index replaces exact search")
     build.add_argument("--nlist", type=int, help="IVF inverted lists (0: about sqrt(products))")

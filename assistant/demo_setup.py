@@ -25,6 +25,7 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
     from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
     from assistant.store.history_import import import_history
     from assistant.store.product_sync import sync_products
+    from catalog_index.ann import IndexParams
     from catalog_index.build import build_index, index_status
 
     if not settings.catalog_path.exists():
@@ -52,7 +53,8 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
     if not status.ok:
         print(f"catalog index {status.message}: building it", flush=True)
         manifest = build_index(settings.catalog_path, settings.index_dir, settings.embedding_model,
-                               batch_size=settings.embed_batch_size, progress=progress)
+                               batch_size=settings.embed_batch_size, progress=progress,
+                               params=IndexParams.configured(settings))
         print(f"indexed {manifest.product_count} products in {manifest.build_seconds:.0f} s", flush=True)
 
 

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import faiss
 import numpy as np
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 Kind = Literal["flat", "ivf"]
 Quantizer = Literal["flat", "sq8"]
@@ -54,6 +57,19 @@ class IndexParams:
             raise ValueError(f"index quantizer must be one of {', '.join(QUANTIZERS)}, not {self.quantizer!r}")
         if self.ann_threshold < 1 or self.nlist < 0 or self.nprobe < 1:
             raise ValueError(f"invalid index parameters {self}: threshold and nprobe must be >= 1, nlist >= 0")
+
+    @classmethod
+    def configured(cls, settings: Settings, **overrides: Any) -> IndexParams:
+        """The ``SHOP_INDEX_*`` settings, each replaced by its override unless that is ``None`` (an unset CLI flag).
+
+        Every builder (CLI, demo setup) goes through here so that none silently falls back to the defaults.
+        """
+        values: dict[str, Any] = {
+            "ann_threshold": settings.index_ann_threshold, "nlist": settings.index_nlist,
+            "nprobe": settings.index_nprobe, "quantizer": settings.index_quantizer,
+        }
+        values.update({name: overrides[name] for name in values if overrides.get(name) is not None})
+        return cls(**values)
 
     @classmethod
     def persisted(cls, index_params: dict[str, Any]) -> IndexParams | None:

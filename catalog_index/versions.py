@@ -7,7 +7,8 @@ and replaces the link with ``os.replace`` (one atomic rename), so a reader alway
 that directory, so a swap in the middle of a load cannot mix two versions.  The version
 before the current one is kept on disk for processes still loading it; older ones are removed.
 Writers take an exclusive lock, so two concurrent updates cannot both start from the same
-version and lose one another's changes.  An index directory written before versions existed
+version and lose one another's changes.  Only the lock holder writes a ``building-*`` directory,
+so any found when the lock is taken was left by a writer that died: it is removed then.  An index directory written before versions existed
 (a plain directory) is moved into the versions on the first publish.
 """
 
@@ -41,9 +42,21 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
     with (directory / LOCK_FILE).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            _remove_crash_leftovers(index_dir, directory)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_crash_leftovers(index_dir: Path, directory: Path) -> None:
+    """Delete what a writer that died under the lock left behind: its ``building-*`` directory and a link
+    it made but never swapped in.  Called with the lock just taken, so no live writer owns any of them."""
+    for building in directory.glob(BUILDING_PREFIX + "*"):
+        if building.is_dir() and not building.is_symlink():
+            shutil.rmtree(building, ignore_errors=True)
+    for link in index_dir.parent.glob(f".{index_dir.name}.link-*"):
+        if link.is_symlink():
+            link.unlink(missing_ok=True)
 
 
 def new_build_dir(index_dir: Path) -> Path:
