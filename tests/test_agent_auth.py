@@ -21,6 +21,12 @@ from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
 from assistant.store.models import Agent
 from assistant.web.app import create_app
+from assistant.web.console.throttle import (
+    MAX_FAILURES_PER_ADDRESS,
+    MAX_FAILURES_PER_USERNAME,
+    WINDOW_SECONDS,
+    LoginThrottle,
+)
 from tests.agent_console import AgentClient, create_agent, hidden_csrf
 from tests.test_web_gateway import web_settings
 
@@ -153,3 +159,49 @@ async def test_console_page_escapes_and_sets_csp(settings: Settings, server: str
             assert page.headers["Cache-Control"] == "no-store"
     finally:
         await agent.close()
+
+
+async def test_repeated_wrong_passwords_lock_the_username_for_a_while(settings: Settings, server: str) -> None:
+    username, password = create_agent(settings)
+    other, other_password = create_agent(settings)
+    agent = AgentClient(server)
+    try:
+        async with agent.http.get("/agent/login") as page:
+            token = hidden_csrf(await page.text())
+        for attempt in range(MAX_FAILURES_PER_USERNAME + 1):
+            guess = password if attempt == MAX_FAILURES_PER_USERNAME else f"guess-{attempt}"
+            form = {"username": username, "password": guess, "csrf_token": token}
+            async with agent.http.post("/agent/login", data=form, allow_redirects=False) as response:
+                text = await response.text()
+                token = hidden_csrf(text)
+                if attempt < MAX_FAILURES_PER_USERNAME:
+                    assert response.status == 401
+                else:  # even the right password is not checked now
+                    assert response.status == 429 and "Too many failed sign-ins" in text
+                    assert "sa_agent" not in response.cookies
+    finally:
+        await agent.close()
+    colleague = AgentClient(server)
+    try:
+        await colleague.login(other, other_password)  # another account from the same address still works
+    finally:
+        await colleague.close()
+
+
+def test_the_lock_lifts_after_the_window_and_a_success_clears_the_count() -> None:
+    now = [1000.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(MAX_FAILURES_PER_USERNAME):
+        assert throttle.retry_after("Dana", "10.0.0.1") is None
+        throttle.failed("Dana", "10.0.0.1")
+    assert throttle.retry_after("dana", "10.0.0.2") == WINDOW_SECONDS  # by username, any address, any case
+    now[0] += WINDOW_SECONDS
+    assert throttle.retry_after("dana", "10.0.0.1") is None
+    throttle.failed("dana", None)
+    throttle.succeeded("dana")
+    for _ in range(MAX_FAILURES_PER_USERNAME - 1):
+        throttle.failed("dana", None)
+    assert throttle.retry_after("dana", None) is None
+    for n in range(MAX_FAILURES_PER_ADDRESS):  # many usernames from one address
+        throttle.failed(f"user{n}", "10.0.0.9")
+    assert throttle.retry_after("someone-new", "10.0.0.9") is not None

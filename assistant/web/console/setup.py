@@ -16,8 +16,9 @@ from assistant.store_policy import load_store_policy
 from assistant.web.console import views, websockets
 from assistant.web.console.auth import AgentSessions
 from assistant.web.console.hub import Hub
-from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, HUB
+from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, HUB, LOGIN_THROTTLE
 from assistant.web.console.service import HandoffService
+from assistant.web.console.throttle import LoginThrottle
 from assistant.web.console.watcher import watch
 from assistant.web.keys import RASA, SETTINGS
 
@@ -40,6 +41,7 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     app[views.STORE_SESSIONS] = make_session_factory(engine)
     app[HUB] = Hub()
     app[AGENT_SESSIONS] = AgentSessions()
+    app[LOGIN_THROTTLE] = LoginThrottle()
     app[HANDOFFS] = HandoffService(
         app[views.STORE_SESSIONS], app[RASA], app[HUB], load_store_policy(settings.policy_file)
     )

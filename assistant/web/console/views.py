@@ -29,7 +29,7 @@ from assistant.web.console.auth import (
     set_session_cookie,
 )
 from assistant.web.console.hub import AgentIdentity
-from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS
+from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, LOGIN_THROTTLE
 from assistant.web.console.service import ConsoleError
 from assistant.web.keys import SETTINGS
 from assistant.web.middlewares import ApiError
@@ -73,6 +73,10 @@ async def post_login(request: web.Request) -> web.StreamResponse:
     if not login_csrf_ok(request, request.app[SETTINGS].web_secret, str(form.get(CSRF_FIELD, ""))):
         return _login_page(request, "Your login form expired; please try again.", status=403)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    throttle = request.app[LOGIN_THROTTLE]
+    if (wait := throttle.retry_after(username, request.remote)) is not None:
+        minutes = max(1, round(wait / 60))
+        return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
 
     def check() -> AgentIdentity | None:
         with UnitOfWork(request.app[STORE_SESSIONS]) as uow:
@@ -81,7 +85,9 @@ async def post_login(request: web.Request) -> web.StreamResponse:
 
     agent = await asyncio.to_thread(check)
     if agent is None:
+        throttle.failed(username, request.remote)
         return _login_page(request, "Wrong username or password.", status=401)
+    throttle.succeeded(username)
     token, _ = request.app[AGENT_SESSIONS].start(agent)
     response = _redirect("/agent")
     set_session_cookie(request, response, token)
