@@ -14,9 +14,10 @@ import aiohttp
 from aiohttp import web
 
 from assistant.settings import Settings
+from assistant.store.db import make_engine, make_session_factory
 from assistant.web.catalog_search import CatalogSearch
 from assistant.web.cors import cors_middleware
-from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, SETTINGS
+from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, SETTINGS, STORE
 from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware
 from assistant.web.rasa_client import RasaClient
 from assistant.web.routes import setup_routes
@@ -31,6 +32,14 @@ async def rasa_client_ctx(app: web.Application) -> AsyncIterator[None]:
             session, settings.rasa_url, settings.gateway_token, settings.rasa_token, app[RASA_TIMEOUT]
         )
         yield
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One customer-store engine (and its connection pool) shared by every view, disposed with the app."""
+    engine = make_engine(app[SETTINGS].database_url)
+    app[STORE] = make_session_factory(engine)
+    yield
+    engine.dispose()
 
 
 async def catalog_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -55,6 +64,7 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
     app[DEMO_MODE] = demo_mode
     app[RASA_TIMEOUT] = rasa_timeout
     app.cleanup_ctx.append(rasa_client_ctx)
+    app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(catalog_ctx)
     app.on_response_prepare.append(add_security_headers)
     setup_routes(app)

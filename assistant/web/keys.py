@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.settings import Settings
 from assistant.web.catalog_search import CatalogSearch
@@ -13,3 +14,4 @@ DEMO_MODE = web.AppKey("demo_mode", bool)
 RASA_TIMEOUT = web.AppKey("rasa_timeout", float)
 RASA = web.AppKey("rasa", RasaClient)
 CATALOG = web.AppKey("catalog", CatalogSearch)
+STORE = web.AppKey("store", sessionmaker[Session])  # the customer store, one engine per app

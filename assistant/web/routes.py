@@ -22,6 +22,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/search", views_api.get_search)
     app.router.add_get("/healthz", views_api.get_health)
     app.router.add_static("/static", STATIC_DIR)
-    setup_events(app)  # POST /api/events for the storefront (its own store engine)
+    setup_events(app)  # POST /api/events for the storefront
     setup_nudge_timer(app)  # abandoned-cart reminders when SHOP_NUDGE_INTERVAL_SECONDS > 0
     setup_console(app)  # agent pages and APIs, /api/chat/stream; needs the Rasa client context first

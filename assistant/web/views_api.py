@@ -6,10 +6,9 @@ from aiohttp import web
 
 from assistant.identity import verify_customer_token
 from assistant.web.catalog_search import Reorder, SearchUnavailable
-from assistant.web.keys import CATALOG, RASA, SETTINGS
+from assistant.web.keys import CATALOG, RASA, SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.sessions import bearer_token
-from assistant.web.views_events import EVENTS_STORE
 
 MAX_QUERY_CHARS = 500
 MAX_K = 50
@@ -45,7 +44,7 @@ def _personal_reorder(request: web.Request) -> Reorder | None:
         raise ApiError(401, "the customer token is invalid or expired; search again without it or sign in again")
     from assistant.recommend.rerank import personalize
 
-    sessions = request.app[EVENTS_STORE]
+    sessions = request.app[STORE]
     return lambda hits, text, get: personalize(sessions, customer_id, get, hits, text)
 
 

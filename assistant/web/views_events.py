@@ -22,7 +22,6 @@ import asyncio
 import hmac
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,9 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.identity import verify_customer_token
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.db import UnitOfWork
 from assistant.store.models import Product, utcnow
-from assistant.web.keys import SETTINGS
+from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.sessions import bearer_token
 
@@ -48,9 +47,6 @@ FIELDS = {"type", "customer_id", "customer_token", "session_id", "product_id", "
 SAFE_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 SAFE_SESSION = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
-EVENTS_STORE = web.AppKey("events_store", sessionmaker[Session])
-
-
 @dataclass(frozen=True)
 class IncomingEvent:
     type: str
@@ -59,14 +55,6 @@ class IncomingEvent:
     product_id: str | None
     query: str | None
     at: datetime
-
-
-async def events_store_ctx(app: web.Application) -> AsyncIterator[None]:
-    """A store engine for the events API, opened and disposed with the app."""
-    engine = make_engine(app[SETTINGS].database_url)
-    app[EVENTS_STORE] = make_session_factory(engine)
-    yield
-    engine.dispose()
 
 
 def _authorize(request: web.Request, settings: Settings) -> None:
@@ -184,10 +172,9 @@ async def post_events(request: web.Request) -> web.Response:
     except ValueError:
         raise ApiError(400, "the body must be JSON: one event object or a list of them") from None
     events = parse_body(body, settings.store_secret, utcnow())
-    result = await asyncio.to_thread(store_events, request.app[EVENTS_STORE], events)
+    result = await asyncio.to_thread(store_events, request.app[STORE], events)
     return web.json_response(result)
 
 
 def setup_events(app: web.Application) -> None:
-    app.cleanup_ctx.append(events_store_ctx)
     app.router.add_post("/api/events", post_events)

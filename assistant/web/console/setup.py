@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store.db import migrate
 from assistant.store_policy import load_store_policy
 from assistant.web.console import views, websockets
 from assistant.web.console.auth import AgentSessions
@@ -20,7 +20,7 @@ from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, HUB, LOGIN_THRO
 from assistant.web.console.service import HandoffService
 from assistant.web.console.throttle import LoginThrottle
 from assistant.web.console.watcher import watch
-from assistant.web.keys import RASA, SETTINGS
+from assistant.web.keys import RASA, SETTINGS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +37,17 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
         await asyncio.to_thread(migrate, settings.database_url)
     except SQLAlchemyError as error:
         log.error("customer store unreachable at start-up, console unavailable until it is back: %s", error)
-    engine = make_engine(settings.database_url)
-    app[views.STORE_SESSIONS] = make_session_factory(engine)
     app[HUB] = Hub()
     app[AGENT_SESSIONS] = AgentSessions()
     app[LOGIN_THROTTLE] = LoginThrottle()
     app[HANDOFFS] = HandoffService(
-        app[views.STORE_SESSIONS], app[RASA], app[HUB], load_store_policy(settings.policy_file)
+        app[STORE], app[RASA], app[HUB], load_store_policy(settings.policy_file)
     )
     watcher = asyncio.create_task(watch(app[HANDOFFS], app[HUB]))
     yield
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
-    engine.dispose()
 
 
 async def close_sockets(app: web.Application) -> None:

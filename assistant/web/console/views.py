@@ -13,7 +13,6 @@ from string import Template
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.agents import authenticate
 from assistant.store.db import UnitOfWork
@@ -31,7 +30,7 @@ from assistant.web.console.auth import (
 from assistant.web.console.hub import AgentIdentity
 from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, LOGIN_THROTTLE
 from assistant.web.console.service import ConsoleError
-from assistant.web.keys import SETTINGS
+from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.rasa_client import RasaUnavailable
 from assistant.web.views_chat import read_json_object
@@ -40,7 +39,6 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOGIN_PAGE = Template((TEMPLATES / "login.html").read_text())
 CONSOLE_PAGE = Template((TEMPLATES / "console.html").read_text())
 MAX_REPLY_CHARS = 4_000
-STORE_SESSIONS = web.AppKey("store_sessions", sessionmaker[Session])
 
 
 def current_session(request: web.Request) -> AgentSession | None:
@@ -79,7 +77,7 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
 
     def check() -> AgentIdentity | None:
-        with UnitOfWork(request.app[STORE_SESSIONS]) as uow:
+        with UnitOfWork(request.app[STORE]) as uow:
             agent = authenticate(uow.session, username, password)
             return AgentIdentity(agent.id, agent.username, agent.role) if agent else None
 
