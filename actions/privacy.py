@@ -4,7 +4,7 @@ Only a verified customer (signed token) has data to show, consent to give or dat
 erase; a guest is told these need the store login. Every request leaves an audit row
 (``privacy_summary``, ``consent_change``, ``data_erasure``) that outlives the erasure.
 
-Erasure: the store deletes events, carts, reminders and the profile and anonymizes the
+Erasure: the store deletes events, carts, reminders, product alerts and the profile and anonymizes the
 orders the law makes us keep (:class:`assistant.store.repositories.PrivacyRepository`).
 The current conversation is reset with ``Restarted`` (slots and visible history go; Rasa
 runs the action inside that conversation, so it cannot delete its own tracker mid-turn).
@@ -87,6 +87,7 @@ def summary_text(summary: DataSummary, retention_years: int) -> str:
         f"- Activity: {summary.view_count} product views, {summary.search_count} searches, "
         f"{summary.cart_event_count} cart changes",
         f"- Cart: {summary.cart_items} item{'s' if summary.cart_items != 1 else ''}",
+        f"- Product alerts: {summary.active_alerts} active",
         "Say \"stop using my history\" to turn personalization off, or \"delete my data\" to erase it "
         f"(orders are kept anonymized for {retention_years} years for tax and accounting).",
     ])
@@ -173,7 +174,7 @@ class ActionAskDeleteConfirmation(ShopAction):
                     f"{settings().order_retention_years} years because tax and accounting law requires it, but anonymized "
                     "so it's no longer linked to you.")
         dispatcher.utter_message(
-            text="This erases your browsing and search history, your cart, your preferences and your profile "
+            text="This erases your browsing and search history, your cart and alerts, your preferences and your profile "
             f"(name and e-mail), and clears this conversation.{kept} It can't be undone. Shall I delete your data?",
             buttons=[{"title": "Yes, delete my data", "payload": "/affirm"}, {"title": "No, keep it", "payload": "/deny"}],
         )
@@ -205,6 +206,7 @@ class ActionDeleteMyData(ShopAction):
             uow.audit.record(customer_id, "data_erasure", {
                 "events_deleted": report.events_deleted, "carts_deleted": report.carts_deleted,
                 "orders_anonymized": report.orders_anonymized, "conversations_cleared": len(cleared),
+                "alerts_deleted": report.alerts_deleted,
             })
             uow.commit()
         kept = ""

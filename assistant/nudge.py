@@ -7,7 +7,8 @@ cart's version and then asks Rasa to inject the external intent ``cart_reminder`
 the customer's last conversation, on the channel they last used; the bot's rule runs
 ``action_cart_reminder``, which shows the cart and a related suggestion. The log row
 comes first, so a cron run and a second runner never send the same version twice; a
-changed cart is a new version and may be reminded again. Run it with
+changed cart is a new version and may be reminded again. The same pass fires the
+back-in-stock and price-drop alerts that became due (:mod:`assistant.alerts`). Run it with
 ``shop-assistant nudge run [--dry-run]`` from cron.
 """
 
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.alerts import fire_alerts
 from assistant.rasa_api import RasaApiError, trigger_intent
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
@@ -80,7 +82,7 @@ def _label(cart: DueCart) -> str:
 
 
 def run_nudges(settings: Settings, now: datetime | None = None, dry_run: bool = False) -> NudgeReport:
-    """One pass over the due carts (what cron or the web app's timer calls)."""
+    """One pass over the due carts and product alerts (what cron or the web app's timer calls)."""
     now = now or utcnow()
     quiet = parse_quiet_hours(settings.quiet_hours)
     report = NudgeReport()
@@ -96,6 +98,7 @@ def run_nudges(settings: Settings, now: datetime | None = None, dry_run: bool = 
                 report.planned.append(_label(cart))
             else:
                 _send(factory, settings, cart, report)
+        fire_alerts(factory, settings, lambda tz: is_quiet(now, quiet, zone(tz, settings.store_time_zone)), dry_run, report)
     finally:
         engine.dispose()
     return report

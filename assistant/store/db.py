@@ -16,6 +16,7 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.store.repositories import (
+    AlertRepository,
     AuditRepository,
     CartRepository,
     CustomerRepository,
@@ -82,6 +83,7 @@ class UnitOfWork:
     promotions: PromotionRepository
     privacy: PrivacyRepository
     nudges: NudgeRepository
+    alerts: AlertRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -104,6 +106,7 @@ class UnitOfWork:
         self.promotions = PromotionRepository(session)
         self.privacy = PrivacyRepository(session)
         self.nudges = NudgeRepository(session)
+        self.alerts = AlertRepository(session)
         return self
 
     def __exit__(

@@ -342,3 +342,38 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+ALERT_KINDS = ("back_in_stock", "price_drop")
+ALERT_STATUSES = ("active", "sending", "sent", "failed", "cancelled")
+
+
+class ProductAlert(Base):
+    """A shopper's "tell me when it's back" or "tell me if it gets cheaper" on one product.
+
+    ``reference_price`` is the price when the alert was set: a price-drop alert fires when
+    the catalog price falls below it. The row is kept after it fires (``sent``) or is
+    cancelled, as the record of what was sent; "forget me" deletes it with the customer.
+    """
+
+    __tablename__ = "product_alerts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('back_in_stock', 'price_drop')", name="kind"),
+        CheckConstraint("status IN ('active', 'sending', 'sent', 'failed', 'cancelled')", name="status"),
+        Index("ix_product_alerts_status_customer_id", "status", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    reference_price: Mapped[float | None] = mapped_column(Money())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    fired_at: Mapped[datetime | None] = mapped_column()
+    channel: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    product: Mapped[Product] = relationship()

@@ -4,6 +4,7 @@ The caller owns the transaction (``assistant.store.db.UnitOfWork``): one action 
 web request reads and writes through one session and commits once, or not at all.
 """
 
+from assistant.store.repositories.alerts import AlertCandidate, AlertRepository
 from assistant.store.repositories.audit import AuditRepository
 from assistant.store.repositories.carts import CartLine, CartRepository
 from assistant.store.repositories.customers import CustomerRepository, normalize_email
@@ -15,6 +16,8 @@ from assistant.store.repositories.privacy import PrivacyRepository
 from assistant.store.repositories.promotions import PromotionRepository
 
 __all__ = [
+    "AlertCandidate",
+    "AlertRepository",
     "AuditRepository",
     "CartLine",
     "CartRepository",

@@ -1,6 +1,6 @@
 """What the store knows about a customer, and erasing it ("delete my data").
 
-Erasure deletes the customer's events, carts, reminders and profile. Orders are kept,
+Erasure deletes the customer's events, carts, reminders, product alerts and profile. Orders are kept,
 because tax and accounting law requires it, but anonymized: they move to a fresh
 pseudonymous customer (``erased-<random>``) and lose their e-mail, so nothing left links
 them to the person. Handoff requests keep their queue row for the agents' statistics but
@@ -17,7 +17,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from assistant.store.models import Cart, CartNudge, Customer, Event, HandoffRequest, Order, utcnow
+from assistant.store.models import Cart, CartNudge, Customer, Event, HandoffRequest, Order, ProductAlert, utcnow
+from assistant.store.repositories.alerts import AlertRepository
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class DataSummary:
     search_count: int
     cart_event_count: int
     cart_items: int
+    active_alerts: int
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class ErasureReport:
     carts_deleted: int
     orders_anonymized: int
     anonymized_as: str | None
+    alerts_deleted: int
 
 
 class PrivacyRepository:
@@ -83,6 +86,7 @@ class PrivacyRepository:
             view_count=counts.get("view", 0), search_count=counts.get("search", 0),
             cart_event_count=counts.get("add_to_cart", 0) + counts.get("remove_from_cart", 0),
             cart_items=sum(item.quantity for item in cart.items) if cart else 0,
+            active_alerts=AlertRepository(self.session).count_active(customer_id),
         )
 
     def erase(self, customer_id: str, sender_ids: set[str]) -> ErasureReport:
@@ -94,6 +98,7 @@ class PrivacyRepository:
             delete(Cart).where(or_(Cart.customer_id == customer_id, Cart.session_key.in_(sender_ids)))
         ).rowcount
         self.session.execute(delete(CartNudge).where(CartNudge.customer_id == customer_id))
+        alerts = self.session.execute(delete(ProductAlert).where(ProductAlert.customer_id == customer_id)).rowcount
         self.session.execute(
             update(HandoffRequest)
             .where(or_(HandoffRequest.customer_id == customer_id, HandoffRequest.sender_id.in_(sender_ids)))
@@ -110,4 +115,4 @@ class PrivacyRepository:
             )
         self.session.execute(delete(Customer).where(Customer.id == customer_id))
         self.session.expunge_all()
-        return ErasureReport(int(events or 0), int(carts or 0), order_count, pseudonym)
+        return ErasureReport(int(events or 0), int(carts or 0), order_count, pseudonym, int(alerts or 0))
