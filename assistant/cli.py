@@ -444,8 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     agent_add.add_argument("--role", choices=("agent", "admin"), default="agent")
     agent_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
 
-    nudge = sub.add_parser("nudge", help="abandoned-cart reminders").add_subparsers(dest="nudge_command", required=True)
-    nudge_run = add("run", cmd_nudge_run, "remind customers of carts left alone (cron-able)", nudge)
+    nudge = sub.add_parser("nudge", help="abandoned-cart reminders and product alerts").add_subparsers(
+        dest="nudge_command", required=True)
+    nudge_run = add("run", cmd_nudge_run, "remind customers of carts left alone and send due product alerts (cron-able)",
+                    nudge)
     nudge_run.add_argument("--dry-run", action="store_true", help="list who would be reminded; send nothing")
 
     promotions = sub.add_parser("promotions", help="store offers").add_subparsers(dest="promotions_command", required=True)
