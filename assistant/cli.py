@@ -183,7 +183,7 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
     customers = [args.customer] if args.customer else [
         line.strip() for line in Path(args.customers).read_text().splitlines() if line.strip()
     ]
-    recommender = Recommender.for_data_dir(settings.data_dir, settings.index_dir)
+    recommender = Recommender.for_settings(settings)
     request = Request(k=args.k, max_price=args.max_price)
     engine = make_engine(settings.database_url)
     try:
