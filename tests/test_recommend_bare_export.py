@@ -67,7 +67,7 @@ def _consents(url: str) -> dict[str, bool | None]:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            return dict(session.execute(select(Customer.id, Customer.personalization_consent)).tuples().all())
+            return {cid: consent for cid, consent in session.execute(select(Customer.id, Customer.personalization_consent))}
     finally:
         engine.dispose()
 

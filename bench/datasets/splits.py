@@ -47,4 +47,5 @@ def write_split(dataset_dir: Path, out: Path, holdout: int, today: datetime) -> 
                 at = (datetime.fromisoformat(order["at"]) + shift).isoformat()
                 for pid in order["products"]:
                     lines.writerow([f"{cid}-{number}", cid, pid, 1, at])
+    (out / "split.json").write_text(json.dumps({"today": today.isoformat(), "holdout": holdout, "targets": targets}))
     return Split(orders_file, customers_file, targets)
