@@ -26,6 +26,7 @@ from actions.replies import product_list_text, products_payload
 from actions.resolve import mentioned_ordinal
 from actions.shopper import known_customer
 from assistant.recommend import Recommendation, Recommender, Request, similar_to
+from assistant.recommend.engine import ARTIFACTS_DIR
 from assistant.recommend.rules import RECIPIENT_WORDS
 from catalog_index.query import parse_query
 
@@ -36,16 +37,20 @@ UNPERSONAL = ("popular", "trending")
 RECIPIENT = re.compile(r"\bfor (?:my |our |a |the )?([a-z]+)", re.I)
 
 _lock = threading.Lock()
-_recommenders: dict[tuple[Path, Path], Recommender] = {}
+_recommenders: dict[tuple[Path, int], Recommender] = {}
 
 
 def recommender() -> Recommender:
-    """One recommender per store served by this process (catalog rows and cached tables)."""
-    current = settings()
-    key = (current.data_dir, current.index_dir)
+    """One recommender per store served by this process, following the shared searcher's index versions.
+
+    It never trains inside a chat turn: stale tables retrain in a background thread while
+    the previous ones keep serving.
+    """
+    current, index = settings(), searcher()
+    key = (current.data_dir, id(index))
     with _lock:
         if key not in _recommenders:
-            _recommenders[key] = Recommender.for_data_dir(*key)
+            _recommenders[key] = Recommender(index, current.data_dir / ARTIFACTS_DIR, wait_for_tables=False)
         return _recommenders[key]
 
 

@@ -31,18 +31,22 @@ def day(moment: datetime | None) -> str | None:
 
 
 def product_card(product: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
-    """The fields a carousel card shows, plus ``in_stock`` and an optional one-line reason."""
+    """The fields a carousel card shows, plus ``in_stock`` (``None`` when the catalog has no stock data) and a reason."""
     card = {field: product.get(field) for field in PRODUCT_CARD_FIELDS}
-    card["in_stock"] = in_stock(product)
+    card["in_stock"] = in_stock(product) if product.get("stock") else None
     if reason:
         card["reason"] = reason
     return card
 
 
 def product_line(position: int, product: dict[str, Any], reason: str | None = None) -> str:
-    """``2. Trail Boot, $79.99, in stock`` (and the reason on the same line when given)."""
-    stock = "in stock" if in_stock(product) else "out of stock"
-    line = f"{position}. {product.get('title')}, {money(product.get('price'), product.get('currency'))}, {stock}"
+    """``2. Trail Boot, $79.99, in stock`` (and the reason on the same line when given).
+
+    Without stock data the line says nothing about stock: never "in stock" it may not be.
+    """
+    line = f"{position}. {product.get('title')}, {money(product.get('price'), product.get('currency'))}"
+    if product.get("stock"):
+        line += ", in stock" if in_stock(product) else ", out of stock"
     return f"{line} ({reason})" if reason else line
 
 

@@ -183,7 +183,7 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
     customers = [args.customer] if args.customer else [
         line.strip() for line in Path(args.customers).read_text().splitlines() if line.strip()
     ]
-    recommender = Recommender.for_data_dir(settings.data_dir, settings.index_dir)
+    recommender = Recommender.for_settings(settings)
     request = Request(k=args.k, max_price=args.max_price)
     engine = make_engine(settings.database_url)
     try:
@@ -205,11 +205,13 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _product_json(product: dict[str, object]) -> dict[str, object]:
-    """The search result shape for a recommended product (no relevance score)."""
+    """The search result shape for a recommended product (no relevance score; ``in_stock`` null without stock data)."""
     from catalog_index.search import Hit, hit_to_json
 
     shaped: dict[str, object] = hit_to_json(Hit(product, 0.0))
     shaped.pop("score", None)
+    if not product.get("stock"):
+        shaped["in_stock"] = None
     return shaped
 
 

@@ -1,6 +1,6 @@
 """Draw ``bench/results/latency.png`` (p50 and p95 of each measured operation, search and
-chat side by side) and ``bench/results/recommend.png`` (each recommender's NDCG@10 on the
-whole next order and on discovery only).
+chat side by side) and ``bench/results/recommend.png`` (per dataset, own-frequency,
+popularity and the blend: NDCG@10 on the whole next order and on discovery only).
 
 Run as ``python -m bench.plot`` after the benchmarks (``make bench`` does).  It reads the
 result files only, so a figure can be redrawn without measuring again.  The latency y axes
@@ -10,7 +10,6 @@ are logarithmic because a cached search takes about a millisecond and a chat rep
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -93,29 +92,14 @@ def plot(results_dir: Path = RESULTS_DIR) -> Path:
 
 
 def plot_recommend(results_dir: Path = RESULTS_DIR) -> Path | None:
-    """Grouped bars of NDCG@10 per recommender on the test split, whole order beside
-    discovery: the two scores the blend must win together. ``None`` without results."""
+    """Per dataset, NDCG@10 of own-frequency, popularity and the blend, whole order beside
+    discovery (drawn by ``bench.recommend_bench.plot``). ``None`` without results."""
+    from bench.recommend_bench import plot as draw
+
     source = results_dir / "recommend.json"
     if not source.exists():
         return None
-    test = json.loads(source.read_text())["quality"]["test"]
-    methods = list(test)
-    figure, axis = plt.subplots(figsize=(max(7, 1.1 * len(methods)), 4.5))
-    width = 0.4
-    for shift, score, color in ((-width / 2, "whole_order", "#4c72b0"), (width / 2, "discovery", "#55a868")):
-        values = [test[method][score]["ndcg@10"] for method in methods]
-        drawn = axis.bar([i + shift for i in range(len(methods))], values, width, label=score.replace("_", " "), color=color)
-        axis.bar_label(drawn, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=1)
-    axis.set_xticks(range(len(methods)), [textwrap.fill(method.replace("_", " "), 12) for method in methods], fontsize=8)
-    axis.set_ylabel("NDCG@10 (test split, next order)")
-    axis.set_title("Recommenders on the demo history: whole next order vs. new products only")
-    axis.legend()
-    axis.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    path = results_dir / "recommend.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return draw(json.loads(source.read_text())["quality"], results_dir / "recommend.png")
 
 
 def main() -> None:

@@ -23,12 +23,11 @@ from psycopg import sql
 from sqlalchemy import make_url
 
 from assistant.recommend import Recommender, Request
-from assistant.recommend.catalog import Catalog
 from assistant.recommend.rerank import customer_affinities, rerank
 from assistant.store.db import make_engine, make_session_factory, migrate
 from assistant.store.product_sync import sync_products
 from bench.common import latency_summary
-from catalog_index.search import Hit
+from catalog_index.search import CatalogSearcher, Hit
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 HEAVY = "L0000000"
@@ -186,7 +185,7 @@ def drop_postgres(admin_url: str, name: str) -> None:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def measure(url: str, catalog_path: Path, catalog: Catalog, artifacts: Path, load: Any, rows: Rows) -> dict[str, Any]:
+def measure(url: str, catalog_path: Path, searcher: CatalogSearcher, artifacts: Path, load: Any, rows: Rows) -> dict[str, Any]:
     """Load the rows into the migrated store at ``url``; time training, recommending and re-ranking."""
     migrate(url)
     engine = make_engine(url)
@@ -198,10 +197,11 @@ def measure(url: str, catalog_path: Path, catalog: Catalog, artifacts: Path, loa
         started = time.perf_counter()
         load(rows)
         loaded = time.perf_counter() - started
-        recommender = Recommender(catalog, artifacts)
+        recommender = Recommender(searcher, artifacts, wait_for_tables=True)
+        catalog = recommender.catalog
         started = time.perf_counter()
         with factory() as session:
-            recommender.models.get(session)
+            recommender.models.get(session, catalog, wait=True)
         trained = time.perf_counter() - started
         request = Request(k=10)
         recommend_times, rerank_times = [], []
@@ -224,15 +224,17 @@ def measure(url: str, catalog_path: Path, catalog: Catalog, artifacts: Path, loa
         engine.dispose()
 
 
-def scale(data_dir: Path, index_dir: Path, workdir: Path, customers: int, events: int, postgres_admin_url: str | None) -> dict[str, Any]:
-    catalog = Catalog.from_index(index_dir)
-    ids = [p["id"] for p in catalog.products]
+def scale(
+    data_dir: Path, index_dir: Path, model_name: str, workdir: Path, customers: int, events: int, postgres_admin_url: str | None
+) -> dict[str, Any]:
+    searcher = CatalogSearcher.load(index_dir, model_name)
+    ids = searcher.product_ids
     results: dict[str, Any] = {"sizes": {"customers": customers, "events": events, "orders": max(events // 10, HEAVY_ORDERS),
                                          "heavy_customer_events": HEAVY_EVENTS, "heavy_customer_orders": HEAVY_ORDERS,
                                          "products": len(ids), "samples": SAMPLES}}
     sqlite_path = workdir / "scale.db"
     sqlite_path.unlink(missing_ok=True)
-    results["sqlite"] = measure(f"sqlite:///{sqlite_path}", data_dir / "catalog.jsonl", catalog, workdir / "sqlite-tables",
+    results["sqlite"] = measure(f"sqlite:///{sqlite_path}", data_dir / "catalog.jsonl", searcher, workdir / "sqlite-tables",
                                 lambda rows: _load_sqlite(sqlite_path, rows), Rows(ids, customers, events))
     sqlite_path.unlink(missing_ok=True)
     if postgres_admin_url:
@@ -243,7 +245,7 @@ def scale(data_dir: Path, index_dir: Path, workdir: Path, customers: int, events
             results["postgresql"] = {"skipped": f"PostgreSQL unreachable: {error}"}
             return results
         try:
-            results["postgresql"] = measure(url, data_dir / "catalog.jsonl", catalog, workdir / "pg-tables",
+            results["postgresql"] = measure(url, data_dir / "catalog.jsonl", searcher, workdir / "pg-tables",
                                             lambda rows: _load_postgres(url, rows), Rows(ids, customers, events))
         finally:
             drop_postgres(postgres_admin_url, name)

@@ -56,7 +56,9 @@ from catalog_index.ranking import low_price_boost, tokens
 from catalog_index.schema import in_stock
 from catalog_index.versions import current_version
 
-__all__ = ["CatalogSearcher", "Hit", "IndexUnavailable", "SearchFilters", "SearchResult", "hit_to_json", "result_to_json"]
+__all__ = [
+    "CatalogSearcher", "Hit", "IndexUnavailable", "LoadedVersion", "SearchFilters", "SearchResult", "hit_to_json", "result_to_json",
+]
 
 SUBSET_FRACTION = 0.25  # search only the passing rows when at most this share of the catalog passes
 EXACT_SUBSET_ROWS = 4096  # an IVF index scores a filter's passing rows exactly up to this many (bench/search_scale.py)
@@ -151,6 +153,15 @@ def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
     return _Artifacts(manifest=manifest, index=index, products=products, lexical=lexical, stamp=stamp)
 
 
+@dataclass(frozen=True)
+class LoadedVersion:
+    """The index version a searcher serves now, for readers that must follow it (the recommender)."""
+
+    key: str  # changes with every published version that changes the catalog or the vectors
+    products: list[dict[str, Any]]  # row order
+    index: faiss.Index
+
+
 class _Snapshot:
     """One loaded index version and the lookup tables derived from it; never changed once built."""
 
@@ -219,6 +230,12 @@ class CatalogSearcher:
     def manifest(self) -> Manifest:
         """The manifest of the index version searched now."""
         return self._current().manifest
+
+    def loaded_version(self) -> LoadedVersion:
+        """The version searched now (a newer published one is loaded first); never mutate its parts."""
+        snapshot = self._current()
+        manifest = snapshot.manifest
+        return LoadedVersion(f"{manifest.catalog_sha256}:{manifest.index_sha256}", snapshot.products, snapshot.index)
 
     @property
     def vocabulary(self) -> Vocabulary:

@@ -93,22 +93,44 @@ def test_reasons_name_only_what_the_shopper_really_has(store: tuple[Catalog, Mod
     others = {p["title"] for p in catalog.products} - theirs
     for item in items:
         named = {title for title in theirs | others if f"the {title}" in item.reason}
-        if item.source in ("due", "co_purchase", "content", "als"):
+        if item.source in ("again", "co_purchase", "content", "als"):
             assert named and named <= theirs, item
         else:
             assert not named & others, item
     assert any(item.source in ("co_purchase", "content", "als") for item in items)
 
 
-def test_owned_items_come_back_only_as_due_consumables(store: tuple[Catalog, Model]) -> None:
+def test_buy_again_is_the_backbone_and_restock_timing_reorders_it(store: tuple[Catalog, Model]) -> None:
     catalog, model = store
     due = _shopper([("P000", 10), ("P300", 95), ("P300", 65), ("P300", 33)])
     fresh = _shopper([("P000", 10), ("P300", 62), ("P300", 32), ("P300", 2)])
     due_items = recommend_for_profile(model, catalog, due, Request(k=10))
-    assert due_items[0].product["id"] == "P300"
+    assert due_items[0].product["id"] == "P300" and due_items[0].source == "again"
     assert due_items[0].reason == f"Time to restock the {catalog.title('P300')}? You buy it about every 31 days"  # gaps 30 and 32
-    assert "P000" not in _ids(due_items)
-    assert not {"P000", "P300"} & set(_ids(recommend_for_profile(model, catalog, fresh, Request(k=10))))
+    fresh_items = recommend_for_profile(model, catalog, fresh, Request(k=10))
+    staple = [item for item in fresh_items if item.product["id"] == "P300"]
+    assert staple and staple[0].reason == f"You've bought the {catalog.title('P300')} 3 times"  # still listed, just not "time to"
+    assert fresh_items.index(staple[0]) >= _ids(due_items).index("P300")
+    assert "P000" not in _ids(due_items) + _ids(fresh_items)  # bought once, and nobody buys it twice
+
+
+def test_a_shopper_with_strong_habits_sees_staples_first_and_new_products_after(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    habits = _shopper([(pid, ago) for ago in (100, 70, 40, 10) for pid in ("P300", "P301")])
+    items = recommend_for_profile(model, catalog, habits, Request(k=10))
+    assert [item.source for item in items[:2]] == ["again", "again"]
+    assert {item.source for item in items[2:]} - {"again"}, "discovery fills the rest of the list"
+    assert all(item.product["id"] not in ("P300", "P301") for item in items[2:])
+
+
+def test_a_product_without_stock_data_may_be_recommended_but_a_sold_out_one_not(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    bare = [{key: value for key, value in product.items() if key != "stock"} for product in catalog.products]
+    bare[catalog.row_of["P100"]]["stock"] = {"all": 0}
+    items = recommend_for_profile(model, Catalog(bare, catalog.vectors), Profile(NOW), Request(k=len(bare)))
+    ids = _ids(items)
+    assert "P100" not in ids
+    assert len(ids) == int((model.popularity > 0).sum()) - 1  # every other product anyone bought, none with stock data
 
 
 def test_budget_stock_duplicates_and_diversity(store: tuple[Catalog, Model]) -> None:

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from assistant import cli
 from assistant.recommend import Recommender, Request
 from assistant.recommend.artifacts import META
+from assistant.recommend.engine import ARTIFACTS_DIR
 from assistant.settings import Settings, load_settings
 from assistant.store.db import make_engine, make_session_factory, migrate
 from assistant.store.models import Customer, Order, OrderItem, utcnow
 from assistant.store.product_sync import sync_products
+from catalog_index.search import CatalogSearcher
 from tests.actions_harness import SECRETS, action_store  # noqa: F401
 
 TWINS = {"yes": True, "no": False, "unasked": None}
@@ -65,6 +67,15 @@ def store(action_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> S
 
 
 @pytest.fixture(scope="module")
+def searcher(store: Settings) -> CatalogSearcher:
+    return CatalogSearcher.load(store.index_dir, store.embedding_model)
+
+
+def _recommender(store: Settings, searcher: CatalogSearcher, wait: bool = True) -> Recommender:
+    return Recommender(searcher, store.data_dir / ARTIFACTS_DIR, wait_for_tables=wait)
+
+
+@pytest.fixture(scope="module")
 def sessions(store: Settings) -> sessionmaker[Session]:
     engine = make_engine(store.database_url)
     yield make_session_factory(engine)
@@ -75,8 +86,8 @@ def _ids(items: list) -> list[str]:  # type: ignore[type-arg]
     return [item.product["id"] for item in items]
 
 
-def test_without_a_yes_no_history_is_used(store: Settings, sessions: sessionmaker[Session]) -> None:
-    recommender = Recommender.for_data_dir(store.data_dir, store.index_dir)
+def test_without_a_yes_no_history_is_used(store: Settings, searcher: CatalogSearcher, sessions: sessionmaker[Session]) -> None:
+    recommender = _recommender(store, searcher)
     request = Request(k=8)
     with sessions() as session:
         anonymous, anonymous_personal = recommender.recommend(session, None, request)
@@ -90,8 +101,8 @@ def test_without_a_yes_no_history_is_used(store: Settings, sessions: sessionmake
         assert [item.reason for item in items] == [item.reason for item in anonymous]
 
 
-def test_reasons_name_what_the_consenting_customer_bought(store: Settings, sessions: sessionmaker[Session]) -> None:
-    recommender = Recommender.for_data_dir(store.data_dir, store.index_dir)
+def test_reasons_name_what_the_consenting_customer_bought(store: Settings, searcher: CatalogSearcher, sessions: sessionmaker[Session]) -> None:
+    recommender = _recommender(store, searcher)
     with sessions() as session:
         items, _ = recommender.recommend(session, "yes", Request(k=8))
     catalog = recommender.catalog
@@ -113,21 +124,28 @@ def test_reasons_name_what_the_consenting_customer_bought(store: Settings, sessi
     assert {item.source for item in items} & {"co_purchase", "content", "als", "affinity"}
 
 
-def test_trained_tables_are_cached_and_refreshed_when_orders_change(store: Settings, sessions: sessionmaker[Session]) -> None:
-    recommender = Recommender.for_data_dir(store.data_dir, store.index_dir)
+def test_trained_tables_are_cached_and_retrained_in_the_background_when_orders_change(
+    store: Settings, searcher: CatalogSearcher, sessions: sessionmaker[Session]
+) -> None:
+    recommender = _recommender(store, searcher)
+    catalog = recommender.catalog
     with sessions() as session:
-        first = recommender.models.get(session)
-        assert recommender.models.get(session) is first
+        first = recommender.models.get(session, catalog, wait=True)
+        assert recommender.models.get(session, catalog) is first
     meta = json.loads((store.data_dir / "recommend" / META).read_text())
-    reloaded = Recommender.for_data_dir(store.data_dir, store.index_dir)
+    reloaded = _recommender(store, searcher, wait=False)  # another process: a server
     reloaded.models.refresh_seconds = 0.0
+    row = catalog.row_of["S007"]
     with sessions() as session:
-        assert reloaded.models.get(session).buyers.tolist() == first.buyers.tolist()
+        assert reloaded.models.get(session, catalog).buyers.tolist() == first.buyers.tolist()
         session.add(Order(order_number="R-new", customer_id="other0", status="paid", placed_at=utcnow(), total=1.0,
                           items=[OrderItem(product_id="S007", quantity=1, unit_price=1.0)]))
         session.commit()
-        fresh = reloaded.models.get(session)
-    row = reloaded.catalog.row_of["S007"]
+        served = reloaded.models.get(session, catalog)  # stale now: answered from the previous tables ...
+    assert served.buyers[row] == first.buyers[row]
+    reloaded.models.join(timeout=120)  # ... while the retrain runs in its thread
+    with sessions() as session:
+        fresh = reloaded.models.get(session, catalog)
     assert fresh.buyers[row] == first.buyers[row] + 1
     assert json.loads((store.data_dir / "recommend" / META).read_text())["fingerprint"] != meta["fingerprint"]
 

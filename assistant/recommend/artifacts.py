@@ -1,18 +1,23 @@
-"""Trained tables cached on disk and in memory, refreshed when the store's orders change.
+"""Trained tables cached on disk and in memory, retrained in the background when the store's orders change.
 
-They live in ``<data dir>/recommend/`` (``tables.npz`` and ``meta.json``, no pickles).  A
-process reads one cheap fingerprint of the orders table (count, last id, cancellations) at
-most every ``CHECK_SECONDS``; when it differs from the tables' and they are older than ``refresh_seconds`` (or were
-trained for another catalog index) the tables are retrained in the requesting process and
-written back atomically, so other processes (the CLI, the action server, the web app) pick
-them up from disk.  Between refreshes a recommendation costs only the shopper's own rows.
+They live in ``<data dir>/recommend/`` (``tables.npz`` and ``meta.json``, no pickles) and are
+valid for one row order of the catalog (:func:`.catalog.rows_key`), so a price or stock
+change keeps them and a product added or removed retrains them.  A process looks at one
+cheap fingerprint of the orders table at most every ``CHECK_SECONDS``; when it differs from
+the tables' and they are older than ``refresh_seconds``, or they were trained for other rows,
+a background thread retrains them and swaps them in (written back atomically, so other
+processes pick them up from disk).  A request never waits for that: it is served from the
+previous tables, or, before any exist, from empty ones (buy-again from the shopper's own
+orders still works).  Only a caller that asks to wait (the CLI, the benchmark) trains inline.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -22,14 +27,17 @@ from scipy import sparse
 from sqlalchemy.orm import Session
 
 from assistant.recommend.catalog import Catalog
-from assistant.recommend.model import AlsConfig, Model, train
+from assistant.recommend.model import AlsConfig, Model, empty, train
 from assistant.store.models import utcnow
-from assistant.store.repositories.history import all_lines, store_fingerprint
+from assistant.store.repositories.history import OrderLine, all_lines, store_fingerprint
 
-FORMAT = 1
+FORMAT = 2
 REFRESH_SECONDS = 300.0
 CHECK_SECONDS = 30.0  # how often a process looks at the orders' fingerprint at all
 TABLES, META = "tables.npz", "meta.json"
+
+Trainer = Callable[[Iterable[OrderLine], Catalog, datetime], Model]
+log = logging.getLogger(__name__)
 
 
 def save(model: Model, directory: Path, fingerprint: str, catalog_key: str) -> dict[str, object]:
@@ -76,37 +84,81 @@ def load(directory: Path, size: int) -> tuple[Model, dict[str, object]] | None:
 
 
 class ModelCache:
-    """The current tables for one data directory and catalog; thread-safe, shared by a process."""
+    """The current tables for one data directory; thread-safe, shared by a process."""
 
-    def __init__(self, directory: Path, catalog: Catalog, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, directory: Path, refresh_seconds: float = REFRESH_SECONDS, trainer: Trainer = train) -> None:
         self.directory = directory
-        self.catalog = catalog
         self.refresh_seconds = refresh_seconds
+        self.trainer = trainer
         self._lock = threading.Lock()
         self._model: Model | None = None
         self._meta: dict[str, object] = {}
         self._checked = 0.0
+        self._training: threading.Thread | None = None
 
-    def _stale(self, meta: dict[str, object], fingerprint: str) -> bool:
-        if meta.get("catalog") != self.catalog.key:
+    def _stale(self, meta: dict[str, object], fingerprint: str, catalog: Catalog) -> bool:
+        if meta.get("catalog") != catalog.key:
             return True
         changed = meta.get("fingerprint") != fingerprint
         return changed and time.time() - float(meta.get("trained_at", 0.0)) > self.refresh_seconds  # type: ignore[arg-type]
 
-    def get(self, session: Session) -> Model:
-        """Fresh-enough tables: from memory, else from disk, else trained now from the store."""
+    def _fits(self, catalog: Catalog) -> bool:
+        return self._model is not None and self._meta.get("catalog") == catalog.key
+
+    def get(self, session: Session, catalog: Catalog, wait: bool = False) -> Model:
+        """Tables for ``catalog``'s rows: the current ones, a retrain started in the background when stale.
+
+        With ``wait`` a caller that has no fitting tables yet trains them now instead of
+        being served empty ones.
+        """
         with self._lock:
-            if self._model is not None and time.monotonic() - self._checked < min(CHECK_SECONDS, self.refresh_seconds):
-                return self._model
+            fresh_enough = time.monotonic() - self._checked < min(CHECK_SECONDS, self.refresh_seconds)
+            if self._fits(catalog) and fresh_enough:
+                return self._model  # type: ignore[return-value]
         fingerprint = store_fingerprint(session)
         with self._lock:
             self._checked = time.monotonic()
-            if self._model is not None and not self._stale(self._meta, fingerprint):
-                return self._model
-            loaded = load(self.directory, len(self.catalog))
-            if loaded is not None and not self._stale(loaded[1], fingerprint):
-                self._model, self._meta = loaded
-                return loaded[0]
-            model = train(all_lines(session), self.catalog, utcnow())
-            self._model, self._meta = model, save(model, self.directory, fingerprint, self.catalog.key)
-            return model
+            if not self._fits(catalog):
+                loaded = load(self.directory, len(catalog))
+                if loaded is not None and loaded[1].get("catalog") == catalog.key:
+                    self._model, self._meta = loaded
+            if self._fits(catalog) and not self._stale(self._meta, fingerprint, catalog):
+                return self._model  # type: ignore[return-value]
+            if not wait or self._fits(catalog):
+                self._start(session, catalog, fingerprint)
+                return self._model if self._fits(catalog) else empty(len(catalog), utcnow())  # type: ignore[return-value]
+        return self._retrain(session, catalog, fingerprint)
+
+    @property
+    def retraining(self) -> bool:
+        thread = self._training
+        return thread is not None and thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a running retrain (tests, shutdown)."""
+        thread = self._training
+        if thread is not None:
+            thread.join(timeout)
+
+    def _start(self, session: Session, catalog: Catalog, fingerprint: str) -> None:
+        """Retrain in a thread of its own with its own session; one at a time (call under the lock)."""
+        if self.retraining:
+            return
+        bind = session.get_bind()
+
+        def run() -> None:
+            try:
+                with Session(bind=bind) as own:
+                    self._retrain(own, catalog, fingerprint)
+            except Exception:  # a failed retrain keeps the previous tables serving
+                log.exception("retraining the recommendation tables failed")
+
+        self._training = threading.Thread(target=run, name="recommend-retrain", daemon=True)
+        self._training.start()
+
+    def _retrain(self, session: Session, catalog: Catalog, fingerprint: str) -> Model:
+        model = self.trainer(all_lines(session), catalog, utcnow())
+        meta = save(model, self.directory, fingerprint, catalog.key)
+        with self._lock:
+            self._model, self._meta = model, meta
+        return model

@@ -1,33 +1,40 @@
-"""The blend policy: weighted reciprocal-rank fusion whose weights follow how much we know.
+"""The blend policy: buy-again as the backbone, discovery picks mixed in where they beat it.
 
-Each recommender ranks its candidates; a product's blended score is
-``sum(weight[source] / (RRF_K + rank))`` and its reason is the one from the source that
-contributed most.  The weights depend on the shopper's stage:
+A shopper with history gets two rankings:
 
-- ``newcomer`` (no usable history: anonymous, no consent, or no orders yet): popularity,
-  trending, the departments of anything viewed, and co-purchase/content anchored on the
-  cart and views (these weights are not tuned: the evaluation has few such shoppers);
-- ``light`` (fewer than ``REGULAR_ORDERS`` orders) and ``regular``: consumables due for a
-  restock lead by far (re-purchase dominates in consumables-heavy retail, and a due item
-  the shopper buys every month is the surest suggestion), then category/brand affinity,
-  co-purchase, popularity and content; ALS joins only for ``regular`` shoppers.
+- buy again (:mod:`.repurchase`): each product they bought and may buy again, scored as the
+  chance their next order holds it (recency-weighted share of their orders), reordered by
+  restock timing;
+- discovery: products they never bought, by weighted reciprocal-rank fusion
+  (``sum(weight[source] / (RRF_K + rank))``) of co-purchase with their basket and history,
+  popularity within their own departments and aisles (affinity), ALS when the store trained
+  it, content neighbours and plain popularity; a product's reason is that of the source
+  that contributed most.
 
-The ``light``/``regular`` weights are the best of a grid on the validation split of the
-demo history (an earlier time split than the reported test split), chosen by the worse of
-the two NDCG@10 ratios to the best single recommender (whole next order and discovery);
-``bench/recommend_bench.py`` re-runs that choice and reports whether it still matches.
+The two are merged by value: a buy-again product is worth its chance, the discovery pick at
+rank ``j`` is worth ``discovery_share`` times its fused score relative to the first pick's.
+So a shopper with strong habits sees mostly their staples, one with scattered purchases
+mostly new products, and the reasons stay those of the list each product came from.
+A shopper without history (anonymous, no consent, no orders yet) gets the ``newcomer``
+fusion: popularity, trending, and co-purchase/content/departments anchored on the cart and views.
+
+The weights are chosen by ``bench/recommend_bench.py`` on validation splits (each shopper's
+second-to-last order) of public real purchase histories and the demo store, and reported on
+the last orders; ``DEFAULT_POLICY`` is what it chose.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from assistant.recommend import affinity, als, co_purchase, content, popular, repurchase
 from assistant.recommend.base import Candidate, Context
+from assistant.recommend.repurchase import DEFAULT_AGAIN, AgainConfig
 
 Source = Callable[[Context, int], list[Candidate]]
 SOURCES: dict[str, Source] = {
-    "due": repurchase.due,
+    "again": repurchase.again,
     "co_purchase": co_purchase.recommend,
     "content": content.recommend,
     "affinity": affinity.recommend,
@@ -36,38 +43,56 @@ SOURCES: dict[str, Source] = {
     "popular": popular.popular,
 }
 RRF_K = 10.0
-REGULAR_ORDERS = 3
 POOL = 100
-WEIGHTS: dict[str, dict[str, float]] = {
-    "newcomer": {"co_purchase": 1.0, "content": 0.5, "affinity": 1.0, "trending": 0.5, "popular": 1.0},
-    "light": {"due": 16.0, "co_purchase": 0.5, "content": 0.25, "affinity": 1.0, "trending": 0.15, "popular": 0.3},
-    "regular": {"due": 16.0, "co_purchase": 0.5, "als": 0.5, "content": 0.25, "affinity": 1.0, "trending": 0.15, "popular": 0.3},
-}
+NEWCOMER_WEIGHTS = {"co_purchase": 1.0, "content": 0.5, "affinity": 1.0, "trending": 0.5, "popular": 1.0}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything the blend is tuned by (``bench/recommend_bench.py`` chooses it)."""
+
+    discovery: dict[str, float] = field(default_factory=lambda: {
+        "co_purchase": 1.0, "affinity": 1.0, "als": 0.5, "content": 0.25, "popular": 0.25,
+    })
+    again: AgainConfig = DEFAULT_AGAIN
+    discovery_share: float = 0.1  # a top discovery pick is worth a staple bought in this share of orders
+    newcomer: dict[str, float] = field(default_factory=lambda: dict(NEWCOMER_WEIGHTS))
+
+
+DEFAULT_POLICY = Policy()
 
 
 def stage(context: Context) -> str:
-    orders = context.profile.order_count
-    if orders == 0:
-        return "newcomer"
-    return "light" if orders < REGULAR_ORDERS else "regular"
+    return "newcomer" if context.profile.order_count == 0 else "returning"
 
 
-def source_lists(context: Context, names: list[str], pool: int = POOL) -> dict[str, list[Candidate]]:
+def source_lists(context: Context, names: list[str], pool: int = POOL, again: AgainConfig = DEFAULT_AGAIN) -> dict[str, list[Candidate]]:
     """Each named recommender's ranking (computed once; the fusion below is cheap)."""
-    return {name: SOURCES[name](context, pool) for name in names}
+    return {name: repurchase.again(context, pool, again) if name == "again" else SOURCES[name](context, pool) for name in names}
 
 
-def fuse(lists: dict[str, list[Candidate]], weights: dict[str, float]) -> list[tuple[Candidate, str]]:
-    """``(candidate, source)`` best first: the fused score, the strongest source's reason."""
+def fuse(lists: dict[str, list[Candidate]], weights: dict[str, float], skip: set[int] = frozenset()) -> list[tuple[Candidate, str]]:  # type: ignore[assignment]
+    """``(candidate, source)`` best first: the fused score, the strongest source's reason; ``skip`` rows left out."""
     scores: dict[int, float] = {}
     best: dict[int, tuple[float, Candidate, str]] = {}
     for name, weight in weights.items():
         if weight <= 0:
             continue
         for rank, candidate in enumerate(lists.get(name, ()), 1):
+            if candidate.row in skip:
+                continue
             share = weight / (RRF_K + rank)
             scores[candidate.row] = scores.get(candidate.row, 0.0) + share
             if candidate.row not in best or share > best[candidate.row][0]:
                 best[candidate.row] = (share, candidate, name)
     ordered = sorted(scores, key=lambda row: (-scores[row], row))
     return [(Candidate(row, scores[row], best[row][1].reason), best[row][2]) for row in ordered]
+
+
+def mix(again: list[Candidate], discovery: list[tuple[Candidate, str]], share: float) -> list[tuple[Candidate, str]]:
+    """Buy-again and discovery merged by value (see the module docstring), each list's order kept."""
+    top = discovery[0][0].score if discovery else 1.0
+    valued = [(c.score, 0, i, (c, "again")) for i, c in enumerate(again)]
+    valued += [(share * c.score / top, 1, i, (c, source)) for i, (c, source) in enumerate(discovery)]
+    valued.sort(key=lambda item: (-item[0], item[1], item[2]))
+    return [pair for *_, pair in valued]

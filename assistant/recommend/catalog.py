@@ -1,23 +1,33 @@
 """The catalog as the recommenders see it: products by row, and their embedding vectors.
 
-Rows follow the catalog index, so a product's row is also its row in the FAISS index and
-content similarity is a matrix product with the vectors the search already built.  Loading
-needs no embedding model: the vectors are read back from ``index.faiss``.
+It is built from the version the catalog searcher has loaded (``catalog_index`` stays the
+only reader of the index files, with its checks), so after a ``catalog upsert`` or
+``delete`` the next recommendation sees the new rows, prices and stock.  Rows follow the
+index, so a product's row is also its FAISS row and content similarity is a matrix
+product with the vectors the search already built.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from catalog_index.artifacts import IDS_FILE, INDEX_FILE, PRODUCTS_FILE, Manifest
-from catalog_index.importer import read_catalog
-from catalog_index.schema import in_stock
+from catalog_index.search import CatalogSearcher, LoadedVersion
+
+
+def rows_key(products: list[dict[str, Any]]) -> str:
+    """Identifies the row order: trained tables are valid for any version with the same products in the same rows."""
+    return hashlib.sha256("\n".join(str(p["id"]) for p in products).encode("utf-8")).hexdigest()
+
+
+def sold_out(product: dict[str, Any]) -> bool:
+    """Known to have no unit anywhere; a product without stock data is not sold out, only not promised."""
+    stock = product.get("stock") or {}
+    return bool(stock) and sum(stock.values()) <= 0
 
 
 @dataclass
@@ -26,17 +36,19 @@ class Catalog:
 
     products: list[dict[str, Any]]
     vectors: np.ndarray | None = None  # (rows, dimension), unit length; None: no content similarity
-    key: str = ""  # identifies the indexed catalog: trained tables are only valid for the same rows
+    version: str = ""  # the index version these rows came from
     row_of: dict[str, int] = field(init=False)
     prices: np.ndarray = field(init=False)
-    stocked: np.ndarray = field(init=False)
+    sold_out: np.ndarray = field(init=False)
     categories: list[str] = field(init=False)
+    key: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.row_of = {product["id"]: row for row, product in enumerate(self.products)}
         self.prices = np.array([np.nan if p.get("price") is None else float(p["price"]) for p in self.products])
-        self.stocked = np.array([in_stock(p) for p in self.products], dtype=bool)
+        self.sold_out = np.array([sold_out(p) for p in self.products], dtype=bool)
         self.categories = [str(p.get("category") or p.get("subcategory") or "our catalog") for p in self.products]
+        self.key = rows_key(self.products)
 
     def __len__(self) -> int:
         return len(self.products)
@@ -50,14 +62,21 @@ class Catalog:
         return self.products[row]["title"] if row is not None else product_id
 
     @classmethod
-    def from_index(cls, index_dir: Path) -> Catalog:
-        """Products and vectors of a built catalog index (``IndexUnavailable`` handling is the caller's)."""
-        index_dir = Path(index_dir)
-        manifest = Manifest.read(index_dir)
-        products = read_catalog(index_dir / PRODUCTS_FILE)
-        ids = json.loads((index_dir / IDS_FILE).read_text())
-        if ids != [product["id"] for product in products]:
-            raise ValueError(f"{index_dir}: {IDS_FILE} does not match {PRODUCTS_FILE}; rebuild the index")
-        index = faiss.read_index(str(index_dir / INDEX_FILE))
-        vectors = np.vstack([index.reconstruct(row) for row in range(index.ntotal)]) if index.ntotal else None
-        return cls(products, vectors, key=f"{manifest.catalog_sha256}:{manifest.index_sha256}")
+    def from_version(cls, loaded: LoadedVersion) -> Catalog:
+        """The products and stored vectors of one loaded index version."""
+        return cls(loaded.products, _vectors(loaded.index), version=loaded.key)
+
+    @classmethod
+    def from_searcher(cls, searcher: CatalogSearcher) -> Catalog:
+        return cls.from_version(searcher.loaded_version())
+
+
+def _vectors(index: faiss.Index) -> np.ndarray | None:
+    if not index.ntotal:
+        return None
+    try:
+        return np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
+    except RuntimeError:  # an IVF index without its direct map: give a copy one (the searcher's is not ours to change)
+        copy = faiss.clone_index(index)
+        faiss.extract_index_ivf(copy).make_direct_map()
+        return np.asarray(copy.reconstruct_n(0, copy.ntotal), dtype=np.float32)

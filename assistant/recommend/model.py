@@ -179,6 +179,16 @@ def _als(times: dict[tuple[str, int], list[float]], size: int, config: AlsConfig
     return np.asarray(model.item_factors, dtype=np.float32)
 
 
+def empty(size: int, as_of: datetime) -> Model:
+    """Tables that know nothing yet: served while the first ones train (buy-again still works)."""
+    zeros = np.zeros(size)
+    return Model(
+        as_of=as_of, buyers=zeros, popularity=zeros, trending=zeros, trending_days=TRENDING_WINDOWS_DAYS[-1],
+        co_purchase=sparse.csr_matrix((size, size), dtype=np.float32), cycle_days=np.full(size, np.nan),
+        item_factors=None, als=DEFAULT_ALS,
+    )
+
+
 def train(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime, als: AlsConfig = DEFAULT_ALS) -> Model:
     """Every table from the order lines placed before ``as_of``."""
     lines = [line for line in lines if line.at < as_of]

@@ -1,23 +1,38 @@
-"""The customer's own purchases: how often they buy each product, and which consumables are due.
+"""Buy again: the backbone of a repeat shopper's list, with restock timing reordering it.
 
-``frequency`` is the plain baseline (most-bought first).  ``due`` is what the blend uses:
-a product the customer bought before comes back only when it is a consumable (by their own
-repeats, or by the store's other buyers) and its cycle is nearly over, scored highest around
-the day it is due and fading once it is long overdue (they may have switched).
+``frequency`` is the plain baseline (most-bought first).  ``again`` is what the blend uses:
+for each product the customer bought, the recency-weighted share of their orders that held
+it (each older order counts ``decay`` times the next newer one), which estimates how likely
+their next order holds it again.  Restock timing then moves a product up when its cycle
+(their own median gap between purchases, else the store's for that product) is about over
+and down right after a purchase, fading once it is long overdue (they may have switched).
+Only products that come back at all are offered: ones this customer bought on two trips,
+or that the store's other buyers rebuy (a consumable, learned from the data by :mod:`.model`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.recommend.base import Candidate, Context, days
 from assistant.recommend.model import trips
 
-DUE_FROM = 0.5  # share of the cycle after which a restock may be suggested (chosen on the validation split)
-TIME_TO_RESTOCK = 0.9  # from here on the reason says it is time
+TIME_TO_RESTOCK = 0.9  # share of the cycle from which the reason says it is time
 GIVEN_UP = 3.0  # cycles overdue after which the shopper has probably switched: the score fades
+
+
+@dataclass(frozen=True)
+class AgainConfig:
+    """How the buy-again list is scored (chosen by ``bench/recommend_bench.py`` on validation splits)."""
+
+    decay: float = 0.85  # weight of an order relative to the next newer one
+    timing: float = 0.3  # 0: restock timing ignored; 1: it can double or zero a product's score
+
+
+DEFAULT_AGAIN = AgainConfig()
 
 
 def cycle_of(context: Context, row: int, moments: list[float]) -> tuple[float, bool] | None:
@@ -43,38 +58,50 @@ def frequency(context: Context, limit: int) -> list[Candidate]:
     ]
 
 
-def due(context: Context, limit: int) -> list[Candidate]:
-    """Consumables the customer buys whose cycle is (nearly) over, most due first."""
-    catalog, now = context.catalog, context.profile.as_of.timestamp()
+def _order_weights(context: Context, decay: float) -> tuple[dict[int, float], float]:
+    """Each order's weight (newest 1, then ``decay``, ``decay**2``...) and their sum."""
+    newest_first = sorted({(line.at, line.order_id) for line in context.profile.lines}, reverse=True)
+    weights = {order_id: decay**age for age, (_, order_id) in enumerate(newest_first)}
+    return weights, sum(weights.values())
+
+
+def again(context: Context, limit: int, config: AgainConfig = DEFAULT_AGAIN) -> list[Candidate]:
+    """Products the customer may buy again, scored as the chance their next order holds each, best first."""
+    catalog, profile = context.catalog, context.profile
+    weights, total = _order_weights(context, config.decay)
+    if not total:
+        return []
+    held: dict[str, float] = {}
+    for line in profile.lines:
+        held[line.product_id] = held.get(line.product_id, 0.0) + weights[line.order_id]
+    now = profile.as_of.timestamp()
     found = []
-    for product_id, moments in context.profile.bought.items():
+    for product_id, moments in profile.bought.items():
         row = catalog.row_of.get(product_id)
         if row is None:
             continue
         stamps = [moment.timestamp() for moment in moments]
-        found_cycle = cycle_of(context, row, stamps)
-        if not found_cycle or found_cycle[0] <= 0:
+        own_repeats = len(trips(stamps)) > 1
+        if not own_repeats and not context.model.is_consumable(row):
             continue
-        cycle, own = found_cycle
+        chance = held[product_id] / total
+        cycle = cycle_of(context, row, stamps)
         since = days(now - max(stamps))
-        progress = since / cycle
-        if progress < DUE_FROM:
-            continue
-        score = math.log1p(len(stamps)) * min(progress, 1.0) * math.exp(-max(progress - GIVEN_UP, 0.0))
-        title = catalog.title(product_id)
-        ask = f"time to restock the {title}?" if progress >= TIME_TO_RESTOCK else f"running low on the {title}?"
-        reason = (
-            f"{ask} You buy it about every {round(cycle)} days" if own
-            else f"{ask} You bought it {round(since)} days ago; shoppers restock about every {round(cycle)} days"
-        )
-        found.append(Candidate(row, score, reason))
+        progress = since / cycle[0] if cycle and cycle[0] > 0 else None
+        if progress is not None:
+            due = min(progress, 1.0) * math.exp(-max(progress - GIVEN_UP, 0.0))
+            chance *= (1.0 - config.timing) + 2.0 * config.timing * due
+        found.append(Candidate(row, chance, _reason(catalog.title(product_id), len(moments), since, cycle, progress)))
     found.sort(key=lambda c: (-c.score, c.row))
     return found[:limit]
 
 
-def due_rows(context: Context) -> set[int]:
-    """Rows the customer owns that may be suggested again (consumables due for a restock)."""
-    return {candidate.row for candidate in due(context, len(context.profile.bought) or 1)}
+def _reason(title: str, count: int, since: float, cycle: tuple[float, bool] | None, progress: float | None) -> str:
+    if cycle is None or progress is None or progress < TIME_TO_RESTOCK:
+        return f"you've bought the {title} {_times(count)}"
+    if cycle[1]:
+        return f"time to restock the {title}? You buy it about every {round(cycle[0])} days"
+    return f"time to restock the {title}? You bought it {round(since)} days ago; shoppers restock about every {round(cycle[0])} days"
 
 
 def _times(count: int) -> str:

@@ -1,8 +1,10 @@
 """Business rules applied to the blended ranking, and what a gift request changes.
 
-In order: in stock; not in the cart; not something the shopper already owns unless it is
-a consumable due for a restock; within the budget; no product (or identical title) twice; at most
-``ceil(k * CATEGORY_SHARE)`` items from one category while others are available.  A gift
+In order: not known to be out of stock (a catalog without stock data is no reason to
+recommend nothing); not in the cart; not something the shopper already owns unless it is on
+their buy-again list; within the budget; no product (or identical title) twice; at most
+``ceil(k * CATEGORY_SHARE)`` new products from one category while others are available
+(buy-again products are the shopper's own habits and are not capped).  A gift
 ("for my dad") never suggests the shopper's own consumables or any consumable, and leans
 to products whose category, tags or title name the recipient (when the catalog has such
 words at all); the recipient words are plain English, not the demo catalog's categories.
@@ -44,7 +46,7 @@ class Request:
     max_price: float | None = None
     gift: bool = False
     recipient: str | None = None  # "dad", "my sister", ... as the shopper said it
-    in_stock_only: bool = True  # the offline evaluation turns it off: today's stock says nothing of the past
+    in_stock_only: bool = True  # leave out products known to be sold out (the offline evaluation turns it off)
 
 
 def recipient_rows(catalog: Catalog, recipient: str | None) -> set[int]:
@@ -61,12 +63,12 @@ def recipient_rows(catalog: Catalog, recipient: str | None) -> set[int]:
     return found
 
 
-def allowed(catalog: Catalog, model: Model, request: Request, owned: set[int], due: set[int]) -> np.ndarray:
-    """A mask of the rows that may be suggested at all."""
-    mask = catalog.stocked.copy() if request.in_stock_only else np.ones(len(catalog), dtype=bool)
+def allowed(catalog: Catalog, model: Model, request: Request, owned: set[int], again: set[int]) -> np.ndarray:
+    """A mask of the rows that may be suggested at all (``again``: owned rows that may come back)."""
+    mask = ~catalog.sold_out if request.in_stock_only else np.ones(len(catalog), dtype=bool)
     if request.max_price is not None:
         mask &= ~np.isnan(catalog.prices) & (catalog.prices <= request.max_price)
-    blocked = owned if request.gift else owned - due
+    blocked = owned if request.gift else owned - again
     if blocked:
         mask[list(blocked)] = False
     if request.gift:
@@ -74,8 +76,8 @@ def allowed(catalog: Catalog, model: Model, request: Request, owned: set[int], d
     return mask
 
 
-def select(catalog: Catalog, ranked: Iterable[Candidate], mask: np.ndarray, k: int) -> list[Candidate]:
-    """The first ``k`` allowed candidates, each product and title once, categories capped while possible."""
+def select(catalog: Catalog, ranked: Iterable[Candidate], mask: np.ndarray, k: int, uncapped: set[int] = frozenset()) -> list[Candidate]:  # type: ignore[assignment]
+    """The first ``k`` allowed candidates, each product and title once, categories capped (but not ``uncapped`` rows) while possible."""
     cap = max(2, math.ceil(k * CATEGORY_SHARE))
     chosen: list[Candidate] = []
     held: list[Candidate] = []
@@ -90,6 +92,11 @@ def select(catalog: Catalog, ranked: Iterable[Candidate], mask: np.ndarray, k: i
         rows.add(row)
         titles.add(title)
         category = catalog.categories[row]
+        if row in uncapped:
+            chosen.append(candidate)
+            if len(chosen) == k:
+                return chosen
+            continue
         if per_category[category] >= cap:
             held.append(candidate)
             continue

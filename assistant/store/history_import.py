@@ -7,7 +7,11 @@ Accepted input (``shop-assistant history import FILE``):
 * order lines exported from any shop, as CSV or JSON Lines, one line per ordered product:
   ``order_id, customer_id, product_id, quantity, ordered_at`` and optionally ``price``,
   ``email``, ``status`` (default ``delivered``: an export of past orders), ``currency``;
-* events as JSON Lines or CSV: ``customer_id, type, product_id, query, at``.
+* events as JSON Lines or CSV: ``customer_id, type, product_id, query, at``;
+* customers as CSV or JSON Lines: ``id`` and any of ``name, email, personalization_consent,
+  marketing_consent, loyalty_tier, created_at``.  Only the fields a record gives are written,
+  so a file of consents alone leaves names and e-mails as they are; a consent cell left empty
+  means "not asked" for personalization (``None``) and "no" for marketing.
 
 The kind of a file is recognised from its fields.  Customers are created on first sight;
 products must already be in the store (``sync_products`` mirrors the catalog) and lines
@@ -42,6 +46,7 @@ from assistant.store.upsert import BATCH_SIZE, upsert_rows
 
 HISTORY_FILES = ("customers.jsonl", "orders.jsonl", "events.jsonl")
 ORDER_LINE_FIELDS = ("order_id", "customer_id", "product_id", "quantity", "ordered_at")
+CUSTOMER_FIELDS = ("name", "email", "personalization_consent", "marketing_consent", "loyalty_tier", "created_at")
 COUNTED_TABLES = {
     "customers": Customer, "orders": Order, "order_items": OrderItem,
     "shipments": Shipment, "refunds": Refund, "events": Event,
@@ -149,11 +154,12 @@ def record_kind(record: dict[str, Any]) -> str:
         return "order_lines"
     if "type" in record and "at" in record:
         return "events"
-    if "id" in record and ("email" in record or "name" in record):
+    if "id" in record and any(name in record for name in CUSTOMER_FIELDS):
         return "customers"
     raise ValueError(
         "unrecognised history record with fields " + ", ".join(sorted(record))
         + "; order lines need " + ", ".join(ORDER_LINE_FIELDS)
+        + "; customers need id and any of " + ", ".join(CUSTOMER_FIELDS)
     )
 
 
@@ -193,10 +199,28 @@ def _quantity(value: Any) -> int:
     return quantity
 
 
+_YES = ("1", "true", "yes", "y")
+_NO = ("0", "false", "no", "n")
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "y")
+        return value.strip().lower() in _YES
     return bool(value)
+
+
+def _consent(value: Any) -> bool | None:
+    """Yes, no, or ``None`` (not asked: an empty cell or null); anything else is refused, not guessed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise InvalidRecord(f"consent must be yes/no/true/false/1/0 or empty, got {value!r}")
 
 
 def _required(record: dict[str, Any], name: str) -> str:
@@ -289,23 +313,45 @@ class _Importer:
         return False
 
     def _customers(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        rows = []
+        """Upsert customers, writing only the fields each record gives (grouped by which fields those are)."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for where, record in records:
             self.report.read["customers"] += 1
             try:
-                rows.append({
-                    "id": _required(record, "id"),
-                    "name": record.get("name"),
-                    "email": _email(record.get("email")),
-                    "created_at": _optional_time(record.get("created_at")) or utcnow(),
-                    "loyalty_tier": record.get("loyalty_tier"),
-                    "marketing_consent": _flag(record.get("marketing_consent")),
-                })
+                row = self._customer_row(record)
             except InvalidRecord as error:
                 self.report.invalid(where, str(error))
-        upsert_rows(self.session, Customer.__table__, rows, ["id"],
-                    ("name", "email", "created_at", "loyalty_tier", "marketing_consent"))
-        self.customers.update(row["id"] for row in rows)
+                continue
+            groups.setdefault(tuple(sorted(row)), []).append(row)
+        for fields, rows in groups.items():
+            new = [{"created_at": utcnow(), "marketing_consent": False, **row} for row in rows if row["id"] not in self.customers]
+            self._insert_new_customers(new)
+            upsert_rows(self.session, Customer.__table__, rows, ["id"], tuple(name for name in fields if name != "id"))
+            self.customers.update(row["id"] for row in rows)
+
+    @staticmethod
+    def _customer_row(record: dict[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": _required(record, "id")}
+        present = {name for name in CUSTOMER_FIELDS if name in record}
+        for name in present & {"name", "loyalty_tier"}:
+            row[name] = record[name] or None
+        if "email" in present:
+            row["email"] = _email(record["email"])
+        if "created_at" in present and record["created_at"] not in (None, ""):
+            row["created_at"] = parse_time(record["created_at"])
+        if "marketing_consent" in present:
+            row["marketing_consent"] = bool(_consent(record["marketing_consent"]))
+        if "personalization_consent" in present:
+            row["personalization_consent"] = _consent(record["personalization_consent"])
+        return row
+
+    def _insert_new_customers(self, rows: list[dict[str, Any]]) -> None:
+        """Create customers not in the store yet (the upsert then fills their fields)."""
+        if not rows:
+            return
+        known = set(self.session.scalars(select(Customer.id).where(Customer.id.in_([row["id"] for row in rows]))))
+        fresh = [row for row in rows if row["id"] not in known]
+        upsert_rows(self.session, Customer.__table__, fresh, ["id"])
 
     def _ensure_customers(self, first_seen: dict[str, tuple[str | None, datetime]]) -> None:
         """Create customers met for the first time; an e-mail already used elsewhere is left off."""
