@@ -84,7 +84,7 @@ def tune(searcher: CatalogSearcher, grid: Sequence[FusionConfig], queries: Seque
 def prepared_index(data: Path, model_name: str) -> tuple[Path, int]:
     """Import the bare catalog through the real import path and bring its index up to date."""
     if not (data / "catalog.csv").exists() or not (data / "judgments.jsonl").exists():
-        search_crowdflower.main(["--out", str(data)])
+        search_crowdflower.main(["--out", str(data)])  # exits with a clear message when the source is absent
     catalog = data / "catalog.jsonl"
     report = import_catalog(data / "catalog.csv", catalog)
     ensure_index(catalog, data / "index", model_name, progress=False)

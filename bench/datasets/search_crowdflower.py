@@ -47,6 +47,11 @@ def split_of(query: str) -> str:
 
 def read_zip_bytes(source: Path) -> bytes:
     """The competition zip, from a fetched git directory (its HEAD) or a file; checked against its known digest."""
+    if not source.exists():
+        raise SystemExit(
+            f"no CrowdFlower source at {source}: fetch github:praveenbysani/Kaggle-Crowdflower with the search tool, "
+            "or pass --source train.csv.zip (see bench/README.md)"
+        )
     if source.is_dir():
         data = subprocess.run(
             ["git", f"--git-dir={source}", "show", f"HEAD:{ZIP_IN_REPO}"], capture_output=True, check=True
