@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from assistant.settings import default_embedding_model  # noqa: E402
 from bench.common import RESULTS_DIR, load_average, write_result  # noqa: E402
 from bench.datasets import search_crowdflower  # noqa: E402
-from bench.search_quality import BLEND_GRID, NDCG_AT, RECALL_AT, RRF_GRID, ndcg, recall  # noqa: E402
+from bench.search_quality import NDCG_AT, RECALL_AT, ndcg, recall  # noqa: E402
 from catalog_index.build import ensure_index  # noqa: E402
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig  # noqa: E402
 from catalog_index.importer import import_catalog  # noqa: E402
@@ -44,6 +44,9 @@ from catalog_index.search import CatalogSearcher  # noqa: E402
 
 NAME = "search_real"
 PLAIN_RRF = FusionConfig("rrf", rrf_k=60.0, dense_weight=0.5, depth=100)
+COVERAGE = (0.0, 0.2, 0.4)
+RRF_GRID = [FusionConfig("rrf", rrf_k=k, dense_weight=w, coverage_weight=c) for k in (20, 40, 60) for w in (0.5, 0.6, 0.7) for c in COVERAGE]
+BLEND_GRID = [FusionConfig("blend", dense_weight=w, coverage_weight=c) for w in (0.5, 0.6, 0.7, 0.8) for c in COVERAGE]
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:

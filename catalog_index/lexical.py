@@ -172,6 +172,19 @@ class LexicalIndex:
         return total
 
 
+def title_coverage(index: LexicalIndex, text: str, rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows``, the share of the query's distinct terms that its title contains (0 to 1)."""
+    terms = list(dict.fromkeys(lexical_tokens(text)))
+    found = np.zeros(len(rows), dtype=np.float64)
+    if not terms or not len(rows):
+        return found
+    model = index._models["title"]
+    indices, indptr = model.scores["indices"], model.scores["indptr"]
+    for term_id in model.get_tokens_ids(terms):
+        found += np.isin(rows, indices[indptr[term_id] : indptr[term_id + 1]])
+    return found / len(terms)
+
+
 def top_rows(scores: np.ndarray, mask: np.ndarray, wanted: int) -> dict[int, float]:
     """Up to ``wanted`` passing rows with a positive score, best first (ties by row)."""
     candidates = np.flatnonzero(mask & (scores > 0))

@@ -52,7 +52,7 @@ from catalog_index.embedder import SEARCH_THREADS, Embedder, use_threads
 from catalog_index.filters import FilterIndex, SearchFilters
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig, fuse
 from catalog_index.importer import read_catalog
-from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, top_rows
+from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, title_coverage, top_rows
 from catalog_index.query import ParsedQuery, Vocabulary, parse_query
 from catalog_index.ranking import low_price_boost, tokens
 from catalog_index.schema import in_stock
@@ -382,6 +382,10 @@ class CatalogSearcher:
             dense.update(self._dense_scores(snap, vector, [row for row in lexical if row not in dense]))
             lexical.update({row: float(scores[row]) for row in dense if row not in lexical})
         fused = fuse(dense, lexical, self.fusion)
+        if self.fusion.coverage_weight and method != "lexical" and fused:
+            rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
+            bonus = self.fusion.coverage_weight * title_coverage(snap.lexical, text, rows)
+            fused = {int(row): score + float(extra) for row, score, extra in zip(rows, fused.values(), bonus, strict=True)}
         if method != "lexical":
             for row, tier in self._exact_tiers(snap, text, mask).items():
                 fused[row] = fused.get(row, 0.0) + tier
