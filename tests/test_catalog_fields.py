@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog_index.lexical import FIELD_WEIGHTS, LexicalIndex, field_texts
+from catalog_index.lexical import FIELD_WEIGHTS, LexicalIndex, field_texts, title_coverage
 
 PRODUCTS = [
     {"id": "title", "title": "Trail Running Shoes", "description": "Light and grippy."},
@@ -48,3 +48,11 @@ def test_title_only_catalog_indexes_only_titles(tmp_path: Path) -> None:
 def test_field_texts_split_the_product() -> None:
     texts = field_texts({"id": "x", "title": "T", "brand": "Acme", "color": "red", "tags": ["a", ""], "description": "D"})
     assert texts == {"title": "T", "attributes": "Acme . red . a", "description": "D"}
+
+
+def test_title_coverage_is_the_share_of_query_terms_in_the_title() -> None:
+    index = LexicalIndex.build(PRODUCTS)
+    coverage = title_coverage(index, "trail running shoes", np.arange(len(PRODUCTS)))
+    assert coverage.tolist() == [1.0, 0.0, 0.0, 0.0]  # attribute and description words do not count
+    assert title_coverage(index, "running mug", np.array([0, 3])).tolist() == [0.5, 0.5]
+    assert title_coverage(index, "", np.array([0])).tolist() == [0.0]
