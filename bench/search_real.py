@@ -141,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, result in results.items():
         tune_part, test_part = result["tune"], result["test"]
         print(f"{name:<12} {tune_part['ndcg@10']:>9.4f} {tune_part['recall@100']:>10.4f} {test_part['ndcg@10']:>9.4f} {test_part['recall@100']:>10.4f}")
+    for name in ("tuned_rrf", "tuned_blend", "hybrid"):
+        print(f"{name}: {methods[name]}")
     if not args.no_write:
         path = write_result(
             NAME,

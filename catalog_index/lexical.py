@@ -180,8 +180,11 @@ def title_coverage(index: LexicalIndex, text: str, rows: np.ndarray) -> np.ndarr
         return found
     model = index._models["title"]
     indices, indptr = model.scores["indices"], model.scores["indptr"]
+    present = np.zeros(index.count, dtype=bool)
     for term_id in model.get_tokens_ids(terms):
-        found += np.isin(rows, indices[indptr[term_id] : indptr[term_id + 1]])
+        present[:] = False
+        present[indices[indptr[term_id] : indptr[term_id + 1]]] = True  # a scatter: cheaper than a set test at 100k rows
+        found += present[rows]
     return found / len(terms)
 
 
