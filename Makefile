@@ -63,6 +63,7 @@ test: install model browser ## set up everything and run the whole test suite
 bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	$(BIN)/python -m bench.search_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.search_quality --index-dir $(DATA_DIR)/index --catalog $(DATA_DIR)/catalog.jsonl
+	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)

@@ -72,6 +72,11 @@ class Embedder:
         self._model = SentenceTransformer(model_name, device="cpu")
         self.dimension: int = int(self._model.get_embedding_dimension())
 
+    def known_words(self) -> frozenset[str]:
+        """The whole, alphabetic words of the model's vocabulary: real words a spelling corrector must leave alone."""
+        vocabulary = self._model.tokenizer.get_vocab()
+        return frozenset(word for word in vocabulary if word.isalpha() and word.isascii() and len(word) > 1)
+
     def embed(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """``(len(texts), dimension)`` float32 unit vectors, so inner product is cosine similarity."""
         if not texts:

@@ -31,6 +31,10 @@ class FusionConfig:
     rrf_k: float = 60.0  # RRF damping: larger flattens the gap between rank 1 and rank 10
     dense_weight: float = 0.5  # share of the dense leg, for both RRF (as a rank weight) and the blend
     depth: int = 100  # candidates taken from each leg before fusing
+    # added to a fused candidate's score times the share of the query's terms its title holds:
+    # a product that names everything asked for ("leather mens briefcase") beats one that
+    # matches a rare word alone, which RRF's ranks cannot tell apart
+    coverage_weight: float = 0.0
 
 
 # Measured by bench/search_quality.py (tuned on the tune half of tests/data/search_judgments.jsonl,

@@ -8,6 +8,8 @@ whole index and drops the rest, widening until enough are found.  Either way a p
 The BM25 leg scores every product for the query text and keeps the best passing ones.
 The two candidate lists are fused (``fusion.py``, method and parameters chosen by
 measurement), and products whose SKU, id or whole title the query names are put on top.
+Before either leg sees the query, words that are neither in the catalog nor real words are
+corrected toward the catalog's own spelling (``spelling.py``), so a typo costs little.
 
 With an approximate (IVF) index the dense leg stays filter-safe the same way: a selective
 filter is answered by scoring exactly the few passing rows' stored vectors, a broad one by
@@ -50,10 +52,11 @@ from catalog_index.embedder import SEARCH_THREADS, Embedder, use_threads
 from catalog_index.filters import FilterIndex, SearchFilters
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig, fuse
 from catalog_index.importer import read_catalog
-from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, top_rows
+from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, title_coverage, top_rows
 from catalog_index.query import ParsedQuery, Vocabulary, parse_query
 from catalog_index.ranking import low_price_boost, tokens
 from catalog_index.schema import in_stock
+from catalog_index.spelling import SpellingCorrector
 from catalog_index.versions import current_version
 
 __all__ = [
@@ -165,7 +168,7 @@ class LoadedVersion:
 class _Snapshot:
     """One loaded index version and the lookup tables derived from it; never changed once built."""
 
-    def __init__(self, artifacts: _Artifacts) -> None:
+    def __init__(self, artifacts: _Artifacts, known_words: frozenset[str] = frozenset()) -> None:
         self.manifest = artifacts.manifest
         self.stamp = artifacts.stamp
         self.index = artifacts.index
@@ -182,6 +185,12 @@ class _Snapshot:
                     self.code_rows.setdefault(str(product[key]).lower(), row)
             self.title_rows.setdefault(" ".join(tokens(product["title"])), []).append(row)
         self.vocabulary = Vocabulary.from_products(self.products)
+        self.speller = SpellingCorrector((_speller_text(product) for product in self.products), known_words)
+
+
+def _speller_text(product: dict[str, Any]) -> str:
+    """The words a product is searched by, whose spelling the corrector trusts."""
+    return " ".join(str(product.get(key) or "") for key in ("title", "brand", "category", "subcategory", "color"))
 
 
 class CatalogSearcher:
@@ -195,7 +204,8 @@ class CatalogSearcher:
     ) -> None:
         self.fusion = fusion
         self._embedder = embedder
-        self._snapshot = _Snapshot(artifacts)
+        self._known_words = embedder.known_words()
+        self._snapshot = _Snapshot(artifacts, self._known_words)
         self._index_dir = index_dir
         self._reload_lock = threading.Lock()
         self._refused: Stamp | None = None  # a published version that failed to load; retried when another appears
@@ -217,7 +227,7 @@ class CatalogSearcher:
             artifacts = _load_artifacts(self._index_dir, self._embedder.model_name)
             if artifacts.manifest.dimension != self._embedder.dimension:
                 raise IndexUnavailable(f"new index has dimension {artifacts.manifest.dimension}, model gives {self._embedder.dimension}")
-            self._snapshot = snapshot = _Snapshot(artifacts)
+            self._snapshot = snapshot = _Snapshot(artifacts, self._known_words)
             log.info("loaded index version %s (%d products)", current_version(self._index_dir).name, len(snapshot.products))
         except (IndexUnavailable, OSError) as error:
             self._refused = stamp
@@ -299,7 +309,7 @@ class CatalogSearcher:
         mask = snap.filters.mask(filters)
         total = int(mask.sum())
         need = offset + k
-        text = query.strip()
+        text = snap.speller.correct(query.strip())
         if not text:
             ranked = self._browse(snap, mask, prefer_low_price)
         else:
@@ -389,6 +399,10 @@ class CatalogSearcher:
             dense.update(self._dense_scores(snap, vector, [row for row in lexical if row not in dense]))
             lexical.update({row: float(scores[row]) for row in dense if row not in lexical})
         fused = fuse(dense, lexical, self.fusion)
+        if self.fusion.coverage_weight and method != "lexical" and fused:
+            rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
+            bonus = self.fusion.coverage_weight * title_coverage(snap.lexical, text, rows)
+            fused = {int(row): score + float(extra) for row, score, extra in zip(rows, fused.values(), bonus, strict=True)}
         if method != "lexical":
             for row, tier in self._exact_tiers(snap, text, mask).items():
                 fused[row] = fused.get(row, 0.0) + tier

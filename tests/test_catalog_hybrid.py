@@ -83,6 +83,12 @@ def test_model_and_brand_words_hit(searcher: CatalogSearcher) -> None:
     assert searcher.search("6-person tent", k=1).hits[0].product["id"] == "T002"
 
 
+def test_typos_are_corrected_toward_catalog_words(searcher: CatalogSearcher) -> None:
+    result = searcher.search("stormshel jacket", k=1)
+    assert result.text == "stormshell jacket"
+    assert result.hits[0].product["id"] == "J001"
+
+
 def test_random_filters_never_violated_nor_starved(searcher: CatalogSearcher, built: tuple[Path, Path]) -> None:
     products = read_catalog(built[0])
     rng = random.Random(7)
@@ -113,7 +119,7 @@ def test_missing_lexical_part_is_refused_then_rebuilt_from_stored_vectors(built:
 
 def test_corrupted_lexical_part_is_refused(built: tuple[Path, Path], tmp_path: Path) -> None:
     _, index_dir = copy_of(built, tmp_path)
-    vocab = index_dir / LEXICAL_DIR / "vocab.index.json"
+    vocab = index_dir / LEXICAL_DIR / "title" / "vocab.index.json"
     vocab.write_text(vocab.read_text().replace('"boot"', '"bot"'))
     with pytest.raises(IndexUnavailable, match="corrupted"):
         CatalogSearcher.load(index_dir, MODEL)

@@ -1,0 +1,83 @@
+"""Spelling correction of query words from the catalog's own vocabulary.
+
+A shopper's typo ("refridgerator", "headphnes") matches nothing in BM25 and blurs the query
+embedding.  The catalog already says how its products are spelled, so a query word is
+corrected only toward a word the catalog uses, and only when:
+
+* the word is not in the catalog and not a known word of the language (the embedding
+  model's word list, passed in as ``known_words``), so "gift" is never "fixed" to "gilt";
+* it is alphabetic and at least :data:`MIN_LENGTH` letters long (short words and codes
+  such as "xl" or "wh1000" are too ambiguous to guess);
+* a catalog word lies within one edit (insertion, deletion, substitution or swap of two
+  neighbouring letters); among several, the one in the most products wins.
+
+Lookups use symmetric deletes (the SymSpell idea): every catalog word is stored under each
+of its one-letter deletions, so candidates for a query word come from a few dictionary
+lookups instead of a scan of the vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+MIN_LENGTH = 4
+_WORD = re.compile(r"(?<![\w-])[A-Za-z]+(?![\w-])")  # whole words only, never part of a code
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by one insertion, deletion, substitution or adjacent swap."""
+    if a == b:
+        return False
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+class SpellingCorrector:
+    """Corrects query words toward the catalog's words; built once per loaded index version."""
+
+    def __init__(self, texts: Iterable[str], known_words: Iterable[str] = ()) -> None:
+        """``texts``: the product texts (each counted once per word); ``known_words``: correct words to leave alone."""
+        frequency: Counter[str] = Counter()
+        for text in texts:
+            frequency.update({word.lower() for word in _WORD.findall(text)})
+        self.frequency = frequency
+        self.known = frozenset(word.lower() for word in known_words)
+        self._by_delete: dict[str, list[str]] = {}
+        for word in frequency:
+            if len(word) >= MIN_LENGTH - 1:
+                for deleted in _deletes(word):
+                    self._by_delete.setdefault(deleted, []).append(word)
+
+    def suggestion(self, word: str) -> str | None:
+        """The catalog word ``word`` should be, or ``None`` to keep it as typed."""
+        word = word.lower()
+        if len(word) < MIN_LENGTH or not word.isalpha() or word in self.frequency or word in self.known:
+            return None
+        candidates = set(self._by_delete.get(word, ()))  # the shopper left a letter out
+        for deleted in _deletes(word):
+            if deleted in self.frequency:  # an extra letter
+                candidates.add(deleted)
+            candidates.update(self._by_delete.get(deleted, ()))  # a wrong or swapped letter
+        candidates = {candidate for candidate in candidates if within_one_edit(word, candidate)}
+        if not candidates:
+            return None
+        return max(sorted(candidates), key=lambda candidate: self.frequency[candidate])
+
+    def correct(self, text: str) -> str:
+        """``text`` with each correctable word replaced by its suggestion (case and punctuation kept elsewhere)."""
+
+        def replace(match: re.Match[str]) -> str:
+            return self.suggestion(match.group(0)) or match.group(0)
+
+        return _WORD.sub(replace, text)

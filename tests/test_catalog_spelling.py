@@ -1,0 +1,50 @@
+"""Query typos are corrected toward the catalog's own words, and real words and codes are left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog_index.spelling import SpellingCorrector, within_one_edit
+
+TITLES = [
+    "Stainless Steel Refrigerator with Ice Maker",
+    "Wireless Noise Cancelling Headphones WH-1000XM4",
+    "Keurig K-Mini Coffee Maker",
+    "Gilt Picture Frame",
+    "Leather Briefcase for Men",
+    "Leather Briefcase, Brown",
+]
+
+
+@pytest.fixture(scope="module")
+def speller() -> SpellingCorrector:
+    return SpellingCorrector(TITLES, known_words={"gift", "for", "with"})
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("refridgerator", "refrigerator"),  # extra letter
+        ("headphnes", "headphones"),  # missing letter
+        ("keruig coffe maker", "keurig coffee maker"),  # swapped letters, missing letter
+        ("briefcasr", "briefcase"),  # wrong letter
+        ("Wireles headphones", "wireless headphones"),
+    ],
+)
+def test_typos_become_catalog_words(speller: SpellingCorrector, typed: str, meant: str) -> None:
+    assert speller.correct(typed).lower() == meant
+
+
+@pytest.mark.parametrize("typed", ["gift for him", "wh-1000xm3", "xl tee", "gilt frame", "briefcase 2024", "zzzzzzzz"])
+def test_real_words_codes_short_words_and_hopeless_words_stay(speller: SpellingCorrector, typed: str) -> None:
+    assert speller.correct(typed) == typed
+
+
+def test_most_frequent_candidate_wins() -> None:
+    speller = SpellingCorrector(["red cart", "blue cart", "green cart", "card game"])
+    assert speller.suggestion("carx") == "cart"
+
+
+def test_within_one_edit() -> None:
+    assert within_one_edit("coffe", "coffee") and within_one_edit("keruig", "keurig") and within_one_edit("cat", "cut")
+    assert not within_one_edit("coffee", "coffee") and not within_one_edit("cafe", "coffee") and not within_one_edit("ab", "ba c")
