@@ -67,8 +67,11 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)
-	if [ -f bench/nlu_eval.py ]; then $(RASA_VENV)/bin/python bench/nlu_eval.py; fi
+	$(RASA_VENV)/bin/python bench/nlu_eval.py --quiet
+	$(BIN)/python -m bench.dialogue_eval --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.plot
+	$(BIN)/python -m bench.plot_nlu
+	$(BIN)/python -m bench.plot_dialogue
 
 lint: $(VENV)/.installed ## lint the code (ruff)
 	$(BIN)/ruff check assistant actions catalog_index rasa_sdk_plugins rasa_addons tests bench

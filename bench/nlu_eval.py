@@ -1,8 +1,19 @@
-"""Measure intent classification of a trained Rasa model on the held-out shopper messages.
+"""Measure intent classification of a trained Rasa model on held-out and real shopper messages.
 
 Runs in ``.venv-rasa`` (Rasa 3.6 lives there), because the holdout is read with Rasa's own
 YAML loader and parsed through a real ``Agent``: the figure is what the running bot would
 do, FallbackClassifier included, not what a re-implementation of the pipeline would do.
+
+Three sets, reported side by side because they disagree:
+
+* ``holdout``: ``tests/data/nlu_holdout.yml``, written by the team (same hands as the training
+  data), so it flatters the model; results in ``--out`` (``bench/results/nlu.json``).
+* ``tune`` and ``test``: real messages from public corpora (``bench/data/nlu_real/``, built by
+  ``bench/data/nlu_real/build.py``); ``tune`` may guide choices (thresholds, epochs), ``test``
+  must not. Results in ``--real-out`` (``bench/results/nlu_real.json``).
+
+Each set carries a majority-class line and, with ``--previous-model``, the previous model's
+figures beside the current one.
 
 Scoring rules:
 
@@ -13,10 +24,19 @@ Scoring rules:
   never land in one; the share that does is reported and guarded by
   ``tests/test_nlu_holdout.py``.
 
+* "Product-query recall": of the messages whose gold intent asks for products
+  (``search_products``, ``recommend``), the share routed to an intent that answers with
+  products (``search_products``, ``refine_search``, ``recommend``).
+* Real sets contain intents the measured model may not have yet (``compare_products``,
+  ``ask_product_question``...): they count as errors, and ``known_intents`` repeats the
+  figures on the items whose gold intent is in the model's domain.
+
 Usage::
 
     .venv-rasa/bin/python bench/nlu_eval.py [--model models/current.tar.gz]
-        [--holdout tests/data/nlu_holdout.yml] [--out bench/results/nlu.json]
+        [--previous-model models/previous.tar.gz] [--sets holdout,tune,test]
+        [--holdout tests/data/nlu_holdout.yml] [--real-dir bench/data/nlu_real]
+        [--out bench/results/nlu.json] [--real-out bench/results/nlu_real.json]
 """
 
 from __future__ import annotations
@@ -40,6 +60,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 DEFAULT_HOLDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_holdout.yml"
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "nlu.json"
+DEFAULT_REAL_DIR = PROJECT_ROOT / "bench" / "data" / "nlu_real"
+DEFAULT_REAL_OUT = PROJECT_ROOT / "bench" / "results" / "nlu_real.json"
+HOLDOUT_SET = "holdout"
+REAL_SETS = ("tune", "test")
 
 OUT_OF_SCOPE = "out_of_scope"
 NLU_FALLBACK = "nlu_fallback"
@@ -58,6 +82,8 @@ SHOPPING_INTENTS = frozenset(
         "cancel_order",
     }
 )
+PRODUCT_QUERY_INTENTS = frozenset({"search_products", "recommend"})
+PRODUCT_ANSWER_INTENTS = frozenset({"search_products", "refine_search", "recommend"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,7 @@ class HoldoutItem:
     text: str
     intent: str
     nonsense: bool
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,12 @@ def _prediction(parsed: dict[str, Any]) -> Prediction:
         top_intent=top.get("name") or NLU_FALLBACK,
         top_confidence=float(top.get("confidence") or 0.0),
     )
+
+
+def load_real(path: Path) -> list[HoldoutItem]:
+    """One JSON object per line with ``text``, ``intent`` and ``source`` (see ``build.py``)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [HoldoutItem(row["text"], row["intent"], False, row["source"]) for row in rows]
 
 
 async def _parse_all(agent: Any, texts: Iterable[str]) -> list[Prediction]:
@@ -161,12 +194,19 @@ def summarize(items: list[HoldoutItem], predictions: list[Prediction]) -> dict[s
         for i, p in zip(items, predictions, strict=True)
         if not is_correct(i, p)
     ]
+    product_queries = [p for i, p in zip(items, predictions, strict=True) if i.intent in PRODUCT_QUERY_INTENTS]
     return {
         "items": len(items),
         "accuracy": round(correct / len(items), 4),
         "macro_f1": round(sum(s["f1"] for s in per_intent.values()) / len(per_intent), 4),
         "fallback_rate": round(sum(p.intent == NLU_FALLBACK for p in predictions) / len(items), 4),
         "out_of_scope_recall": per_intent.get(OUT_OF_SCOPE, {}).get("recall", 0.0),
+        "product_query_items": len(product_queries),
+        "product_query_recall": (
+            round(sum(p.intent in PRODUCT_ANSWER_INTENTS for p in product_queries) / len(product_queries), 4)
+            if product_queries
+            else None
+        ),
         "nonsense_items": len(nonsense),
         "nonsense_in_shopping_intent_share": round(len(nonsense_shopping) / len(nonsense), 4) if nonsense else 0.0,
         "nonsense_in_shopping_intent": nonsense_shopping,
@@ -175,9 +215,60 @@ def summarize(items: list[HoldoutItem], predictions: list[Prediction]) -> dict[s
             {"expected": g, "predicted": p, "count": n}
             for (g, p), n in Counter((m["expected"], m["predicted"]) for m in misclassified).most_common()
         ],
+        "confusion_matrix": confusion_matrix(gold, predicted),
         "per_intent": per_intent,
+        "per_source_accuracy": per_source_accuracy(items, predicted),
         "misclassified": misclassified,
     }
+
+
+def confusion_matrix(gold: list[str], predicted: list[str]) -> dict[str, Any]:
+    """Rows are gold intents, columns predicted ones (``nlu_fallback`` included), both sorted."""
+    labels = sorted(set(gold) | set(predicted))
+    position = {label: n for n, label in enumerate(labels)}
+    counts = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, predicted, strict=True):
+        counts[position[g]][position[p]] += 1
+    return {"labels": labels, "counts": counts}
+
+
+def per_source_accuracy(items: list[HoldoutItem], predicted: list[str]) -> dict[str, dict[str, float]]:
+    """Accuracy per corpus, so one corpus's label noise or domain cannot hide in the total."""
+    by_source: dict[str, list[bool]] = {}
+    for item, label in zip(items, predicted, strict=True):
+        if item.source:
+            by_source.setdefault(item.source, []).append(item.intent == label)
+    return {
+        source: {"items": len(hits), "accuracy": round(sum(hits) / len(hits), 4)}
+        for source, hits in sorted(by_source.items())
+    }
+
+
+HEADLINE = ("items", "accuracy", "macro_f1", "fallback_rate", "out_of_scope_recall", "product_query_recall")
+
+
+def headline(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures that go in a comparison table, without the per-message detail."""
+    return {key: report[key] for key in HEADLINE} | {
+        "f1_by_intent": {intent: s["f1"] for intent, s in report["per_intent"].items()}
+    }
+
+
+def majority_class(items: list[HoldoutItem]) -> dict[str, Any]:
+    """The trivial line: every message gets the set's most frequent gold intent."""
+    intent = Counter(item.intent for item in items).most_common(1)[0][0]
+    constant = [Prediction(intent, 1.0, intent, 1.0)] * len(items)
+    return {"predicts": intent} | headline(summarize(items, constant))
+
+
+def known_intents(items: list[HoldoutItem], predictions: list[Prediction], domain_intents: set[str]) -> dict[str, Any]:
+    """Figures restricted to gold intents the model was trained on (new intents excluded)."""
+    pairs = [(i, p) for i, p in zip(items, predictions, strict=True) if i.intent in domain_intents]
+    unknown = Counter(i.intent for i in items if i.intent not in domain_intents)
+    if not pairs:
+        return {"items": 0, "gold_intents_unknown_to_model": dict(unknown)}
+    kept_items, kept_predictions = (list(side) for side in zip(*pairs, strict=True))
+    return headline(summarize(kept_items, kept_predictions)) | {"gold_intents_unknown_to_model": dict(unknown)}
 
 
 def model_facts(model_path: Path, agent: Any) -> dict[str, Any]:
@@ -211,8 +302,11 @@ def print_table(report: dict[str, Any]) -> None:
     print(
         f"items {report['items']}  accuracy {report['accuracy']:.3f}  macro F1 {report['macro_f1']:.3f}  "
         f"fallback rate {report['fallback_rate']:.3f}  out_of_scope recall {report['out_of_scope_recall']:.3f}  "
-        f"nonsense->shopping {report['nonsense_in_shopping_intent_share']:.3f}"
+        f"nonsense->shopping {report['nonsense_in_shopping_intent_share']:.3f}  "
+        f"product-query recall {report['product_query_recall']}"
     )
+    for name, line in report["baselines"].items():
+        print(f"  baseline {name}: accuracy {line['accuracy']:.3f}  macro F1 {line['macro_f1']:.3f}")
     print(f"{'intent':<22}{'prec':>7}{'rec':>7}{'f1':>7}{'n':>5}")
     for intent, s in sorted(report["per_intent"].items(), key=lambda kv: kv[1]["f1"]):
         print(f"{intent:<22}{s['precision']:>7.2f}{s['recall']:>7.2f}{s['f1']:>7.2f}{s['support']:>5}")
@@ -230,41 +324,101 @@ def quiet_rasa_logs() -> None:
     configure_structlog(logging.ERROR)
 
 
-def evaluate(model_path: Path, holdout_path: Path) -> dict[str, Any]:
-    """Loads the model, parses every holdout message and returns the full report."""
+def load_sets(names: list[str], holdout_path: Path, real_dir: Path) -> dict[str, list[HoldoutItem]]:
+    """The requested sets by name, in the order asked."""
+    sets = {}
+    for name in names:
+        if name == HOLDOUT_SET:
+            sets[name] = load_holdout(holdout_path)
+        elif name in REAL_SETS:
+            sets[name] = load_real(real_dir / f"{name}.jsonl")
+        else:
+            raise SystemExit(f"unknown set {name!r}: choose from {HOLDOUT_SET}, {', '.join(REAL_SETS)}")
+    return sets
+
+
+def predict(model_path: Path, sets: dict[str, list[HoldoutItem]]) -> tuple[dict[str, list[Prediction]], Any]:
+    """Parses every message of every set with one loaded model; returns predictions and the agent."""
     from rasa.core.agent import Agent
 
-    items = load_holdout(holdout_path)
     agent = Agent.load(str(model_path))
-    predictions = asyncio.run(_parse_all(agent, (item.text for item in items)))
-    report = summarize(items, predictions)
-    report["holdout"] = str(holdout_path)
-    report["measured_at"] = datetime.now(timezone.utc).isoformat()
-    report["model"] = model_facts(model_path, agent)
-    report["machine"] = machine_facts()
-    return report
+    return {name: asyncio.run(_parse_all(agent, (i.text for i in items))) for name, items in sets.items()}, agent
+
+
+def evaluate(
+    model_path: Path,
+    sets: dict[str, list[HoldoutItem]],
+    previous_model: Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The full report of every set, each with its majority-class and previous-model lines."""
+    predictions, agent = predict(model_path, sets)
+    facts = model_facts(model_path, agent)
+    domain_intents = set(agent.domain.intents)
+    del agent
+    previous: dict[str, list[Prediction]] = {}
+    previous_facts = None
+    if previous_model is not None:
+        previous, previous_agent = predict(previous_model, sets)
+        previous_facts = model_facts(previous_model, previous_agent)
+        del previous_agent
+    measured_at = datetime.now(timezone.utc).isoformat()
+    reports = {}
+    for name, items in sets.items():
+        report = summarize(items, predictions[name])
+        report["known_intents"] = known_intents(items, predictions[name], domain_intents)
+        report["baselines"] = {"majority_class": majority_class(items)}
+        if previous_facts is not None:
+            report["baselines"]["previous_model"] = headline(summarize(items, previous[name])) | {
+                "model": previous_facts
+            }
+        report["measured_at"] = measured_at
+        report["model"] = facts
+        report["machine"] = machine_facts()
+        reports[name] = report
+    return reports
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--previous-model", type=Path, help="a baseline model measured on the same sets")
+    parser.add_argument(
+        "--sets", default=",".join((HOLDOUT_SET, *REAL_SETS)), help="comma-separated: holdout,tune,test"
+    )
     parser.add_argument("--holdout", type=Path, default=DEFAULT_HOLDOUT)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--real-dir", type=Path, default=DEFAULT_REAL_DIR)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="holdout report")
+    parser.add_argument("--real-out", type=Path, default=DEFAULT_REAL_OUT, help="tune/test report")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     args = parser.parse_args(argv)
-    if not args.model.is_file():
-        print(f"model not found: {args.model}", file=sys.stderr)
-        return 2
+    for model in (args.model, args.previous_model):
+        if model is not None and not model.is_file():
+            print(f"model not found: {model}", file=sys.stderr)
+            return 2
     quiet_rasa_logs()
-    report = evaluate(args.model, args.holdout)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.quiet:
-        print(
-            json.dumps({k: report[k] for k in ("items", "accuracy", "macro_f1", "nonsense_in_shopping_intent_share")})
-        )
-    else:
-        print_table(report)
+    sets = load_sets([name.strip() for name in args.sets.split(",") if name.strip()], args.holdout, args.real_dir)
+    reports = evaluate(args.model, sets, args.previous_model)
+    if HOLDOUT_SET in reports:
+        write_json(args.out, reports[HOLDOUT_SET] | {"holdout": str(args.holdout)})
+    real = {
+        name: report | {"data": str(args.real_dir / f"{name}.jsonl")}
+        for name, report in reports.items()
+        if name in REAL_SETS
+    }
+    if real:
+        write_json(args.real_out, {"sets": real})
+    for name, report in reports.items():
+        if args.quiet:
+            keys = ("items", "accuracy", "macro_f1", "nonsense_in_shopping_intent_share")
+            print(json.dumps({"set": name} | {k: report[k] for k in keys}))
+        else:
+            print(f"== {name}")
+            print_table(report)
     return 0
 
 
