@@ -72,6 +72,7 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	$(BIN)/python -m bench.search_quality --index-dir $(DATA_DIR)/index --catalog $(DATA_DIR)/catalog.jsonl
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
+	$(RASA_VENV)/bin/python bench/featurizer_bench.py
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)
 	if [ -f bench/nlu_eval.py ]; then $(RASA_VENV)/bin/python bench/nlu_eval.py; fi
 	$(BIN)/python -m bench.plot
