@@ -8,11 +8,13 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 BIN := $(VENV)/bin
 MODEL := models/current.tar.gz
+# The MiniLM sentence encoder exported to ONNX for the Rasa pipeline's MiniLMFeaturizer.
+ENCODER := models/encoder/minilm/model.onnx
 RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shell find data -name '*.yml' 2>/dev/null) $(wildcard rasa_addons/*.py)
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench model demo-store lint clean browser
+.PHONY: help install demo test bench model encoder demo-store lint clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,7 +34,12 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed ## create both virtual environments (idempotent)
 
-$(MODEL): $(RASA_VENV)/.installed $(RASA_SOURCES)
+$(ENCODER): $(VENV)/.installed assistant/encoder_export.py rasa_addons/onnx_sentence_encoder.py
+	$(BIN)/python -m assistant.encoder_export --out $(@D)
+
+encoder: $(ENCODER) ## export the MiniLM sentence encoder to ONNX for the NLU pipeline
+
+$(MODEL): $(RASA_VENV)/.installed $(RASA_SOURCES) $(ENCODER)
 	SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa train --domain domain --out models --fixed-model-name current --num-threads 2
 	touch $@
 
@@ -66,6 +73,7 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
+	$(RASA_VENV)/bin/python bench/featurizer_bench.py
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)
 	$(RASA_VENV)/bin/python bench/nlu_eval.py --quiet
 	$(BIN)/python -m bench.dialogue_eval --data-dir $(DATA_DIR)

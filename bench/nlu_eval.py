@@ -57,6 +57,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The pipeline's own components (rasa_addons/) are imported by their dotted path in config.yml.
+sys.path.insert(0, str(PROJECT_ROOT))
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 DEFAULT_HOLDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_holdout.yml"
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "nlu.json"
