@@ -15,8 +15,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.context import searcher
-from actions.fallback import product_words, search_need
+from actions.fallback import product_words
 from actions.handoff import request_person
+from actions.search import search_message
 
 NEED = re.compile(r"\b(need|want|looking for|look for|searching for|find|get me|something|anything|recommend|buy)\b", re.I)
 APOLOGY = "I'm really sorry about that. That's not the experience we want you to have."
@@ -29,6 +30,6 @@ class ActionComplaint(ShopAction):
         index = searcher()
         text = str((tracker.latest_message or {}).get("text") or "")
         if NEED.search(text) and product_words(text, index):
-            return search_need(dispatcher, tracker, index)
+            return search_message(dispatcher, tracker, index)
         dispatcher.utter_message(text=APOLOGY)
         return request_person(dispatcher, tracker, "complaint")

@@ -19,12 +19,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import STOP
-from actions.constraints import Constraints
 from actions.context import searcher
 from actions.product_questions import answer_about
 from actions.resolve import focus_product
-from actions.search import find_and_show
-from actions.topic import FILLER, Topic
+from actions.search import search_message
+from actions.topic import FILLER
 from catalog_index.query import parse_query
 from catalog_index.search import CatalogSearcher
 
@@ -67,22 +66,12 @@ def product_words(text: str, index: CatalogSearcher) -> list[str]:
     return ([parsed.category.lower()] if parsed.category else []) + [b.lower() for b in parsed.brands] + found
 
 
-def search_need(dispatcher: CollectingDispatcher, tracker: Tracker, index: CatalogSearcher) -> list[dict[str, Any]]:
-    """Search the message's own words as a new search (the topic and any interest it names)."""
-    text = str((tracker.latest_message or {}).get("text") or "")
-    said = Topic.from_text(text)
-    constraints = Constraints.from_message(tracker, index.vocabulary)
-    if said.interest:
-        constraints = Constraints(query=said.search_text(), price_max=constraints.price_max)
-    return find_and_show(dispatcher, tracker, index, constraints, said)
-
-
 def recover(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:
     """Answer an unsure message from the catalog or the focus; ``None`` when neither makes sense of it."""
     index = searcher()
     text = str((tracker.latest_message or {}).get("text") or "")
     if product_words(text, index):
-        return search_need(dispatcher, tracker, index)
+        return search_message(dispatcher, tracker, index)
     focus = focus_product(tracker, index)
     if focus is not None and text.strip():
         answer = answer_about(index, focus, text)

@@ -43,9 +43,9 @@ class ActionProductQuestion(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
-        product = resolve_product(tracker, index)
+        shown = tracker.get_slot("last_results") or []
+        product = resolve_product(tracker, index, search_catalog=not (shown or tracker.get_slot("selected_product")))
         if product is None:
-            shown = tracker.get_slot("last_results") or []
             hint = "Say \"the second one\" or the product's name." if shown else "What product are you asking about?"
             dispatcher.utter_message(text=f"Which product do you mean? {hint}")
             return []

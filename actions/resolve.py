@@ -82,11 +82,13 @@ def focus_product(tracker: Tracker, searcher: CatalogSearcher) -> dict[str, Any]
     return searcher.get(str(selected)) if selected else None
 
 
-def resolve_product(tracker: Tracker, searcher: CatalogSearcher) -> dict[str, Any] | None:
+def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog: bool = True) -> dict[str, Any] | None:
     """The product the latest message refers to, or ``None`` when it is not clear.
 
     "it"/"this one" with a product in focus is that product, before any word matching:
     "put it in my basket" must never add something the catalog search happens to find.
+    ``search_catalog=False`` keeps to the focus and the list shown (a question's words
+    are about the product, not a product name).
     """
     shown_ids = [str(pid) for pid in tracker.get_slot("last_results") or []]
     position = mentioned_ordinal(tracker)
@@ -104,7 +106,7 @@ def resolve_product(tracker: Tracker, searcher: CatalogSearcher) -> dict[str, An
         named = _named_in(words, shown)
         if named is not None:
             return named
-        if not points_at_focus(text):
+        if search_catalog and not points_at_focus(text):
             hits = searcher.search(" ".join(words), k=1).hits
             if hits:
                 return hits[0].product

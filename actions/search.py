@@ -122,9 +122,14 @@ class ActionSearchProducts(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
         record_event(tracker, "search", query=str((tracker.latest_message or {}).get("text") or "")[:500])
-        constraints, topic, continued = constraints_for(tracker, index, shown_prices(index, tracker))
-        events = find_and_show(dispatcher, tracker, index, constraints, topic)
-        return events if continued else [SlotSet("selected_product", None), *events]
+        return search_message(dispatcher, tracker, index)
+
+
+def search_message(dispatcher: CollectingDispatcher, tracker: Tracker, index: CatalogSearcher) -> list[dict[str, Any]]:
+    """Search what the latest message asks for (:func:`constraints_for`); a new subject clears the focus."""
+    constraints, topic, continued = constraints_for(tracker, index, shown_prices(index, tracker))
+    events = find_and_show(dispatcher, tracker, index, constraints, topic)
+    return events if continued else [SlotSet("selected_product", None), *events]
 
 
 def shown_prices(index: CatalogSearcher, tracker: Tracker) -> list[float]:
