@@ -34,7 +34,7 @@ FILLER = frozenset(
     "have has you got do does any some ones one options option i i'm im we need want would could show me find get "
     "please for a an the is are there it its it's that this those these can something's else's let's see more "
     "just only also too really ok okay hmm well so now then how about cost costs costing price priced budget "
-    "of my her his their him them she he they".split()
+    "of my her his their him them she he they cheaper cheapest pricier expensive less lower higher".split()
 )
 AUDIENCE = {word: hints[0] for word, hints in RECIPIENT_WORDS.items()}
 WORD = re.compile(r"[a-z']+")
