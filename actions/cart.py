@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.context import searcher, unit_of_work
-from actions.replies import money
+from actions.replies import money, stock_known
 from actions.resolve import WORD, content_words, mentioned_ordinal, resolve_product
 from actions.shopper import cart_of, record_in
 from assistant.store.db import UnitOfWork
@@ -61,7 +61,7 @@ class ActionAddToCart(ShopAction):
         if product is None:
             dispatcher.utter_message(text="Which product should I add? Say \"the first one\" or its name.")
             return []
-        if not in_stock(product):
+        if stock_known(product) and not in_stock(product):
             dispatcher.utter_message(text=f"Sorry, {product['title']} is out of stock right now, so I can't add it.")
             return [SlotSet("selected_product", product["id"])]
         with unit_of_work() as uow:

@@ -16,7 +16,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-from catalog_index.query import Vocabulary, parse_query
+from catalog_index.query import Vocabulary, parse_query, without_non_colors
 from catalog_index.search import CatalogSearcher, SearchFilters, SearchResult
 
 CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable|budget|too expensive|too pricey)\b", re.I)
@@ -37,6 +37,16 @@ def parse_amount(value: Any) -> float | None:
 def _text(value: Any) -> str | None:
     text = str(value).strip().lower() if value is not None else ""
     return text or None
+
+
+def said_colour(tracker: Tracker) -> str | None:
+    """The colour entity of the latest message, unless its word is part of "black friday" and the like."""
+    text = without_non_colors(str((tracker.latest_message or {}).get("text") or "")).lower()
+    for value in tracker.get_latest_entity_values("color"):
+        colour = _text(value)
+        if colour and re.search(rf"(?<!\w){re.escape(colour)}(?!\w)", text):
+            return colour
+    return None
 
 
 @dataclass(frozen=True)
@@ -71,11 +81,16 @@ class Constraints:
         text = str((tracker.latest_message or {}).get("text") or "")
         entity = lambda name: next(iter(tracker.get_latest_entity_values(name)), None)  # noqa: E731
         fresh = cls(
-            query=text.strip(), product_type=_text(entity("product_type")), color=_text(entity("color")),
+            query=text.strip(), product_type=_text(entity("product_type")), color=said_colour(tracker),
             brand=_text(entity("brand")), size=_text(entity("size")),
             price_min=parse_amount(entity("price_min")), price_max=parse_amount(entity("price_max")),
         )
         return fresh.with_parsed(text, vocabulary)
+
+    def without_false_colour(self, tracker: Tracker) -> Constraints:
+        """This search without a colour NLU read into "black friday" and the like (slots are filled before actions run)."""
+        false = {_text(value) for value in tracker.get_latest_entity_values("color")} - {said_colour(tracker)}
+        return replace(self, color=None) if self.color is not None and self.color in false else self
 
     def with_parsed(self, text: str, vocabulary: Vocabulary) -> Constraints:
         """Fill in (or override) what the query parser finds in ``text``."""

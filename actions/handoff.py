@@ -26,6 +26,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.context import store_policy, unit_of_work
+from actions.fallback import offer_likely_intents, recover
 from actions.policy import PERSON_BUTTON
 from actions.shopper import known_customer
 from assistant.handoff_queue import estimate_wait_minutes, next_opening, support_open
@@ -102,15 +103,22 @@ class ActionHandoff(ShopAction):
 
 
 def earlier_fallbacks(tracker: Tracker) -> int:
-    """How many shopper messages just before this one the bot also answered with the fallback."""
-    count, answered_by_fallback = 0, False
-    events = [event for event in tracker.events if event.get("event") in ("user", "action")]
+    """How many shopper messages just before this one the bot also misunderstood.
+
+    A fallback that recovered (searched the words, or answered against the product in
+    focus: :mod:`actions.fallback`) set slots, and does not count as a misunderstanding.
+    """
+    count, answered_by_fallback, set_slots = 0, False, False
+    events = [event for event in tracker.events if event.get("event") in ("user", "action", "slot")]
     for event in reversed(events[:-1] if events and events[-1].get("event") == "user" else events):
-        if event["event"] == "action":
-            if event.get("name") == "action_default_fallback":
+        if event["event"] == "slot":
+            set_slots = True
+        elif event["event"] == "action":
+            if event.get("name") == "action_default_fallback" and not set_slots:
                 answered_by_fallback = True
             elif event.get("name") != "action_listen":
                 return count
+            set_slots = False
         elif answered_by_fallback:
             count, answered_by_fallback = count + 1, False
         else:
@@ -122,11 +130,14 @@ class ActionDefaultFallback(ShopAction):
     action_name = "action_default_fallback"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        misunderstood = earlier_fallbacks(tracker) + 1
         text = str((tracker.latest_message or {}).get("text") or "")
         if looks_frustrated(text):
             dispatcher.utter_message(text="I'm sorry, I'm clearly not helping. Let me get you a person from our team.")
             return request_person(dispatcher, tracker, "frustration")
+        recovered = recover(dispatcher, tracker)  # a product need is searched, never handed off
+        if recovered is not None:
+            return recovered
+        misunderstood = earlier_fallbacks(tracker) + 1
         if misunderstood >= FALLBACKS_BEFORE_PERSON:
             dispatcher.utter_message(text="Sorry, I keep misunderstanding you, so I'm bringing in a person from our team.")
             return request_person(dispatcher, tracker, "repeated misunderstanding")
@@ -136,8 +147,5 @@ class ActionDefaultFallback(ShopAction):
                 buttons=[PERSON_BUTTON, {"title": "No, I'll rephrase", "payload": "/deny"}],
             )
         else:
-            dispatcher.utter_message(
-                text="Sorry, I didn't quite get that. Could you say it another way? For example \"red sneakers under $80\", "
-                "\"where is my order\" or \"show my cart\". Type \"help\" to see everything I can do."
-            )
+            offer_likely_intents(dispatcher, tracker)
         return []

@@ -24,7 +24,9 @@ from actions.constraints import parse_amount
 from actions.context import searcher, settings, unit_of_work
 from actions.replies import product_list_text, products_payload
 from actions.resolve import mentioned_ordinal
+from actions.search import search_message
 from actions.shopper import known_customer
+from actions.topic import Topic
 from assistant.recommend import Recommendation, Recommender, Request, similar_to
 from assistant.recommend.engine import ARTIFACTS_DIR
 from assistant.recommend.rules import RECIPIENT_WORDS
@@ -105,6 +107,8 @@ class ActionRecommend(ShopAction):
         index = searcher()
         cap = price_cap(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
+        if Topic.from_text(text).interest:  # "a gift for my sister, she likes yoga": one search by interest
+            return search_message(dispatcher, tracker, index)
         target = like_target(tracker, text)
         if target is not None and (product := index.get(target)) is not None:
             items = similar_to(index, target, COUNT, cap)

@@ -30,22 +30,24 @@ def day(moment: datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%a %d %b").replace(" 0", " ")
 
 
+def stock_known(product: dict[str, Any]) -> bool:
+    """Whether the catalog says anything about stock (bare exports do not: then replies say nothing)."""
+    return bool(product.get("stock"))
+
+
 def product_card(product: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
-    """The fields a carousel card shows, plus ``in_stock`` (``None`` when the catalog has no stock data) and a reason."""
+    """The fields a carousel card shows, plus ``in_stock`` (``None`` when unknown) and an optional reason."""
     card = {field: product.get(field) for field in PRODUCT_CARD_FIELDS}
-    card["in_stock"] = in_stock(product) if product.get("stock") else None
+    card["in_stock"] = in_stock(product) if stock_known(product) else None
     if reason:
         card["reason"] = reason
     return card
 
 
 def product_line(position: int, product: dict[str, Any], reason: str | None = None) -> str:
-    """``2. Trail Boot, $79.99, in stock`` (and the reason on the same line when given).
-
-    Without stock data the line says nothing about stock: never "in stock" it may not be.
-    """
+    """``2. Trail Boot, $79.99, in stock`` (stock left out when unknown; the reason on the same line when given)."""
     line = f"{position}. {product.get('title')}, {money(product.get('price'), product.get('currency'))}"
-    if product.get("stock"):
+    if stock_known(product):
         line += ", in stock" if in_stock(product) else ", out of stock"
     return f"{line} ({reason})" if reason else line
 
@@ -82,8 +84,6 @@ def product_details_text(product: dict[str, Any]) -> str:
     stock = product.get("stock") or {}
     if stock:
         parts.append("Stock: " + ", ".join(f"{place} {count}" for place, count in stock.items()))
-    else:
-        parts.append("Stock: not known, please ask us")
     if product.get("rating") is not None:
         parts.append(f"Rating: {product['rating']:.1f} out of 5")
     return "\n".join(parts)

@@ -21,7 +21,8 @@ ORDINAL_WORDS = {
     "seventh": 6, "7th": 6, "eighth": 7, "8th": 7, "ninth": 8, "9th": 8, "tenth": 9, "10th": 9,
     "last": -1, "final": -1,
 }
-THIS_WORDS = frozenset({"this", "it", "that", "this one", "that one"})
+# "it", "this one", a bare "this"/"that" at the end; "that blue one" names a shown product instead
+POINTING = re.compile(r"\b(?:it|its|it's)\b|\b(?:this|that) one\b|\b(?:this|that)\s*[.!?]*$", re.I)
 COMMAND_WORDS = frozenset(
     "a an the add put to into in my cart basket bag please show tell me more about details detail info on of "
     "for i want would like buy get remove take out from delete drop one ones it this that item product can you "
@@ -70,8 +71,25 @@ def _named_in(text_words: list[str], products: list[dict[str, Any]]) -> dict[str
     return best
 
 
-def resolve_product(tracker: Tracker, searcher: CatalogSearcher) -> dict[str, Any] | None:
-    """The product the latest message refers to, or ``None`` when it is not clear."""
+def points_at_focus(text: str) -> bool:
+    """"it", "this one", "that": the message points at the product in focus, not at a new one."""
+    return POINTING.search(text.strip()) is not None
+
+
+def focus_product(tracker: Tracker, searcher: CatalogSearcher) -> dict[str, Any] | None:
+    """The product in focus (``selected_product``: last detailed, added or chosen), if any."""
+    selected = tracker.get_slot("selected_product")
+    return searcher.get(str(selected)) if selected else None
+
+
+def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog: bool = True) -> dict[str, Any] | None:
+    """The product the latest message refers to, or ``None`` when it is not clear.
+
+    "it"/"this one" with a product in focus is that product, before any word matching:
+    "put it in my basket" must never add something the catalog search happens to find.
+    ``search_catalog=False`` keeps to the focus and the list shown (a question's words
+    are about the product, not a product name).
+    """
     shown_ids = [str(pid) for pid in tracker.get_slot("last_results") or []]
     position = mentioned_ordinal(tracker)
     if position is not None:
@@ -79,18 +97,21 @@ def resolve_product(tracker: Tracker, searcher: CatalogSearcher) -> dict[str, An
             return searcher.get(shown_ids[position])
         return None
     text = str((tracker.latest_message or {}).get("text") or "")
+    focus = focus_product(tracker, searcher)
+    if focus is not None and points_at_focus(text):
+        return focus
     words = content_words(text)
-    selected = tracker.get_slot("selected_product")
     if words:
         shown = [product for pid in shown_ids if (product := searcher.get(pid)) is not None]
         named = _named_in(words, shown)
         if named is not None:
             return named
-        hits = searcher.search(" ".join(words), k=1).hits
-        if hits:
-            return hits[0].product
-    if selected:
-        return searcher.get(str(selected))
+        if search_catalog and not points_at_focus(text):
+            hits = searcher.search(" ".join(words), k=1).hits
+            if hits:
+                return hits[0].product
+    if focus is not None:
+        return focus
     if len(shown_ids) == 1:
         return searcher.get(shown_ids[0])
     return None

@@ -7,6 +7,7 @@ When nothing matches, the least important constraint is relaxed and the reply sa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -21,6 +22,7 @@ from actions.promotions import offers_line
 from actions.replies import product_details_text, product_list_text, products_payload
 from actions.resolve import resolve_product
 from actions.shopper import record_event
+from actions.topic import Topic, names_no_product
 from assistant.recommend.rerank import customer_affinities, rerank
 from catalog_index.search import CatalogSearcher, SearchResult
 
@@ -59,9 +61,59 @@ def personalized(tracker: Tracker, index: CatalogSearcher, result: SearchResult)
     return result
 
 
-def _wanted(constraints: Constraints) -> str:
+def _wanted(constraints: Constraints, topic: Topic | None = None) -> str:
     described = constraints.describe()
-    return f"\"{constraints.query}\"" + (f" ({described})" if described else "")
+    wanted = topic.describe() if topic is not None and topic.interest else f"\"{constraints.query or 'anything'}\""
+    return wanted + (f" ({described})" if described else "")
+
+
+def find_and_show(
+    dispatcher: CollectingDispatcher, tracker: Tracker, index: CatalogSearcher, constraints: Constraints,
+    topic: Topic | None = None, relax: bool = True,
+) -> list[dict[str, Any]]:
+    """Run a search (relaxing it when nothing matches), show its first page; the slot events of the new state."""
+    topic = topic or Topic()
+    result = constraints.run(index, k=PAGE_SIZE)
+    relaxed: list[str] = []
+    for looser, change in relaxations(constraints) if relax else []:
+        if result.hits:
+            break
+        constraints, result = looser, looser.run(index, k=PAGE_SIZE)
+        relaxed.append(change)
+    state = [*constraints.slot_events(), SlotSet("recipient", topic.recipient), SlotSet("interest", topic.interest)]
+    if not result.hits:
+        dispatcher.utter_message(
+            text=f"Sorry, I couldn't find anything for {_wanted(constraints, topic)}. Could you describe it in other words?"
+        )
+        return [*state, SlotSet("search_page", 0.0), SlotSet("last_results", [])]
+    if relaxed:
+        intro = f"I found nothing that matched everything, so I {' and '.join(relaxed)}. Here's what I found for {_wanted(constraints, topic)}:"
+    else:
+        intro = f"Here's what I found for {_wanted(constraints, topic)}:"
+    return [*state, *show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), 0, intro)]
+
+
+def constraints_for(tracker: Tracker, index: CatalogSearcher, shown_prices: list[float]) -> tuple[Constraints, Topic, bool]:
+    """The search this message asks for, its topic, and whether it continues the current one.
+
+    A message naming someone's interest is a new topic searched by that interest; a
+    refinement, or a message that names no product of its own ("something under $40"),
+    continues the current topic; anything else is a fresh search from its own words.
+    """
+    text = str((tracker.latest_message or {}).get("text") or "")
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    previous, said = Constraints.from_slots(tracker), Topic.from_text(text)
+    if said.interest:
+        fresh = Constraints.from_message(tracker, index.vocabulary)
+        return replace(fresh, query=said.search_text()), said, False
+    current = tracker.get_slot("search_query") is not None
+    if current and (intent == "refine_search" or names_no_product(text, index.vocabulary)):
+        topic = Topic.from_slots(tracker).merged(said)
+        return previous.refined(tracker, shown_prices, index.vocabulary).without_false_colour(tracker), topic, True
+    fresh = Constraints.from_message(tracker, index.vocabulary)
+    if names_no_product(text, index.vocabulary):
+        fresh = replace(fresh, query="")  # "anything under $20": browse by filters, never search the word "anything"
+    return fresh, said, False
 
 
 class ActionSearchProducts(ShopAction):
@@ -69,35 +121,21 @@ class ActionSearchProducts(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        previous = Constraints.from_slots(tracker)
-        if intent == "refine_search" and previous.query:
-            constraints = previous.refined(tracker, self._shown_prices(index, tracker), index.vocabulary)
-        else:
-            constraints = Constraints.from_message(tracker, index.vocabulary)
         record_event(tracker, "search", query=str((tracker.latest_message or {}).get("text") or "")[:500])
-        result = constraints.run(index, k=PAGE_SIZE)
-        relaxed: list[str] = []
-        for looser, change in relaxations(constraints):
-            if result.hits:
-                break
-            constraints, result = looser, looser.run(index, k=PAGE_SIZE)
-            relaxed.append(change)
-        if not result.hits:
-            dispatcher.utter_message(
-                text=f"Sorry, I couldn't find anything for {_wanted(constraints)}. Could you describe it in other words?"
-            )
-            return [*constraints.slot_events(), SlotSet("search_page", 0.0), SlotSet("last_results", [])]
-        if relaxed:
-            intro = f"I found nothing that matched everything, so I {' and '.join(relaxed)}. Here's what I found for {_wanted(constraints)}:"
-        else:
-            intro = f"Here's what I found for {_wanted(constraints)}:"
-        return [*constraints.slot_events(), *show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), 0, intro)]
+        return search_message(dispatcher, tracker, index)
 
-    @staticmethod
-    def _shown_prices(index: CatalogSearcher, tracker: Tracker) -> list[float]:
-        products = (index.get(str(pid)) for pid in tracker.get_slot("last_results") or [])
-        return [float(p["price"]) for p in products if p is not None and p.get("price") is not None]
+
+def search_message(dispatcher: CollectingDispatcher, tracker: Tracker, index: CatalogSearcher) -> list[dict[str, Any]]:
+    """Search what the latest message asks for (:func:`constraints_for`); a new subject clears the focus."""
+    constraints, topic, continued = constraints_for(tracker, index, shown_prices(index, tracker))
+    events = find_and_show(dispatcher, tracker, index, constraints, topic)
+    return events if continued else [SlotSet("selected_product", None), *events]
+
+
+def shown_prices(index: CatalogSearcher, tracker: Tracker) -> list[float]:
+    """Prices of the products last shown (what "cheaper" is measured against)."""
+    products = (index.get(str(pid)) for pid in tracker.get_slot("last_results") or [])
+    return [float(p["price"]) for p in products if p is not None and p.get("price") is not None]
 
 
 class ActionShowMore(ShopAction):
@@ -105,7 +143,7 @@ class ActionShowMore(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         constraints = Constraints.from_slots(tracker)
-        if not constraints.query:
+        if not constraints.query and tracker.get_slot("search_query") is None:
             dispatcher.utter_message(text="There's no search to continue yet. What are you looking for?")
             return []
         page = int(tracker.get_slot("search_page") or 0) + 1
@@ -113,10 +151,11 @@ class ActionShowMore(ShopAction):
         result = constraints.run(index, k=PAGE_SIZE, offset=page * PAGE_SIZE)
         if not result.hits:
             dispatcher.utter_message(
-                text=f"That's everything I have for {_wanted(constraints)}. Want to try other words, or change a filter?"
+                text=f"That's everything I have for {_wanted(constraints, Topic.from_slots(tracker))}. Want to try other words, or change a filter?"
             )
             return []
-        return show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), page, f"More for {_wanted(constraints)}:")
+        topic = Topic.from_slots(tracker)
+        return show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), page, f"More for {_wanted(constraints, topic)}:")
 
 
 class ActionProductDetails(ShopAction):

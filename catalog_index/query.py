@@ -110,6 +110,17 @@ BUDGET_PATTERN = re.compile(r"(?<!\w)(?:cheap|cheapest|budget|affordable|inexpen
 CURRENCY_LEFTOVER = re.compile(rf"(?<!\w){_CURRENCY}(?!\w)|\$", _FLAGS)
 DANGLING = {"in", "for", "with", "and", "or", "at", "of", "priced", "costing", "cost", "that", "a", "the", "price", "size", "sizes", "only", "which", "is", "are", "some", "me"}
 _PLACEHOLDER = "\x00"
+# Phrases whose colour word names no colour: "it's black friday" is a sale, not a filter.
+NOT_A_COLOR = re.compile(
+    r"(?<!\w)(?:black\s+friday|cyber\s+monday|green\s+monday|white\s+elephant|white\s+noise|red\s+carpet|"
+    r"black\s+tie|green\s+tea|black\s+coffee)(?!\w)",
+    _FLAGS,
+)
+
+
+def without_non_colors(text: str) -> str:
+    """``text`` with the phrases of :data:`NOT_A_COLOR` blanked out (same length)."""
+    return NOT_A_COLOR.sub(lambda m: _PLACEHOLDER * len(m.group()), text)
 
 
 def _amount(text: str) -> float:
@@ -207,7 +218,11 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
 
     color_pattern = _phrase_pattern(QUERY_COLOR_WORDS | vocabulary.colors)
     if color_pattern and "color" in known:
+        hidden = [m.group() for m in NOT_A_COLOR.finditer(rest)]
+        rest = without_non_colors(rest)
         take(color_pattern, lambda m: parsed.colors.append(canonical_color(m.group(1))))
+        for phrase in hidden:
+            rest = re.sub(re.escape(_PLACEHOLDER * len(phrase)), phrase, rest, count=1)
 
     parsed.colors = list(dict.fromkeys(parsed.colors))
     parsed.brands = list(dict.fromkeys(parsed.brands))

@@ -175,9 +175,47 @@
     return box;
   }
 
+  // A side-by-side table: one column per product, one row per attribute (textContent only).
+  function comparisonTable(custom) {
+    var products = custom.products || [];
+    if (!products.length) return null;
+    var wrap = testid(el("div", "sa-compare"), "comparison");
+    var table = el("table");
+    table.appendChild(el("caption", null, "Comparison of " + products.length + " products"));
+    var head = el("tr");
+    var corner = el("th", null, "Attribute");
+    corner.scope = "col";
+    head.appendChild(corner);
+    products.forEach(function (p) {
+      var th = el("th", null, p.title || p.id || "Product");
+      th.scope = "col";
+      head.appendChild(th);
+    });
+    var thead = el("thead");
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = el("tbody");
+    (custom.rows || []).forEach(function (row) {
+      var tr = el("tr");
+      var th = el("th", null, row.attribute);
+      th.scope = "row";
+      tr.appendChild(th);
+      products.forEach(function (p, index) {
+        var value = (row.values || [])[index];
+        tr.appendChild(el("td", null, value == null ? "\u2014" : value));
+      });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    wrap.appendChild(table);
+    wrap.setAttribute("aria-label", "comparison table");
+    return wrap;
+  }
+
   function customNode(custom) {
     if (!custom || typeof custom !== "object") return null;
     if (custom.type === "products") return productCards(custom);
+    if (custom.type === "comparison") return comparisonTable(custom);
     if (custom.type === "order_status") return orderCard(custom.order);
     if (custom.type === "cart") return cartSummary(custom);
     return null;

@@ -1,0 +1,54 @@
+"""Questions about a product: "is it waterproof", "what sizes", "how much is the second".
+
+The product is the one the message points at ("the second", "the blue one") or else the
+product in focus; the answer comes from its own fields (:mod:`actions.answers`) and the
+product becomes the focus, so the next "it" means it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import Answer, answer_question
+from actions.base import ShopAction
+from actions.context import searcher
+from actions.resolve import resolve_product
+from catalog_index.search import CatalogSearcher
+
+
+def encoder(index: CatalogSearcher) -> Any:
+    """The sentence encoder the catalog index already holds (the same MiniLM model, loaded once)."""
+    embedder = index._embedder  # the searcher's own model: loading a second copy would double the memory
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        return embedder.embed(list(texts))
+
+    return encode
+
+
+def answer_about(index: CatalogSearcher, product: dict[str, Any], question: str) -> Answer:
+    """The catalog's answer to ``question`` about ``product``."""
+    return answer_question(product, question, encoder(index))
+
+
+class ActionProductQuestion(ShopAction):
+    action_name = "action_product_question"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        index = searcher()
+        shown = tracker.get_slot("last_results") or []
+        product = resolve_product(tracker, index, search_catalog=not (shown or tracker.get_slot("selected_product")))
+        if product is None:
+            hint = "Say \"the second one\" or the product's name." if shown else "What product are you asking about?"
+            dispatcher.utter_message(text=f"Which product do you mean? {hint}")
+            return []
+        question = str((tracker.latest_message or {}).get("text") or "")
+        dispatcher.utter_message(text=answer_about(index, product, question).text)
+        return [SlotSet("selected_product", product["id"])]
