@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from tests.conversation import Conversation, product_ids, texts
 
 pytestmark = pytest.mark.integration
 ORDINALS = ["first", "second", "third", "fourth", "fifth"]
+PLAIN_TITLE = re.compile(r"[A-Za-z0-9' -]+")
 
 
 class Shop:
@@ -96,7 +98,8 @@ def shop(stack: dict[str, Any], catalog: dict[str, dict[str, Any]], tmp_path: Pa
 
 def focus(chat: Conversation, catalog: dict[str, dict[str, Any]], skip: set[str]) -> dict[str, Any]:
     """Open an in-stock, priced product the shopper found by its title (the product in focus)."""
-    candidates = [p for p in reversed(catalog.values()) if in_stock(p) and p.get("price") and p["id"] not in skip]
+    candidates = [p for p in reversed(catalog.values()) if in_stock(p) and p.get("price") and p["id"] not in skip
+                  and PLAIN_TITLE.fullmatch(p["title"])]  # not the catalog's markup-injection test listing
     for product in candidates[:8]:
         shown = product_ids(chat.say(f"show me {product['title']}"))
         if product["id"] in shown[:len(ORDINALS)]:

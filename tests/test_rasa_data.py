@@ -21,7 +21,7 @@ RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 RESPONSES_USED_OUTSIDE_DIALOGUES = {"utter_ask_order_number", "utter_ask_email", "utter_default"}
 UNUSED_RESPONSE = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
 # Intents injected only through Rasa's trigger_intent API (the cart reminder): no NLU examples by design.
-EXTERNAL_INTENTS = {"cart_reminder"}
+EXTERNAL_INTENTS = {"cart_reminder", "alert_fired"}  # injected by the reminder runner
 INTENT_WITHOUT_NLU = re.compile(r"The intent '(\w+)' is listed in the domain file, but is not found in the NLU training data\.")
 
 
