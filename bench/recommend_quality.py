@@ -52,7 +52,7 @@ DATASETS = ("demo", "tafeng", "groceries")
 SPLITS = {"validation": 2, "test": 1}
 DISCOVERY = ("co_purchase", "affinity", "als", "content", "popular")
 # kept small (24 + 18 policies) so the whole choice takes minutes on two shared cores
-DISCOVERY_GRID = {"co_purchase": (0.5, 1.0), "affinity": (0.5, 1.0), "als": (0.0, 0.5), "content": (0.1,), "popular": (0.5, 1.0, 2.0)}
+DISCOVERY_GRID = {"co_purchase": (0.5, 1.0), "affinity": (0.5, 1.0), "als": (0.0, 0.5), "content": (0.1,), "popular": (1.0, 2.0, 4.0)}
 AGAIN_GRID = {"decay": (0.7, 0.9, 1.0), "timing": (0.0, 0.3)}
 SHARE_GRID = (0.05, 0.1, 0.2)
 BASELINES: dict[str, Callable[[Context, int], list[Candidate]]] = {"own_frequency": frequency, "popularity": SOURCES["popular"]}
