@@ -51,9 +51,10 @@ POOL = 100
 DATASETS = ("demo", "tafeng", "groceries")
 SPLITS = {"validation": 2, "test": 1}
 DISCOVERY = ("co_purchase", "affinity", "als", "content", "popular")
-DISCOVERY_GRID = {"co_purchase": (0.5, 1.0), "affinity": (0.5, 1.0), "als": (0.0, 0.5), "content": (0.0, 0.25), "popular": (0.25, 0.5, 1.0, 2.0)}
-AGAIN_GRID = {"decay": (0.6, 0.8, 0.9, 1.0), "timing": (0.0, 0.3, 0.6)}
-SHARE_GRID = (0.03, 0.06, 0.1, 0.2)
+# kept small (24 + 18 policies) so the whole choice takes minutes on two shared cores
+DISCOVERY_GRID = {"co_purchase": (0.5, 1.0), "affinity": (0.5, 1.0), "als": (0.0, 0.5), "content": (0.1,), "popular": (1.0, 2.0, 4.0)}
+AGAIN_GRID = {"decay": (0.7, 0.9, 1.0), "timing": (0.0, 0.3)}
+SHARE_GRID = (0.05, 0.1, 0.2)
 BASELINES: dict[str, Callable[[Context, int], list[Candidate]]] = {"own_frequency": frequency, "popularity": SOURCES["popular"]}
 MODES = ("whole_order", "discovery")
 
@@ -140,10 +141,11 @@ def score(rankings: list[list[int]], cases: list[Case], mode: str) -> dict[str, 
 
 
 def blend_rankings(data: Prepared, policy: Policy, mode: str) -> list[list[int]]:
-    """The serving code's lists: ``k`` = 10 for the whole order, a long list for discovery (owned rows are dropped first)."""
-    request = Request(k=K if mode == "whole_order" else K + POOL, in_stock_only=False)
+    """The serving code's lists: ``k`` = 10 for the whole order; for discovery long enough that 10 are left
+    once the shopper's own products are dropped."""
     rankings = []
     for case in data.cases:
+        request = Request(k=K if mode == "whole_order" else K + len(case.owned), in_stock_only=False)
         context = Context(data.model, data.catalog, case.profile)
         lists = {**case.lists, "again": again(context, POOL, policy.again)}
         items = recommend_for_profile(data.model, data.catalog, case.profile, request, policy, lists)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from assistant.recommend import Request, recommend_for_profile
+from assistant.recommend.blend import Policy
 from assistant.recommend.catalog import Catalog
 from assistant.recommend.model import Model, train
 from assistant.recommend.profile import Profile
@@ -87,7 +88,8 @@ def test_the_store_has_learned_consumables_and_collaborative_factors(store: tupl
 def test_reasons_name_only_what_the_shopper_really_has(store: tuple[Catalog, Model]) -> None:
     catalog, model = store
     profile = _shopper([("P000", 40), ("P101", 20), ("P300", 90), ("P300", 60), ("P300", 31)], views=("P205",))
-    items = recommend_for_profile(model, catalog, profile, Request(k=10))
+    personal = Policy(discovery={"co_purchase": 1.0, "content": 1.0, "als": 1.0, "affinity": 1.0})  # whatever the tuned weights
+    items = recommend_for_profile(model, catalog, profile, Request(k=10), personal)
     assert len(items) == 10
     theirs = {catalog.title(pid) for pid in ("P000", "P101", "P300", "P205")}
     others = {p["title"] for p in catalog.products} - theirs

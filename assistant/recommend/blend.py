@@ -52,10 +52,10 @@ class Policy:
     """Everything the blend is tuned by (``bench/recommend_bench.py`` chooses it)."""
 
     discovery: dict[str, float] = field(default_factory=lambda: {
-        "co_purchase": 1.0, "affinity": 1.0, "als": 0.5, "content": 0.25, "popular": 0.25,
+        "co_purchase": 1.0, "affinity": 1.0, "als": 0.5, "content": 0.1, "popular": 4.0,
     })
     again: AgainConfig = DEFAULT_AGAIN
-    discovery_share: float = 0.1  # a top discovery pick is worth a staple bought in this share of orders
+    discovery_share: float = 0.05  # a top discovery pick is worth a staple bought in this share of orders
     newcomer: dict[str, float] = field(default_factory=lambda: dict(NEWCOMER_WEIGHTS))
 
 

@@ -3,9 +3,11 @@
 ``frequency`` is the plain baseline (most-bought first).  ``again`` is what the blend uses:
 for each product the customer bought, the recency-weighted share of their orders that held
 it (each older order counts ``decay`` times the next newer one), which estimates how likely
-their next order holds it again.  Restock timing then moves a product up when its cycle
+their next order holds it again.  Restock timing reorders within that: a product whose cycle
 (their own median gap between purchases, else the store's for that product) is about over
-and down right after a purchase, fading once it is long overdue (they may have switched).
+goes before an equally likely one just bought, and one long overdue fades (they may have
+switched); by ``timing`` it also scales the score (the validation splits chose 0: it then
+orders equally likely products only).
 Only products that come back at all are offered: ones this customer bought on two trips,
 or that the store's other buyers rebuy (a consumable, learned from the data by :mod:`.model`).
 """
@@ -28,8 +30,8 @@ GIVEN_UP = 3.0  # cycles overdue after which the shopper has probably switched: 
 class AgainConfig:
     """How the buy-again list is scored (chosen by ``bench/recommend_bench.py`` on validation splits)."""
 
-    decay: float = 0.85  # weight of an order relative to the next newer one
-    timing: float = 0.3  # 0: restock timing ignored; 1: it can double or zero a product's score
+    decay: float = 0.9  # weight of an order relative to the next newer one
+    timing: float = 0.0  # 0: restock timing only orders equally likely products; 1: it can double or zero a score
 
 
 DEFAULT_AGAIN = AgainConfig()
@@ -88,12 +90,11 @@ def again(context: Context, limit: int, config: AgainConfig = DEFAULT_AGAIN) -> 
         cycle = cycle_of(context, row, stamps)
         since = days(now - max(stamps))
         progress = since / cycle[0] if cycle and cycle[0] > 0 else None
-        if progress is not None:
-            due = min(progress, 1.0) * math.exp(-max(progress - GIVEN_UP, 0.0))
-            chance *= (1.0 - config.timing) + 2.0 * config.timing * due
-        found.append(Candidate(row, chance, _reason(catalog.title(product_id), len(moments), since, cycle, progress)))
-    found.sort(key=lambda c: (-c.score, c.row))
-    return found[:limit]
+        due = 0.5 if progress is None else min(progress, 1.0) * math.exp(-max(progress - GIVEN_UP, 0.0))
+        chance *= (1.0 - config.timing) + 2.0 * config.timing * due
+        found.append((Candidate(row, chance, _reason(catalog.title(product_id), len(moments), since, cycle, progress)), due))
+    found.sort(key=lambda pair: (-pair[0].score, -pair[1], pair[0].row))  # equally likely: the more due first
+    return [candidate for candidate, _ in found[:limit]]
 
 
 def _reason(title: str, count: int, since: float, cycle: tuple[float, bool] | None, progress: float | None) -> str:
