@@ -44,9 +44,13 @@ from catalog_index.search import CatalogSearcher  # noqa: E402
 
 NAME = "search_real"
 PLAIN_RRF = FusionConfig("rrf", rrf_k=60.0, dense_weight=0.5, depth=100)
-COVERAGE = (0.0, 0.2, 0.4)
-RRF_GRID = [FusionConfig("rrf", rrf_k=k, dense_weight=w, coverage_weight=c) for k in (20, 40, 60) for w in (0.5, 0.6, 0.7) for c in COVERAGE]
-BLEND_GRID = [FusionConfig("blend", dense_weight=w, coverage_weight=c) for w in (0.5, 0.6, 0.7, 0.8) for c in COVERAGE]
+RRF_GRID = [
+    FusionConfig("rrf", rrf_k=k, dense_weight=w, coverage_weight=c, similarity_weight=sim, phrase_weight=ph)
+    for k in (40, 60) for w in (0.6, 0.7) for c in (0.2, 0.4) for sim in (0.0, 0.5, 1.0) for ph in (0.0, 0.2)
+]
+BLEND_GRID = [
+    FusionConfig("blend", dense_weight=w, coverage_weight=c, phrase_weight=ph) for w in (0.6, 0.7, 0.8) for c in (0.2, 0.4) for ph in (0.0, 0.2)
+]
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:

@@ -31,10 +31,21 @@ class FusionConfig:
     rrf_k: float = 60.0  # RRF damping: larger flattens the gap between rank 1 and rank 10
     dense_weight: float = 0.5  # share of the dense leg, for both RRF (as a rank weight) and the blend
     depth: int = 100  # candidates taken from each leg before fusing
-    # added to a fused candidate's score times the share of the query's terms its title holds:
-    # a product that names everything asked for ("leather mens briefcase") beats one that
-    # matches a rare word alone, which RRF's ranks cannot tell apart
+    # Refinements added to a fused candidate's score (the fused methods only), each a feature
+    # in [0, 1] times its weight (``search.py``):
+    # the share of the query's terms the title holds: a product naming everything asked for
+    # ("leather mens briefcase") beats one matching a rare word alone, which ranks cannot tell;
     coverage_weight: float = 0.0
+    # the query-product cosine itself, which RRF reduces to a rank: "how much closer" counts;
+    similarity_weight: float = 0.0
+    # the share of the query's adjacent term pairs found adjacent in the title ("memory card"
+    # as a phrase, not "card" and "memory" apart), computed for the best RERANK_DEPTH only.
+    phrase_weight: float = 0.0
+
+    @property
+    def refined(self) -> bool:
+        """Whether any refinement applies (only the fused methods are refined)."""
+        return self.method in ("rrf", "blend") and bool(self.coverage_weight or self.similarity_weight or self.phrase_weight)
 
 
 # Measured by bench/search_quality.py (tuned on the tune half of tests/data/search_judgments.jsonl,
@@ -42,7 +53,7 @@ class FusionConfig:
 # weight 0.6) scored 0.006 NDCG@10 above this RRF, within noise for 89 queries; RRF is kept
 # because min-max normalizing a handful of filtered candidates pins the last one to 0 in
 # both legs, which makes additive preferences such as the "cheap" boost unable to lift it.
-DEFAULT_FUSION = FusionConfig(method="rrf", rrf_k=40.0, dense_weight=0.5, depth=100)
+DEFAULT_FUSION = FusionConfig(method="rrf", rrf_k=60.0, dense_weight=0.7, depth=100, coverage_weight=0.4, similarity_weight=0.5, phrase_weight=0.2)
 
 
 def reciprocal_rank_fusion(

@@ -16,6 +16,18 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def adjacent_pairs(terms: list[str]) -> set[tuple[str, str]]:
+    """Each term with the one after it: the phrases a short text is made of."""
+    return set(zip(terms, terms[1:], strict=False))
+
+
+def phrase_share(query_pairs: set[tuple[str, str]], title_terms: list[str]) -> float:
+    """The share of the query's adjacent term pairs that also stand together in the title (0 without pairs)."""
+    if not query_pairs:
+        return 0.0
+    return len(query_pairs & adjacent_pairs(title_terms)) / len(query_pairs)
+
+
 def low_price_boost(prices: np.ndarray) -> np.ndarray:
     """Per-candidate boost falling linearly from the cheapest to the dearest candidate."""
     boost = np.zeros(len(prices), dtype=np.float64)
