@@ -109,6 +109,8 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
             bars = axis.bar([i + shift for i in range(len(names))], values, width, label=split, color=color)
             axis.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=1)
         axis.set_xticks(range(len(names)), [name.replace("_", "\n") for name in names], fontsize=8)
+        lowest = min(results[name][split][metric] for name in names for split in ("tune", "test"))
+        axis.set_ylim(max(0.0, int((lowest - 0.05) * 20) / 20), 1.0)  # the differences, not the distance from 0
         axis.set_title(metric)
         axis.legend(fontsize=8)
     figure.suptitle("CrowdFlower search relevance: title-only catalog, real queries, human grades", fontsize=10)
