@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -16,12 +17,12 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def adjacent_pairs(terms: list[str]) -> set[tuple[str, str]]:
+def adjacent_pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
     """Each term with the one after it: the phrases a short text is made of."""
     return set(zip(terms, terms[1:], strict=False))
 
 
-def phrase_share(query_pairs: set[tuple[str, str]], title_terms: list[str]) -> float:
+def phrase_share(query_pairs: set[tuple[str, str]], title_terms: Sequence[str]) -> float:
     """The share of the query's adjacent term pairs that also stand together in the title (0 without pairs)."""
     if not query_pairs:
         return 0.0

@@ -70,6 +70,7 @@ EXACT_CODE_TIER = 8.0
 EXACT_TITLE_TIER = 4.0
 RERANK_DEPTH = 50  # the phrase refinement tokenizes titles, so it looks at the best 50 candidates only
 QUERY_CACHE_SIZE = 1024
+TITLE_TERMS_CACHE_SIZE = 20_000  # rows whose title terms stay tokenized (about 0.5 kB each)
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,11 @@ class _Snapshot:
             self.title_rows.setdefault(" ".join(tokens(product["title"])), []).append(row)
         self.vocabulary = Vocabulary.from_products(self.products)
         self.speller = SpellingCorrector((_speller_text(product) for product in self.products), known_words)
+        # the phrase refinement reads the terms of the best candidates' titles; popular products recur
+        self.title_terms = functools.lru_cache(maxsize=TITLE_TERMS_CACHE_SIZE)(self._title_terms)
+
+    def _title_terms(self, row: int) -> tuple[str, ...]:
+        return tuple(lexical_tokens(self.products[row]["title"]))
 
 
 def _speller_text(product: dict[str, Any]) -> str:
@@ -407,7 +413,7 @@ class CatalogSearcher:
         query_pairs = adjacent_pairs(lexical_tokens(text)) if config.phrase_weight else set()
         if query_pairs:
             for i in np.argsort(-scores, kind="stable")[:RERANK_DEPTH]:
-                scores[i] += config.phrase_weight * phrase_share(query_pairs, lexical_tokens(snap.products[rows[i]]["title"]))
+                scores[i] += config.phrase_weight * phrase_share(query_pairs, snap.title_terms(int(rows[i])))
         return dict(zip(rows.tolist(), scores.tolist(), strict=True))
 
     def _rank(
