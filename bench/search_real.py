@@ -44,9 +44,13 @@ from catalog_index.search import CatalogSearcher  # noqa: E402
 
 NAME = "search_real"
 PLAIN_RRF = FusionConfig("rrf", rrf_k=60.0, dense_weight=0.5, depth=100)
-COVERAGE = (0.0, 0.2, 0.4)
-RRF_GRID = [FusionConfig("rrf", rrf_k=k, dense_weight=w, coverage_weight=c) for k in (20, 40, 60) for w in (0.5, 0.6, 0.7) for c in COVERAGE]
-BLEND_GRID = [FusionConfig("blend", dense_weight=w, coverage_weight=c) for w in (0.5, 0.6, 0.7, 0.8) for c in COVERAGE]
+# Small grids around what an offline sweep over cached score matrices found best on the tune
+# queries (each point here is a full pass of real searches, which is slow on a shared machine).
+RRF_GRID = [
+    FusionConfig("rrf", rrf_k=60.0, dense_weight=w, coverage_weight=0.4, similarity_weight=sim, phrase_weight=ph)
+    for w in (0.6, 0.7) for sim in (0.0, 0.5) for ph in (0.0, 0.2)
+]
+BLEND_GRID = [FusionConfig("blend", dense_weight=w, coverage_weight=0.4, phrase_weight=0.2) for w in (0.7, 0.8)]
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:
@@ -105,6 +109,8 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
             bars = axis.bar([i + shift for i in range(len(names))], values, width, label=split, color=color)
             axis.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=1)
         axis.set_xticks(range(len(names)), [name.replace("_", "\n") for name in names], fontsize=8)
+        lowest = min(results[name][split][metric] for name in names for split in ("tune", "test"))
+        axis.set_ylim(max(0.0, int((lowest - 0.05) * 20) / 20), 1.0)  # the differences, not the distance from 0
         axis.set_title(metric)
         axis.legend(fontsize=8)
     figure.suptitle("CrowdFlower search relevance: title-only catalog, real queries, human grades", fontsize=10)

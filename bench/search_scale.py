@@ -200,6 +200,17 @@ def searcher_figures(
         "search_parsed": {"queries": len(queries), **timed_searches(searcher, [partial(searcher.search_parsed, q) for q in queries])},
         "filter_about_1pct": {"filters": len(filters), **timed_searches(searcher, filtered_calls)},
     }
+    configured = searcher.fusion
+    references = {
+        "bm25_alone": replace(configured, method="lexical"),
+        "fusion_without_refinements": replace(configured, coverage_weight=0.0, similarity_weight=0.0, phrase_weight=0.0),
+    }
+    figures["search_parsed_same_run_references"] = {}
+    for name, config in references.items():  # same run, same queries: ratios survive the shared machine's load
+        searcher.fusion = config
+        timed = timed_searches(searcher, [partial(searcher.search_parsed, q) for q in queries])
+        figures["search_parsed_same_run_references"][name] = timed["embedding_cached"]
+    searcher.fusion = configured
     filtered = figures["filter_about_1pct"]
     filtered["mean_share_of_catalog"] = round(filtered["mean_total_matching"] / len(products), 4)
     if len(products) >= FULL_SEARCHER_MAX:

@@ -52,9 +52,9 @@ from catalog_index.embedder import SEARCH_THREADS, Embedder, use_threads
 from catalog_index.filters import FilterIndex, SearchFilters
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig, fuse
 from catalog_index.importer import read_catalog
-from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, title_coverage, top_rows
+from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, lexical_tokens, title_coverage, top_rows
 from catalog_index.query import ParsedQuery, Vocabulary, parse_query
-from catalog_index.ranking import low_price_boost, tokens
+from catalog_index.ranking import adjacent_pairs, low_price_boost, phrase_share, tokens
 from catalog_index.schema import in_stock
 from catalog_index.spelling import SpellingCorrector
 from catalog_index.versions import current_version
@@ -66,9 +66,13 @@ __all__ = [
 SUBSET_FRACTION = 0.25  # search only the passing rows when at most this share of the catalog passes
 EXACT_SUBSET_ROWS = 4096  # an IVF index scores a filter's passing rows exactly up to this many (bench/search_scale.py)
 CANDIDATE_SLACK = 50  # extra candidates per leg beyond the page, so fusion can lift items from below it
-EXACT_CODE_TIER = 2.0  # added to the fused score (at most 1) when a query token is the product's SKU or id
-EXACT_TITLE_TIER = 1.0  # ... when the whole query is the product's title
+# added to the refined score (at most 1 plus the refinement weights, ``fusion.py``) when a query
+# token is the product's SKU or id, or the whole query is its title: above anything else
+EXACT_CODE_TIER = 8.0
+EXACT_TITLE_TIER = 4.0
+RERANK_DEPTH = 50  # the phrase refinement tokenizes titles, so it looks at the best 50 candidates only
 QUERY_CACHE_SIZE = 1024
+TITLE_TERMS_CACHE_SIZE = 20_000  # rows whose title terms stay tokenized (about 0.5 kB each)
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +190,11 @@ class _Snapshot:
             self.title_rows.setdefault(" ".join(tokens(product["title"])), []).append(row)
         self.vocabulary = Vocabulary.from_products(self.products)
         self.speller = SpellingCorrector((_speller_text(product) for product in self.products), known_words)
+        # the phrase refinement reads the terms of the best candidates' titles; popular products recur
+        self.title_terms = functools.lru_cache(maxsize=TITLE_TERMS_CACHE_SIZE)(self._title_terms)
+
+    def _title_terms(self, row: int) -> tuple[str, ...]:
+        return tuple(lexical_tokens(self.products[row]["title"]))
 
 
 def _speller_text(product: dict[str, Any]) -> str:
@@ -399,14 +408,30 @@ class CatalogSearcher:
             dense.update(self._dense_scores(snap, vector, [row for row in lexical if row not in dense]))
             lexical.update({row: float(scores[row]) for row in dense if row not in lexical})
         fused = fuse(dense, lexical, self.fusion)
-        if self.fusion.coverage_weight and method != "lexical" and fused:
-            rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
-            bonus = self.fusion.coverage_weight * title_coverage(snap.lexical, text, rows)
-            fused = {int(row): score + float(extra) for row, score, extra in zip(rows, fused.values(), bonus, strict=True)}
+        if self.fusion.refined and fused:
+            fused = self._refined(snap, vector, text, fused, dense)
         if method != "lexical":
             for row, tier in self._exact_tiers(snap, text, mask).items():
                 fused[row] = fused.get(row, 0.0) + tier
         return fused
+
+    def _refined(
+        self, snap: _Snapshot, vector: np.ndarray, text: str, fused: dict[int, float], dense: dict[int, float]
+    ) -> dict[int, float]:
+        """``fused`` plus the weighted refinements of ``self.fusion`` (title coverage, cosine, phrases)."""
+        config = self.fusion
+        rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
+        scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
+        if config.coverage_weight:
+            scores += config.coverage_weight * title_coverage(snap.lexical, text, rows)
+        if config.similarity_weight:
+            missing = self._dense_scores(snap, vector, [int(row) for row in rows if int(row) not in dense])
+            scores += config.similarity_weight * np.array([dense.get(int(row), missing.get(int(row), 0.0)) for row in rows])
+        query_pairs = adjacent_pairs(lexical_tokens(text)) if config.phrase_weight else set()
+        if query_pairs:
+            for i in np.argsort(-scores, kind="stable")[:RERANK_DEPTH]:
+                scores[i] += config.phrase_weight * phrase_share(query_pairs, snap.title_terms(int(rows[i])))
+        return dict(zip(rows.tolist(), scores.tolist(), strict=True))
 
     def _rank(
         self, snap: _Snapshot, vector: np.ndarray, text: str, mask: np.ndarray, need: int, prefer_low_price: bool

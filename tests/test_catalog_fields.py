@@ -1,12 +1,16 @@
-"""Field-aware BM25: a title match outweighs the same words in attributes or description, and weights are honoured."""
+"""Field-aware BM25 and the ranking refinements built on it: title coverage, phrases, their weights."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from catalog_index.lexical import FIELD_WEIGHTS, LexicalIndex, field_texts, title_coverage
+from catalog_index.fusion import DEFAULT_FUSION, FusionConfig
+from catalog_index.lexical import FIELD_WEIGHTS, LexicalIndex, field_texts, lexical_tokens, title_coverage
+from catalog_index.ranking import LOW_PRICE_BOOST, adjacent_pairs, phrase_share
+from catalog_index.search import EXACT_CODE_TIER, EXACT_TITLE_TIER
 
 PRODUCTS = [
     {"id": "title", "title": "Trail Running Shoes", "description": "Light and grippy."},
@@ -56,3 +60,20 @@ def test_title_coverage_is_the_share_of_query_terms_in_the_title() -> None:
     assert coverage.tolist() == [1.0, 0.0, 0.0, 0.0]  # attribute and description words do not count
     assert title_coverage(index, "running mug", np.array([0, 3])).tolist() == [0.5, 0.5]
     assert title_coverage(index, "", np.array([0])).tolist() == [0.0]
+
+
+def test_phrase_share_counts_query_pairs_standing_together_in_the_title() -> None:
+    query = adjacent_pairs(lexical_tokens("sd memory card"))
+    assert phrase_share(query, lexical_tokens("SanDisk SD Memory Card 16GB")) == 1.0
+    assert phrase_share(query, lexical_tokens("Memory foam card table, SD slot")) == 0.0
+    assert phrase_share(query, lexical_tokens("Memory Card Reader for SD")) == 0.5
+    assert phrase_share(adjacent_pairs(lexical_tokens("card")), lexical_tokens("card")) == 0.0  # one word: no phrase
+
+
+def test_refinements_apply_to_fused_methods_only() -> None:
+    refined = FusionConfig("rrf", coverage_weight=0.4)
+    assert refined.refined and replace(refined, method="blend").refined
+    assert not replace(refined, method="lexical").refined and not replace(refined, method="dense").refined
+    assert not FusionConfig("rrf").refined
+    weights = DEFAULT_FUSION.coverage_weight + DEFAULT_FUSION.similarity_weight + DEFAULT_FUSION.phrase_weight
+    assert 1.0 + weights + LOW_PRICE_BOOST < EXACT_TITLE_TIER < EXACT_CODE_TIER  # exact matches stay on top
