@@ -29,8 +29,8 @@ EVAL_SCRIPT = PROJECT_ROOT / "bench" / "nlu_eval.py"
 HOLDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_holdout.yml"
 REAL_DIR = PROJECT_ROOT / "bench" / "data" / "nlu_real"
 ACCURACY_FLOOR = 0.86
-REAL_TUNE_ACCURACY_FLOOR = 0.0
-REAL_TUNE_OUT_OF_SCOPE_RECALL_FLOOR = 0.0
+REAL_TUNE_ACCURACY_FLOOR = 0.40  # measured 0.472 (model of 2026-12-01, bench/results/nlu_real.json)
+REAL_TUNE_OUT_OF_SCOPE_RECALL_FLOOR = 0.30  # measured 0.389
 
 
 def run_eval(sets: str, out_dir: Path) -> dict[str, Any]:
