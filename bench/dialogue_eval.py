@@ -43,6 +43,7 @@ from bench.common import load_average, write_result
 
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
 DIALOGUES = PROJECT_ROOT / "bench" / "data" / "dialogues" / "dialogues.jsonl"
+STARTUP_TIMEOUT = 900.0  # Rasa loads its model in minutes on a shared, loaded 2-core machine
 FALLBACK_MARKERS = ("didn't quite get that", "say it another way")
 HANDOFF_MARKERS = ("connect you", "a person from our team", "human agent", "an agent", "hand you over", "our team will")
 OUT_OF_SCOPE_MARKERS = ("outside what i can help", "built for shopping", "isn't my strong suit")
@@ -229,7 +230,7 @@ def measure(settings: Settings, model: Path, dialogues: list[dict[str, Any]]) ->
         work = Path(scratch)
         bench_settings = dataclasses.replace(settings, database_url=copy_database(source_db, work / "customers.db"))
         ports = Ports.free()
-        with running_stack(bench_settings, model, ports, log_dir=work / "logs"):
+        with running_stack(bench_settings, model, ports, log_dir=work / "logs", timeout=STARTUP_TIMEOUT):
             base_url = f"http://127.0.0.1:{ports.web}"
             started = time.perf_counter()
             turns: list[Turn] = []
