@@ -67,7 +67,8 @@ browser: $(BROWSER_STAMP) ## install Debian's chromium for the browser tests (ap
 test: install model browser ## set up everything and run the whole test suite
 	$(BIN)/python -m pytest
 
-bench: install model demo-store ## run the benchmarks, figures to bench/results/
+bench: PREVIOUS_MODEL ?= models/previous.tar.gz
+bench: install model demo-store ## run the benchmarks, figures to bench/results/ (baseline model: PREVIOUS_MODEL)
 	$(BIN)/python -m bench.search_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.search_quality --index-dir $(DATA_DIR)/index --catalog $(DATA_DIR)/catalog.jsonl
 	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
@@ -75,8 +76,8 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
 	$(RASA_VENV)/bin/python bench/featurizer_bench.py
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)
-	$(RASA_VENV)/bin/python bench/nlu_eval.py --quiet
-	$(BIN)/python -m bench.dialogue_eval --data-dir $(DATA_DIR)
+	$(RASA_VENV)/bin/python bench/nlu_eval.py --quiet $(if $(wildcard $(PREVIOUS_MODEL)),--previous-model $(PREVIOUS_MODEL))
+	$(BIN)/python -m bench.dialogue_eval --data-dir $(DATA_DIR) $(if $(wildcard $(PREVIOUS_MODEL)),--previous-model $(PREVIOUS_MODEL))
 	$(BIN)/python -m bench.plot
 	$(BIN)/python -m bench.plot_nlu
 	$(BIN)/python -m bench.plot_dialogue

@@ -29,7 +29,7 @@ import json
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,11 @@ from sqlalchemy import make_url
 from assistant.launcher import Ports, running_stack
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from bench.chat_bench import copy_database
-from bench.common import load_average, write_result
+from bench.common import RESULTS_DIR, load_average, write_result
 
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
 DIALOGUES = PROJECT_ROOT / "bench" / "data" / "dialogues" / "dialogues.jsonl"
+STARTUP_TIMEOUT = 900.0  # Rasa loads its model in minutes on a shared, loaded 2-core machine
 FALLBACK_MARKERS = ("didn't quite get that", "say it another way")
 HANDOFF_MARKERS = ("connect you", "a person from our team", "human agent", "an agent", "hand you over", "our team will")
 OUT_OF_SCOPE_MARKERS = ("outside what i can help", "built for shopping", "isn't my strong suit")
@@ -69,11 +70,13 @@ def _text(reply: Reply) -> str:
     return " ".join(str(m.get("text") or "") for m in reply).lower()
 
 
-def reply_kind(reply: Reply) -> str:
+def reply_kind(reply: Reply, shown_titles: Collection[str] = ()) -> str:
     """What kind of answer the shopper got: the payload type first, the wording second.
 
-    ``products`` with a ``detail`` block (one product described) and any ``*answer*`` payload
-    are product answers; the text patterns are the domain's own response wording.
+    ``products`` with a ``detail`` block (one product described) is a product answer, and so
+    is a text-only reply that names a product shown earlier in the dialogue (the product
+    question answers: "The catalog says about the <title>: ..."). The other text patterns
+    are the domain's own response wording.
     """
     for payload in _payloads(reply):
         kind = str(payload.get("type") or "")
@@ -91,6 +94,7 @@ def reply_kind(reply: Reply) -> str:
     for kind, markers in (
         ("fallback", FALLBACK_MARKERS),
         ("handoff", HANDOFF_MARKERS),
+        ("product_answer", tuple(shown_titles)),
         ("out_of_scope", OUT_OF_SCOPE_MARKERS),
         ("policy", POLICY_MARKERS),
         ("acknowledgement", ACKNOWLEDGEMENT_MARKERS),
@@ -114,14 +118,15 @@ def referenced_products(reply: Reply) -> list[str]:
     return [product for payload in _payloads(reply) for product in _ids(payload)]
 
 
-def listed_products(reply: Reply) -> list[str]:
-    """Products shown as a list (not a single product's details)."""
-    return [
-        p["id"]
+def listed_products(reply: Reply) -> dict[str, str]:
+    """The products a reply showed as cards (a list, details or a comparison): id -> lowercased title."""
+    return {
+        str(p["id"]): str(p.get("title") or "").lower()
         for payload in _payloads(reply)
-        if payload.get("type") == "products"
+        if payload.get("type") in ("products", "comparison")
         for p in payload.get("products", [])
-    ]
+        if p.get("id")
+    }
 
 
 @dataclasses.dataclass
@@ -138,11 +143,20 @@ class Turn:
     reply_text: str
 
 
-def resolves(turn: dict[str, Any], reply: Reply, shown: set[str], catalog: dict[str, dict[str, Any]]) -> bool | None:
-    """Whether a follow-up was answered against the right context; None for turns that are not follow-ups."""
+def resolves(
+    turn: dict[str, Any], reply: Reply, shown: dict[str, str], catalog: dict[str, dict[str, Any]]
+) -> bool | None:
+    """Whether a follow-up was answered against the right context; None for turns that are not follow-ups.
+
+    ``shown`` maps the ids of the products shown so far in the dialogue to their titles: a
+    reply resolves against them when its payload names one, or its text names one's title.
+    """
     target = turn.get("resolve_against")
     if target == "shown_products":
-        return any(product in shown for product in referenced_products(reply))
+        text = _text(reply)
+        return any(product in shown for product in referenced_products(reply)) or any(
+            title and title in text for title in shown.values()
+        )
     if target == "previous_topic":
         listed = listed_products(reply)
         wanted = TOPIC_SUBCATEGORIES.get(turn.get("topic") or "", ())
@@ -153,7 +167,8 @@ def resolves(turn: dict[str, Any], reply: Reply, shown: set[str], catalog: dict[
 
 async def play(base_url: str, dialogue: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> list[Turn]:
     """Plays one dialogue in a fresh shopper session (its own cookie jar, so its own cart)."""
-    played, shown = [], set()
+    played: list[Turn] = []
+    shown: dict[str, str] = {}
     async with aiohttp.ClientSession(base_url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         for turn in dialogue["turns"]:
             async with http.post("/api/chat", json={"message": turn["text"]}) as response:
@@ -166,7 +181,9 @@ async def play(base_url: str, dialogue: dict[str, Any], catalog: dict[str, dict[
                     expected=turn["expected"],
                     resolve_against=turn.get("resolve_against"),
                     topic=turn.get("topic"),
-                    got=reply_kind(reply) if response.status == 200 else f"http {response.status}",
+                    got=reply_kind(reply, [t for t in shown.values() if t])
+                    if response.status == 200
+                    else f"http {response.status}",
                     resolved=resolves(turn, reply, shown, catalog),
                     reply_text=_text(reply)[:160],
                 )
@@ -229,7 +246,7 @@ def measure(settings: Settings, model: Path, dialogues: list[dict[str, Any]]) ->
         work = Path(scratch)
         bench_settings = dataclasses.replace(settings, database_url=copy_database(source_db, work / "customers.db"))
         ports = Ports.free()
-        with running_stack(bench_settings, model, ports, log_dir=work / "logs"):
+        with running_stack(bench_settings, model, ports, log_dir=work / "logs", timeout=STARTUP_TIMEOUT):
             base_url = f"http://127.0.0.1:{ports.web}"
             started = time.perf_counter()
             turns: list[Turn] = []
@@ -247,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--previous-model", type=Path, help="a baseline model played on the same dialogues")
     parser.add_argument("--dialogues", type=Path, default=DIALOGUES)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where dialogue.json goes")
     args = parser.parse_args(argv)
     settings = load_settings(args.data_dir)
     dialogues = load_dialogues(args.dialogues)
@@ -266,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "be resolved by any text store; they count as failures, for every model alike.",
         ],
         load_at_start=load_at_start,
+        results_dir=args.results_dir,
     )
     print(
         f"reply kind {current['reply_kind_accuracy']:.3f}  context resolution "

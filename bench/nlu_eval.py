@@ -402,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         if model is not None and not model.is_file():
             print(f"model not found: {model}", file=sys.stderr)
             return 2
+    # Run as a script, Python puts bench/ first on sys.path, not the project: a model whose
+    # pipeline names a project component (rasa_addons.*) could not be loaded without this.
+    sys.path.insert(0, str(PROJECT_ROOT))
     quiet_rasa_logs()
     sets = load_sets([name.strip() for name in args.sets.split(",") if name.strip()], args.holdout, args.real_dir)
     reports = evaluate(args.model, sets, args.previous_model)

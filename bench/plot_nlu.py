@@ -1,8 +1,8 @@
 """Draw ``bench/results/nlu.png``: the team's own holdout beside the real-language splits.
 
 Three panels, so the gap between the two kinds of data is the first thing a reader sees:
-headline figures per set with the majority-class line, F1 per intent per set, and the
-row-normalised confusion matrix of the real ``tune`` split (where errors may be studied; the
+headline figures per set with the majority-class line (and the previous model's figures as
+circles when it was measured), F1 per intent per set, and the row-normalised confusion matrix of the real ``tune`` split (where errors may be studied; the
 ``test`` split is shown only as figures, never as a matrix to pick fixes from).
 
 Run as ``python -m bench.plot_nlu`` after ``bench/nlu_eval.py`` (``make bench`` does); it reads
@@ -61,6 +61,17 @@ def _headline(axis: Any, sets: dict[str, dict[str, Any]]) -> None:
             color="black",
             label="majority-class line" if n == 0 else None,
         )
+        previous = report["baselines"].get("previous_model")
+        if previous:
+            axis.scatter(
+                positions,
+                [previous.get(key) or 0.0 for key, _ in HEADLINE],
+                marker="o",
+                s=30,
+                facecolors="none",
+                edgecolors="black",
+                label="previous model" if n == 0 else None,
+            )
     axis.set_xticks([i + width * (len(sets) - 1) / 2 for i in range(len(HEADLINE))], [label for _, label in HEADLINE])
     axis.set_ylim(0, 1.08)
     axis.set_title("Intent classification: team-written vs real messages")

@@ -15,8 +15,10 @@ never used here: tests are choices, and the test split must not guide any.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,8 @@ EVAL_SCRIPT = PROJECT_ROOT / "bench" / "nlu_eval.py"
 HOLDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_holdout.yml"
 REAL_DIR = PROJECT_ROOT / "bench" / "data" / "nlu_real"
 ACCURACY_FLOOR = 0.86
-REAL_TUNE_ACCURACY_FLOOR = 0.0
-REAL_TUNE_OUT_OF_SCOPE_RECALL_FLOOR = 0.0
+REAL_TUNE_ACCURACY_FLOOR = 0.40  # measured 0.472 (model of 2026-12-01, bench/results/nlu_real.json)
+REAL_TUNE_OUT_OF_SCOPE_RECALL_FLOOR = 0.30  # measured 0.389
 
 
 def run_eval(sets: str, out_dir: Path) -> dict[str, Any]:
@@ -104,3 +106,37 @@ def test_real_tune_split_accuracy_above_conservative_floor(real_tune_report: dic
 def test_real_tune_split_out_of_scope_recall_above_conservative_floor(real_tune_report: dict[str, Any]) -> None:
     oos_misses = [m["text"] for m in real_tune_report["misclassified"] if m["expected"] == "out_of_scope"]
     assert real_tune_report["out_of_scope_recall"] >= REAL_TUNE_OUT_OF_SCOPE_RECALL_FLOOR, oos_misses
+
+
+def load_build_module() -> Any:
+    """``bench/data/nlu_real/build.py`` (a script in a data folder, so loaded from its path)."""
+    spec = importlib.util.spec_from_file_location("nlu_real_build", REAL_DIR / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def real_split(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (REAL_DIR / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_real_splits_stay_apart_from_training_data() -> None:
+    """Training examples copied (or lightly edited) from the real splits would make them the team's own set."""
+    build = load_build_module()
+    items = [
+        build.Item(row["text"], row["intent"], row["source"], row["source_label"], row["licence"])
+        for name in ("tune", "test")
+        for row in real_split(name)
+    ]
+    _, overlaps = build.drop_training_overlap(items, build.training_texts())
+    assert overlaps == [], "move these out of data/nlu (or rebuild the splits): " + json.dumps(overlaps[:10])
+
+
+def test_real_tune_and_test_share_no_near_duplicate() -> None:
+    build = load_build_module()
+    tune = {build.normalise(row["text"]) for row in real_split("tune")}
+    test = {build.normalise(row["text"]) for row in real_split("test")}
+    assert not tune & test
+    assert not {row["cluster"] for row in real_split("tune")} & {row["cluster"] for row in real_split("test")}
