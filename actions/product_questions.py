@@ -1,7 +1,8 @@
 """Questions about a product: "is it waterproof", "what sizes", "how much is the second".
 
 The product is the one the message points at ("the second", "the blue one") or else the
-product in focus; the answer comes from its own fields (:mod:`actions.answers`) and the
+product in focus (with neither a focus nor a list shown, the "question" is a product need
+and is searched); the answer comes from its own fields (:mod:`actions.answers`) and the
 product becomes the focus, so the next "it" means it too.
 """
 
@@ -20,6 +21,7 @@ from actions.answers import Answer, answer_question
 from actions.base import ShopAction
 from actions.context import searcher
 from actions.resolve import resolve_product
+from actions.search import search_message
 from catalog_index.search import CatalogSearcher
 
 
@@ -44,10 +46,11 @@ class ActionProductQuestion(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
         shown = tracker.get_slot("last_results") or []
-        product = resolve_product(tracker, index, search_catalog=not (shown or tracker.get_slot("selected_product")))
+        if not shown and not tracker.get_slot("selected_product"):
+            return search_message(dispatcher, tracker, index)  # "something with a good camera": nothing to ask about yet
+        product = resolve_product(tracker, index, search_catalog=False)
         if product is None:
-            hint = "Say \"the second one\" or the product's name." if shown else "What product are you asking about?"
-            dispatcher.utter_message(text=f"Which product do you mean? {hint}")
+            dispatcher.utter_message(text="Which product do you mean? Say \"the second one\" or the product's name.")
             return []
         question = str((tracker.latest_message or {}).get("text") or "")
         dispatcher.utter_message(text=answer_about(index, product, question).text)

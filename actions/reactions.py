@@ -24,6 +24,7 @@ from actions.context import searcher
 from actions.resolve import focus_product
 from actions.search import find_and_show, shown_prices
 from actions.topic import Topic
+from catalog_index.query import parse_query
 
 PLEASED = re.compile(r"\b(better|nice|great|good|love|like|perfect|cool|wow|lovely|neat|sweet|not bad)\b", re.I)
 DOUBTING = re.compile(r"\b(really|is that so|huh|seriously|sure)\b|\?", re.I)
@@ -87,7 +88,9 @@ class ActionPriceReaction(ShopAction):
             if not has_topic:
                 dispatcher.utter_message(text="No budget limit, noted. What are you looking for?")
                 return [SlotSet("price_min", None), SlotSet("price_max", None)]
-            return find_and_show(dispatcher, tracker, index, replace(constraints, price_min=None, price_max=None), topic)
+            # the words lose their price too ("smartphones under $900" -> "smartphones"), so nothing reads as capped
+            words = parse_query(constraints.query, index.vocabulary).text
+            return find_and_show(dispatcher, tracker, index, replace(constraints, query=words, price_min=None, price_max=None), topic)
         focus = focus_product(tracker, index)
         cap = cheaper_cap(constraints, shown_prices(index, tracker), focus.get("price") if focus else None)
         if not has_topic or cap is None:

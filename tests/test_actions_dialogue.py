@@ -114,7 +114,7 @@ async def test_too_expensive_goes_cheaper_within_the_topic(action_store: Setting
 async def test_no_budget_limit_lifts_the_cap_and_keeps_the_topic(action_store: Settings) -> None:
     events, _ = await run(ActionPriceReaction(), asking("budget is not a problem", "no_budget_limit"))
     state = slots(events)
-    assert state["price_max"] is None and state["search_query"] == "waterproof hiking boots under $150"
+    assert state["price_max"] is None and state["search_query"] == "waterproof hiking boots"
     assert "B006" in state["last_results"] or "B003" in state["last_results"]
 
 
@@ -164,3 +164,9 @@ async def test_a_product_need_read_as_a_complaint_is_searched(action_store: Sett
     events, messages = await run(ActionComplaint(), asking("I need boots that are actually waterproof", "complaint"))
     assert payloads(messages, "products") and "person" not in texts(messages)
     assert "handoff_requested" not in slots(events)
+
+
+async def test_a_question_with_nothing_in_focus_is_a_product_need(action_store: Settings) -> None:
+    events, messages = await run(ActionProductQuestion(), asking(
+        "I need something with a waterproof membrane", "ask_product_question", last_results=[], search_query=None))
+    assert payloads(messages, "products") and "B001" in slots(events)["last_results"]

@@ -104,6 +104,7 @@ def test_price_reactions_stay_in_the_topic(stack: dict[str, Any], sender: str, c
     unlimited = product_ids(reply)
     assert unlimited and all(catalog[pid]["subcategory"] == "smartphones" for pid in unlimited)
     assert "under $" not in texts(reply)
+    assert any(catalog[pid]["price"] > 900 for pid in unlimited), "the old cap still holds"
 
 
 def test_gift_with_an_interest_and_a_budget(stack: dict[str, Any], sender: str, catalog: dict[str, dict[str, Any]]) -> None:
