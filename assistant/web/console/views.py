@@ -72,8 +72,9 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, "Your login form expired; please try again.", status=403)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     throttle = request.app[LOGIN_THROTTLE]
-    if (wait := throttle.retry_after(username, request.remote)) is not None:
-        minutes = max(1, round(wait / 60))
+    attempt = throttle.attempt(username, request.remote)
+    if attempt.retry_after is not None:
+        minutes = max(1, round(attempt.retry_after / 60))
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
 
     def check() -> AgentIdentity | None:
@@ -83,9 +84,8 @@ async def post_login(request: web.Request) -> web.StreamResponse:
 
     agent = await asyncio.to_thread(check)
     if agent is None:
-        throttle.failed(username, request.remote)
         return _login_page(request, "Wrong username or password.", status=401)
-    throttle.succeeded(username)
+    throttle.succeeded(attempt)
     token, _ = request.app[AGENT_SESSIONS].start(agent)
     response = _redirect("/agent")
     set_session_cookie(request, response, token)
