@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import stat
 import threading
 import time
 import urllib.error
@@ -87,7 +88,7 @@ def telegram_stack(demo_settings: Settings, tmp_path_factory: pytest.TempPathFac
     )
     try:
         with running_stack(demo_settings, MODEL_PATH, ports, log_dir=directory / "logs", credentials=Path(credentials)):
-            yield {"settings": demo_settings, "ports": ports}
+            yield {"settings": demo_settings, "ports": ports, "logs": directory / "logs"}
     finally:
         api.shutdown()
 
@@ -243,3 +244,17 @@ def test_the_stock_set_webhook_route_is_gone(telegram_stack: dict[str, Any]) -> 
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=30)
     assert refused.value.code in (404, 405)
+
+
+def test_no_secret_on_any_command_line_and_private_logs(telegram_stack: dict[str, Any]) -> None:
+    settings: Settings = telegram_stack["settings"]
+    secrets = [settings.rasa_token, settings.action_server_token, settings.gateway_token, settings.web_secret,
+               settings.store_secret, SECRET]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
+            continue  # the process ended meanwhile
+        assert not [secret for secret in secrets if secret in argv], f"a secret is in the command line of {cmdline.parent}"
+    logs = list(telegram_stack["logs"].iterdir())
+    assert logs and all(stat.S_IMODE(log.stat().st_mode) == 0o600 for log in logs)
