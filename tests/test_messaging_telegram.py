@@ -149,14 +149,16 @@ async def test_agent_takes_over_a_telegram_chat(telegram_stack: dict[str, Any]) 
 
     agent = AgentClient(f"http://127.0.0.1:{telegram_stack['ports'].web}")
     try:
-        await agent.login(*create_agent(telegram_stack["settings"]))
+        username, password = create_agent(telegram_stack["settings"], display_name="Sam")
+        await agent.login(username, password)
         item = await agent.queue_item(str(chat_id))
         assert item["channel"] == "telegram"
         conversation = f"/conversations/{item['id']}"
         async with agent.socket() as console:
             before = len(BotApi.calls)
             assert (await agent.call("POST", f"{conversation}/claim"))[0] == 200
-            assert any("has joined the conversation" in text for text in sent_to(chat_id, since=before))
+            joined = [text for text in sent_to(chat_id, since=before) if "has joined the conversation" in text]
+            assert joined and "Sam from our team" in joined[0] and username not in joined[0]  # never the login name
 
             assert say(telegram_stack, chat_id, "is anyone there?") == []  # the bot stays silent
             relayed = await next_frame(console, lambda f: f["type"] == "message" and f["message"]["from"] == "user")
