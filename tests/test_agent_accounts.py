@@ -168,7 +168,8 @@ async def test_queue_shows_an_agent_unclaimed_and_own_conversations_and_an_admin
 async def test_idle_and_expired_sessions_end() -> None:
     now = [1000.0]
     sessions = AgentSessions(clock=lambda: now[0])
-    token, _ = sessions.start(AgentIdentity(1, "ann", "agent", "Ann"))
+    token, session = sessions.start(AgentIdentity(1, "ann", "agent", "Ann"))
+    assert session.csrf_token not in repr(sessions) and token not in repr(sessions)  # no secret in a repr
     now[0] += IDLE_SECONDS - 1
     assert sessions.get(token) is not None  # activity resets the idle clock
     now[0] += IDLE_SECONDS - 1

@@ -35,7 +35,7 @@ CSRF_FIELD = "csrf_token"
 @dataclass
 class AgentSession:
     agent: AgentIdentity
-    csrf_token: str
+    csrf_token: str = field(repr=False)
     expires_at: float
     epoch: int  # the account's session epoch at sign-in (a reset or disable raises it)
     last_seen: float
