@@ -87,7 +87,9 @@ def telegram_stack(demo_settings: Settings, tmp_path_factory: pytest.TempPathFac
         f"  secret_token: {SECRET}\n"
     )
     try:
-        with running_stack(demo_settings, MODEL_PATH, ports, log_dir=directory / "logs", credentials=Path(credentials)):
+        with running_stack(
+            demo_settings, MODEL_PATH, ports, log_dir=directory / "logs", credentials=Path(credentials), timeout=900.0
+        ):
             yield {"settings": demo_settings, "ports": ports, "logs": directory / "logs"}
     finally:
         api.shutdown()
