@@ -2,7 +2,8 @@
 
 Who owns an order: a signed-in customer (verified token in the message metadata) owns
 their orders; a guest proves ownership with the order number AND the order's e-mail.
-A guest whose pair does not match gets the same sentence whether or not the order exists.
+A guest whose pair does not match, and a signed-in customer who names an order that is not
+theirs, get the same sentence whether or not the order exists.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NOT_FOUND = (
     "I couldn't find an order {number} with that email address. Please check both (they're in your "
     "order confirmation email) and try again, or say \"talk to a person\"."
+)
+ON_ACCOUNT_NOT_FOUND = (
+    "I couldn't find an order {number} on your account. Please check the number (it's in your order "
+    "confirmation email), or say \"talk to a person\"."
 )
 
 
@@ -61,19 +66,29 @@ class ValidateOrderLookupForm(FormValidationAction):
         return {"email": None}
 
 
-def owned_order(uow: UnitOfWork, tracker: Tracker, number: str | None) -> tuple[Order | None, str | None]:
-    """The order the shopper may see, and a note when a signed-in shopper named someone else's."""
+def owned_order(uow: UnitOfWork, tracker: Tracker, number: str | None) -> Order | None:
+    """The order the shopper may see: named by number, or a signed-in customer's latest.
+
+    A number that is someone else's order gives ``None`` exactly like a number that does not
+    exist (for a signed-in customer the lookup is restricted to their own orders, for a
+    guest the e-mail must match), so the reply never tells a prober which orders exist.
+    """
     customer_id = verified_customer(tracker)
     if customer_id is None:
         email = tracker.get_slot("email")
-        return (uow.orders.find_for_guest(number, email) if number and email else None), None
+        return uow.orders.find_for_guest(number, email) if number and email else None
     if number:
-        order = uow.orders.by_number(number)
-        if order is not None and order.customer_id == customer_id:
-            return order, None
-        latest = uow.orders.latest_for_customer(customer_id)
-        return latest, f"I couldn't find order {number} on your account."
-    return uow.orders.latest_for_customer(customer_id), None
+        return uow.orders.by_number_for_customer(number, customer_id)
+    return uow.orders.latest_for_customer(customer_id)
+
+
+def not_found_text(tracker: Tracker, number: str | None) -> str:
+    """The one refusal for an order that is not the shopper's, whether or not it exists."""
+    if verified_customer(tracker) is None:
+        return NOT_FOUND.format(number=number or "")
+    if number:
+        return ON_ACCOUNT_NOT_FOUND.format(number=number)
+    return "I can't find any orders on your account yet."
 
 
 class ActionOrderStatus(ShopAction):
@@ -82,14 +97,11 @@ class ActionOrderStatus(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         number = tracker.get_slot("order_number")
         with unit_of_work() as uow:
-            order, note = owned_order(uow, tracker, number)
+            order = owned_order(uow, tracker, number)
             if order is None:
-                guest = verified_customer(tracker) is None
-                text = NOT_FOUND.format(number=number or "") if guest else "I can't find any orders on your account yet."
-                dispatcher.utter_message(text=text)
+                dispatcher.utter_message(text=not_found_text(tracker, number))
                 return [SlotSet("order_number", None), SlotSet("email", None)]
-            text = "\n".join(filter(None, [note, order_status_text(order)]))
-            dispatcher.utter_message(text=text, json_message={"type": "order_status", "order": order_payload(order)})
+            dispatcher.utter_message(text=order_status_text(order), json_message={"type": "order_status", "order": order_payload(order)})
         return [SlotSet("order_number", None)]
 
 
@@ -99,21 +111,20 @@ class ActionAskCancelConfirmation(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         number = tracker.get_slot("order_number")
         with unit_of_work() as uow:
-            order, note = owned_order(uow, tracker, number)
+            order = owned_order(uow, tracker, number)
             if order is None:
-                dispatcher.utter_message(text=NOT_FOUND.format(number=number or ""))
+                dispatcher.utter_message(text=not_found_text(tracker, number))
                 return [SlotSet("order_number", None), SlotSet("pending_cancel_order", None)]
-            prefix = f"{note} " if note else ""
             if order.status == "cancelled":
-                dispatcher.utter_message(text=f"{prefix}Order {order.order_number} is already cancelled.")
+                dispatcher.utter_message(text=f"Order {order.order_number} is already cancelled.")
             elif order.status in SHIPPED_STATUSES or (order.shipment is not None and order.shipment.shipped_at):
                 dispatcher.utter_message(
-                    text=f"{prefix}Order {order.order_number} has already left our warehouse ({order.status.replace('_', ' ')}), "
+                    text=f"Order {order.order_number} has already left our warehouse ({order.status.replace('_', ' ')}), "
                     "so I can't cancel it any more. You can return it once it arrives: ask me about returns for how."
                 )
             else:
                 dispatcher.utter_message(
-                    text=f"{prefix}Do you want me to cancel order {order.order_number} "
+                    text=f"Do you want me to cancel order {order.order_number} "
                     f"(placed {day(order.placed_at)}, {money(order.total, order.currency)})? Please answer yes or no.",
                     buttons=[{"title": "Yes, cancel it", "payload": "/affirm"}, {"title": "No, keep it", "payload": "/deny"}],
                 )
@@ -131,9 +142,9 @@ class ActionCancelOrder(ShopAction):
             dispatcher.utter_message(text="There's no cancellation waiting for a yes. Which order do you want to cancel?")
             return cleared
         with unit_of_work() as uow:
-            order, note = owned_order(uow, tracker, pending)
-            if order is None or note is not None:
-                dispatcher.utter_message(text=NOT_FOUND.format(number=pending))
+            order = owned_order(uow, tracker, pending)
+            if order is None:
+                dispatcher.utter_message(text=not_found_text(tracker, pending))
                 return cleared
             was_paid = order.status == "paid"
             outcome = uow.orders.cancel(order)

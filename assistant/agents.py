@@ -1,7 +1,9 @@
-"""Support-agent accounts: creation (``shop-assistant agents add``) and password checks.
+"""Support-agent accounts: ``shop-assistant agents add|disable|enable|remove|reset-password``, password checks.
 
 Passwords are hashed with Argon2id (argon2-cffi, its default parameters); a check against
-an unknown username still spends one hash so that timing does not reveal who exists.
+an unknown username or a disabled account still spends one hash so that timing does not
+reveal who exists. Disabling an account or resetting its password raises its session
+epoch, which ends every console session it has (the web app checks the epoch).
 """
 
 from __future__ import annotations
@@ -31,21 +33,69 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def add_agent(session: Session, username: str, password: str, role: str = "agent") -> Agent:
+def clean_display_name(display_name: str) -> str:
+    """The name shoppers will see: printable, 1-64 characters."""
+    name = " ".join(display_name.split())
+    if not 1 <= len(name) <= 64 or not name.isprintable():
+        raise AccountError("a display name is 1-64 printable characters")
+    return name
+
+
+def add_agent(
+    session: Session, username: str, password: str, role: str = "agent", display_name: str = "Support"
+) -> Agent:
     """Create an account (the caller commits)."""
     if not USERNAME.fullmatch(username):
         raise AccountError("a username is 1-64 letters, digits or . _ @ -")
     agents = AgentRepository(session)
     if agents.by_username(username) is not None:
         raise AccountError(f"an agent named {username!r} already exists")
-    return agents.add(username, hash_password(password), role)
+    agent = agents.add(username, hash_password(password), role)
+    agent.display_name = clean_display_name(display_name)
+    return agent
+
+
+def _existing(session: Session, username: str) -> Agent:
+    agent = AgentRepository(session).by_username(username)
+    if agent is None:
+        raise AccountError(f"there is no agent named {username!r}")
+    return agent
+
+
+def set_disabled(session: Session, username: str, disabled: bool) -> Agent:
+    """Disable (ending its sessions) or re-enable an account (the caller commits)."""
+    agent = _existing(session, username)
+    agent.disabled = disabled
+    agent.session_epoch += 1
+    return agent
+
+
+def reset_password(session: Session, username: str, password: str) -> Agent:
+    """Set a new password and end the account's sessions (the caller commits)."""
+    agent = _existing(session, username)
+    agent.password_hash = hash_password(password)
+    agent.session_epoch += 1
+    return agent
+
+
+def remove_agent(session: Session, username: str) -> None:
+    """Delete an account; conversations it held go back to the queue (the caller commits)."""
+    agent = _existing(session, username)
+    AgentRepository(session).release_claims(agent.id)
+    session.delete(agent)
 
 
 def authenticate(session: Session, username: str, password: str) -> Agent | None:
-    """The agent whose password this is, or ``None``."""
+    """The enabled agent whose password this is, or ``None``."""
     agent = AgentRepository(session).by_username(username) if USERNAME.fullmatch(username) else None
     try:
         _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    return agent
+    return agent if agent is not None and not agent.disabled else None
+
+
+def session_valid(session: Session, agent_id: int, epoch: int) -> bool:
+    """Whether a console session started at ``epoch`` may go on: the account exists, is enabled, unchanged."""
+    agent = AgentRepository(session).get(agent_id)
+    return agent is not None and not agent.disabled and agent.session_epoch == epoch

@@ -215,32 +215,58 @@ def _product_json(product: dict[str, object]) -> dict[str, object]:
     return shaped
 
 
-def cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
-    """Create a console account; the password comes from stdin or a prompt, never argv."""
+def _new_password(args: argparse.Namespace) -> str | None:
+    """The password from stdin (``--password-stdin``) or typed twice at a prompt; never from argv."""
     import getpass
 
-    from assistant.agents import AccountError, add_agent
-    from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
-
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass(f"password for {args.username}: ")
-        if getpass.getpass("again: ") != password:
-            print("the passwords differ; nothing was created", file=sys.stderr)
-            return 1
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"password for {args.username}: ")
+    if getpass.getpass("again: ") != password:
+        print("the passwords differ; nothing was changed", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a console account; the password comes from stdin or a prompt, never argv."""
+    from assistant.agents import AccountError, add_agent
+
+    password = _new_password(args)
+    if password is None:
+        return 1
     try:
-        with UnitOfWork(make_session_factory(engine)) as uow:
-            agent = add_agent(uow.session, args.username, password, args.role)
+        with _store_unit_of_work(settings) as uow:
+            agent = add_agent(uow.session, args.username, password, args.role, args.display_name)
             uow.commit()
+            print(f"agent {agent.username} ({agent.role}, shown to shoppers as {agent.display_name!r}) created")
     except AccountError as error:
         print(f"not created: {error}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
-    print(f"agent {agent.username} ({agent.role}) created")
+    return 0
+
+
+def cmd_agents_change(settings: Settings, args: argparse.Namespace) -> int:
+    """``agents disable|enable|remove|reset-password USERNAME``: sessions of the account end at once."""
+    from assistant.agents import AccountError, remove_agent, reset_password, set_disabled
+
+    password = _new_password(args) if args.agents_command == "reset-password" else ""
+    if password is None:
+        return 1
+    try:
+        with _store_unit_of_work(settings) as uow:
+            if args.agents_command == "remove":
+                remove_agent(uow.session, args.username)
+            elif args.agents_command == "reset-password":
+                reset_password(uow.session, args.username, password)
+            else:
+                set_disabled(uow.session, args.username, args.agents_command == "disable")
+            uow.commit()
+    except AccountError as error:
+        print(f"nothing changed: {error}", file=sys.stderr)
+        return 1
+    done = {"disable": "disabled", "enable": "enabled", "remove": "removed", "reset-password": "given a new password"}
+    print(f"agent {args.username} {done[args.agents_command]}")
     return 0
 
 
@@ -445,6 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
     agent_add.add_argument("username")
     agent_add.add_argument("--role", choices=("agent", "admin"), default="agent")
     agent_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    agent_add.add_argument("--display-name", default="Support", help="the name shoppers see (default: Support)")
+    for name, help_text in (("disable", "disable an account (its sessions end at once)"), ("enable", "re-enable an account"),
+                            ("remove", "delete an account (its conversations go back to the queue)"),
+                            ("reset-password", "set a new password (from a prompt or stdin); sessions end")):
+        change = add(name, cmd_agents_change, help_text, agents)
+        change.add_argument("username")
+        if name == "reset-password":
+            change.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
 
     nudge = sub.add_parser("nudge", help="abandoned-cart reminders and product alerts").add_subparsers(
         dest="nudge_command", required=True)

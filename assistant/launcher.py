@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.private_files import private_file
 from assistant.settings import PROJECT_ROOT, Settings
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -48,7 +49,7 @@ DEFAULT_PORTS = Ports()
 @dataclass
 class Service:
     name: str
-    command: list[str] = field(repr=False)  # holds the Rasa API token
+    command: list[str] = field(repr=False)
     health_url: str
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -105,7 +106,8 @@ def services(
         Service(
             "rasa server",
             [
-                str(RASA_BIN), "run", "--enable-api", "--auth-token", settings.rasa_token,
+                # rasa_addons.rasa_server: `rasa run` with the API token from RASA_AUTH_TOKEN, not argv.
+                str(RASA_BIN.parent / "python"), "-m", "rasa_addons.rasa_server", "--enable-api",
                 "--interface", "127.0.0.1", "--port", str(ports.rasa),
                 "--model", str(model_path), "--credentials", str(credentials),
                 "--endpoints", "endpoints.yml",
@@ -126,8 +128,7 @@ def _healthy(url: str) -> bool:
 
 
 def _start(service: Service, env: dict[str, str]) -> None:
-    service.log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = service.log_path.open("ab")
+    log = private_file(service.log_path).open("ab")  # logs hold conversations: mode 600
     service.process = subprocess.Popen(
         service.command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

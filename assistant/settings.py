@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, fields
 from pathlib import Path
+
+from assistant.private_files import locked, private_file, write_private
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "demo"
@@ -21,6 +24,19 @@ SECRETS_FILE = PROJECT_ROOT / "var" / "secrets.json"
 SECRET_NAMES = (
     "SHOP_STORE_SECRET", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN", "GATEWAY_TOKEN", "SHOP_WEB_SECRET", "SHOP_STOREFRONT_KEY",
 )
+
+
+# Settings fields holding secrets end with one of these; repr() leaves them out.
+SECRET_FIELD_SUFFIXES = ("_secret", "_token", "_key", "_password")
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def default_embedding_model() -> str:
@@ -31,17 +47,18 @@ def default_embedding_model() -> str:
 
 
 def _local_secret(name: str, secrets_file: Path = SECRETS_FILE) -> str:
-    """Return a per-checkout generated secret, creating the secrets file on first use."""
-    stored: dict[str, str] = {}
-    if secrets_file.exists():
-        stored = json.loads(secrets_file.read_text())
-    if name not in stored:
-        stored[name] = secrets.token_urlsafe(32)
-        secrets_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = secrets_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored, indent=2))
-        tmp.chmod(0o600)
-        tmp.replace(secrets_file)
+    """Return a per-checkout generated secret, creating the secrets file on first use.
+
+    The file is mode 600 from its first byte and replaced atomically, under a lock so that
+    processes starting together agree on one value.
+    """
+    with locked(secrets_file):
+        stored: dict[str, str] = {}
+        if secrets_file.exists():
+            stored = json.loads(private_file(secrets_file).read_text())
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(32)
+            write_private(secrets_file, json.dumps(stored, indent=2))
     return stored[name]
 
 
@@ -84,6 +101,12 @@ class Settings:
     store_time_zone: str = "UTC"
     nudge_interval_seconds: int = 0
     order_retention_years: int = 7
+
+    def __repr__(self) -> str:
+        """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith(SECRET_FIELD_SUFFIXES)}
+        shown["database_url"] = _without_password(self.database_url)
+        return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
     @property
     def catalog_path(self) -> Path:

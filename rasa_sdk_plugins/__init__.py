@@ -1,35 +1,49 @@
-"""rasa-sdk plugin: the action server answers only the Rasa server that knows its token.
+"""rasa-sdk plugin: the action server answers only the Rasa server that knows its token, and leaks nothing.
 
 rasa-sdk imports this package at start-up (``rasa_sdk.plugin._discover_plugins``) and
-calls :func:`init_hooks`; our hook adds a request middleware to the Sanic app. Rasa sends
-the token from ``endpoints.yml`` (``action_endpoint.token``) as ``?token=...`` on every
-action call, so ``/webhook`` without the right token gets 401 and never runs an action
-(which could read orders or write carts). ``/health`` stays open for the launcher and
-load balancers: it says nothing but "ok".
+calls :func:`init_hooks`; our hook changes the Sanic app in two ways:
+
+- a request middleware: every path but ``/health`` needs ``Authorization: Bearer <token>``
+  (Rasa sends it as a header from ``endpoints.yml``, ``action_endpoint.headers``), compared
+  in constant time. A token in the query string is refused: URLs end up in access logs.
+  ``/health`` stays open for the launcher and load balancers: it says nothing but "ok";
+- an error handler replacing rasa-sdk's catch-all, which answers a 500 with the whole
+  request body (the tracker: e-mails, order numbers, metadata with customer tokens) and
+  logs it. Ours answers a bare error with a request id and logs the id with the
+  traceback only; Sanic's 4xx (unknown route: 404, wrong method: 405) keep their status.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 
 import pluggy
 from sanic import Request, Sanic, response
+from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
-PROTECTED_PATHS = ("/webhook", "/actions")
+OPEN_PATHS = frozenset({"/health"})
+BEARER = "Bearer "
+log = logging.getLogger(__name__)
 
 
 def token_guard(expected: str) -> Callable[[Request], Awaitable[HTTPResponse | None]]:
-    """A request middleware refusing protected paths unless ``?token=`` equals ``expected``."""
+    """A request middleware refusing every path but ``/health`` unless the bearer token is ``expected``."""
     wanted = expected.encode("utf-8")
 
     async def check_token(request: Request) -> HTTPResponse | None:
-        if not request.path.startswith(PROTECTED_PATHS):
+        if request.path in OPEN_PATHS:
             return None
-        given = (request.args.get("token") or "").encode("utf-8")
+        if "token" in request.args:
+            return response.json({"error": "send the token in the Authorization header, not the URL"}, status=401)
+        header = request.headers.get("Authorization", "")
+        given = header[len(BEARER):].strip().encode("utf-8") if header.startswith(BEARER) else b""
         if not wanted or not hmac.compare_digest(given, wanted):
             return response.json({"error": "missing or invalid token"}, status=401)
         return None
@@ -37,12 +51,25 @@ def token_guard(expected: str) -> Callable[[Request], Awaitable[HTTPResponse | N
     return check_token
 
 
+async def bare_error(request: Request, exception: Exception) -> HTTPResponse:
+    """An error answer that names no part of the request; server errors get an id to find the log line."""
+    status = exception.status_code if isinstance(exception, SanicException) else 500
+    if status < 500:
+        return response.json({"error": HTTPStatus(status).phrase.lower()}, status=status)
+    request_id = secrets.token_hex(8)
+    log.error("request %s (%s %s) failed", request_id, request.method, request.path, exc_info=exception)
+    return response.json({"error": "internal error", "request_id": request_id}, status=500)
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
-    """Install the token check; the token comes from the one settings module."""
+    """Install the token check and the error handler; the token comes from the one settings module."""
     from assistant.settings import load_settings
 
     app.register_middleware(token_guard(load_settings().action_server_token), "request")
+    # rasa-sdk registered its catch-all for ``Exception`` already, and Sanic refuses a second
+    # ``add`` for the same key: replace the entry its lookup reads.
+    app.error_handler.cached_handlers[(Exception, None)] = bare_error
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:

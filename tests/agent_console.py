@@ -23,14 +23,14 @@ from assistant.web.sessions import SESSION_COOKIE, read_session, sender_for
 FRAME_TIMEOUT = 60.0
 
 
-def create_agent(settings: Settings, role: str = "agent") -> tuple[str, str]:
+def create_agent(settings: Settings, role: str = "agent", display_name: str = "Support") -> tuple[str, str]:
     """A new agent account in the store; returns (username, password)."""
     username, password = f"{role}-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         with UnitOfWork(make_session_factory(engine)) as uow:
-            add_agent(uow.session, username, password, role)
+            add_agent(uow.session, username, password, role, display_name)
             uow.commit()
     finally:
         engine.dispose()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from actions.base import STORE_DOWN
 from actions.context import unit_of_work, use_settings
 from actions.orders import (
+    ON_ACCOUNT_NOT_FOUND,
     ActionAskCancelConfirmation,
     ActionCancelOrder,
     ActionOrderStatus,
@@ -59,9 +61,49 @@ async def test_signed_in_customer_gets_latest_order_and_never_anothers(action_st
     _, latest = await run(ActionOrderStatus(), tracker("order_lookup", "alice", action_store, slots={"order_number": None, "email": None}))
     assert payloads(latest, "order_status")[0]["order"]["order_number"] == "SA-1002"
 
-    _, foreign = await run(ActionOrderStatus(), tracker("order_lookup", "alice", action_store, slots={"order_number": "SA-2001"}))
-    assert texts(foreign).startswith("I couldn't find order SA-2001 on your account.")
-    assert payloads(foreign, "order_status")[0]["order"]["order_number"] == "SA-1002"
+    answers = {}
+    for number in ("SA-2001", "SA-9999"):  # bob's order, and one that does not exist
+        events, foreign = await run(ActionOrderStatus(), tracker("order_lookup", "alice", action_store, slots={"order_number": number}))
+        assert not payloads(foreign, "order_status")
+        assert slots(events) == {"order_number": None, "email": None}
+        answers[number] = texts(foreign).replace(number, "#")
+    assert answers["SA-2001"] == answers["SA-9999"] == ON_ACCOUNT_NOT_FOUND.format(number="#")
+
+
+async def test_naming_someone_elses_order_never_offers_to_cancel_ones_own(action_store: Settings) -> None:
+    answers = {}
+    for number in ("SA-2002", "SA-9999"):
+        events, messages = await run(ActionAskCancelConfirmation(), tracker("order_lookup", "alice", action_store, slots={"order_number": number}))
+        assert slots(events) == {"order_number": None, "pending_cancel_order": None}
+        assert not any(message.get("buttons") for message in messages)
+        answers[number] = texts(messages).replace(number, "#")
+    assert answers["SA-2002"] == answers["SA-9999"] == ON_ACCOUNT_NOT_FOUND.format(number="#")
+    events, messages = await run(ActionCancelOrder(), tracker("order_lookup", "alice", action_store, slots={"pending_cancel_order": "SA-2002"}))
+    assert texts(messages) == ON_ACCOUNT_NOT_FOUND.format(number="SA-2002")
+    with unit_of_work() as uow:
+        assert uow.orders.by_number("SA-2002").status == "paid"
+
+
+def test_guest_lookup_does_the_same_work_whether_or_not_the_order_exists(action_store: Settings) -> None:
+    """Same SQL and a comparison either way, so the time taken says nothing (timing itself is not measured)."""
+    with unit_of_work() as uow:
+        statements: list[str] = []
+
+        def record(*args: Any) -> None:
+            statements.append(args[2])
+
+        engine = uow.session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        assert uow.orders.find_for_guest("SA-1003", "mallory@example.com") is None
+        wrong_email = list(statements)
+        statements.clear()
+        assert uow.orders.find_for_guest("SA-9999", "mallory@example.com") is None
+        unknown = list(statements)
+        statements.clear()
+        assert uow.orders.find_for_guest("sa-1003", " Alice@Example.com ").order_number == "SA-1003"
+        assert len(statements) > len(unknown)  # only a match loads the order
+        event.remove(engine, "before_cursor_execute", record)
+    assert wrong_email == unknown and len(unknown) == 1
 
 
 async def test_form_asks_guests_only_and_checks_shapes(action_store: Settings) -> None:

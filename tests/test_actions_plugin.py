@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -64,18 +65,45 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def test_webhook_needs_the_token_and_health_stays_open(action_server: str, action_store: Settings) -> None:
+    token = action_store.action_server_token
     async with aiohttp.ClientSession() as client:
         async with client.get(f"{action_server}/health") as response:
             assert response.status == 200
         async with client.post(f"{action_server}/webhook", json=CALL) as response:
             assert response.status == 401
-        async with client.post(f"{action_server}/webhook", params={"token": "wrong"}, json=CALL) as response:
+        async with client.post(f"{action_server}/webhook", headers=bearer("wrong"), json=CALL) as response:
             assert response.status == 401
+        async with client.post(f"{action_server}/webhook", params={"token": token}, json=CALL) as response:
+            assert response.status == 401  # never in the URL, where access logs keep it
         async with client.get(f"{action_server}/actions") as response:
             assert response.status == 401
-        token = {"token": action_store.action_server_token}
-        async with client.post(f"{action_server}/webhook", params=token, json=CALL) as response:
+        async with client.post(f"{action_server}/webhook", headers=bearer(token), json=CALL) as response:
             assert response.status == 200
             body = await response.json()
     assert body["responses"][0]["text"].startswith("We ship to US, CA.")
+
+
+async def test_a_failing_call_answers_a_bare_error_and_logs_no_request_data(
+    action_server: str, action_store: Settings, tmp_path: Path
+) -> None:
+    secret_email, customer_token = "carol.private@example.com", "signed-customer-token-XYZ"
+    broken = {**CALL, "tracker": {**CALL["tracker"], "latest_message": f"mail {secret_email}",
+                                  "events": [{"event": "user", "metadata": {"customer_token": customer_token}}],
+                                  "slots": [secret_email]}}
+    async with aiohttp.ClientSession(headers=bearer(action_store.action_server_token)) as client:
+        async with client.post(f"{action_server}/webhook", json=broken) as response:
+            assert response.status == 500
+            answer = await response.json()
+        async with client.get(f"{action_server}/no-such-route") as response:
+            assert response.status == 404
+            assert await response.json() == {"error": "not found"}
+    assert set(answer) == {"error", "request_id"} and answer["error"] == "internal error"
+    log = (tmp_path / "actions.log").read_text()
+    assert answer["request_id"] in log
+    assert secret_email not in log and customer_token not in log
+    assert secret_email not in json.dumps(answer)

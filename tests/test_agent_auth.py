@@ -5,6 +5,7 @@ The web app runs for real on a loopback port; no Rasa is needed for these paths.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
 from assistant.store.models import Agent
 from assistant.web.app import create_app
+from assistant.web.console.keys import LOGIN_THROTTLE
 from assistant.web.console.throttle import (
     MAX_FAILURES_PER_ADDRESS,
     MAX_FAILURES_PER_USERNAME,
@@ -192,16 +194,55 @@ def test_the_lock_lifts_after_the_window_and_a_success_clears_the_count() -> Non
     now = [1000.0]
     throttle = LoginThrottle(clock=lambda: now[0])
     for _ in range(MAX_FAILURES_PER_USERNAME):
-        assert throttle.retry_after("Dana", "10.0.0.1") is None
-        throttle.failed("Dana", "10.0.0.1")
-    assert throttle.retry_after("dana", "10.0.0.2") == WINDOW_SECONDS  # by username, any address, any case
+        assert throttle.attempt("Dana", "10.0.0.1").allowed
+    refused = throttle.attempt("dana", "10.0.0.2")  # by username, any address, any case
+    assert refused.retry_after == WINDOW_SECONDS
+    assert throttle.failures(username="dana") == MAX_FAILURES_PER_USERNAME + 1  # refused attempts count too
     now[0] += WINDOW_SECONDS
-    assert throttle.retry_after("dana", "10.0.0.1") is None
-    throttle.failed("dana", None)
-    throttle.succeeded("dana")
+    assert throttle.attempt("dana", "10.0.0.1").allowed  # only the refused one is still in the window
+    throttle.succeeded(throttle.attempt("dana", None))
+    assert throttle.failures(username="dana") == 0
     for _ in range(MAX_FAILURES_PER_USERNAME - 1):
-        throttle.failed("dana", None)
-    assert throttle.retry_after("dana", None) is None
+        throttle.attempt("dana", None)
+    assert throttle.attempt("dana", None).allowed
     for n in range(MAX_FAILURES_PER_ADDRESS):  # many usernames from one address
-        throttle.failed(f"user{n}", "10.0.0.9")
-    assert throttle.retry_after("someone-new", "10.0.0.9") is not None
+        throttle.attempt(f"user{n}", "10.0.0.9")
+    assert not throttle.attempt("someone-new", "10.0.0.9").allowed
+
+
+def test_a_success_takes_back_only_its_own_attempt_on_the_address() -> None:
+    throttle = LoginThrottle(clock=lambda: 5.0)
+    throttle.attempt("mallory", "10.0.0.7")
+    throttle.succeeded(throttle.attempt("erin", "10.0.0.7"))
+    assert throttle.failures(address="10.0.0.7") == 1
+    assert throttle.failures(username="mallory") == 1
+
+
+async def test_a_burst_of_parallel_wrong_passwords_records_every_failure_and_none_passes(settings: Settings) -> None:
+    """50 guesses at once: all 50 are counted, and only the first few ever reach the password check."""
+    username, password = create_agent(settings)
+    app = create_app(settings)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    base = str(server.make_url("")).rstrip("/")
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+            async with http.get(f"{base}/agent/login") as page:
+                token, nonce = hidden_csrf(await page.text()), page.cookies["sa_agent_login"].value
+
+            async def guess(n: int) -> int:
+                form = {"username": username, "password": f"wrong-guess-{n}", "csrf_token": token}
+                headers = {"Cookie": f"sa_agent_login={nonce}"}
+                async with http.post(f"{base}/agent/login", data=form, headers=headers, allow_redirects=False) as answer:
+                    return answer.status
+
+            statuses = await asyncio.gather(*(guess(n) for n in range(50)))
+            assert statuses.count(401) == MAX_FAILURES_PER_USERNAME  # checked, and wrong
+            assert statuses.count(429) == 50 - MAX_FAILURES_PER_USERNAME  # refused without a check
+            assert app[LOGIN_THROTTLE].failures(username=username) == 50
+            form = {"username": username, "password": password, "csrf_token": token}
+            async with http.post(f"{base}/agent/login", data=form, headers={"Cookie": f"sa_agent_login={nonce}"},
+                                 allow_redirects=False) as answer:
+                assert answer.status == 429  # even the right password waits now
+    finally:
+        await server.close()

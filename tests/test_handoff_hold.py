@@ -30,7 +30,7 @@ async def test_agent_takes_over_and_hands_back(stack: dict[str, Any]) -> None:
     shopper, holder, other, admin = ShopperClient(url), AgentClient(url), AgentClient(url), AgentClient(url)
     try:
         for agent, role in ((holder, "agent"), (other, "agent"), (admin, "admin")):
-            await agent.login(*create_agent(settings, role))
+            await agent.login(*create_agent(settings, role, display_name="Sam"))
         await shopper.chat("hi")
         asked = await shopper.chat("I want to talk to a person")
         assert "our team" in " ".join(m.get("text") or "" for m in asked["messages"])
@@ -44,12 +44,13 @@ async def test_agent_takes_over_and_hands_back(stack: dict[str, Any]) -> None:
             status, claimed = await holder.call("POST", f"{conversation}/claim")
             assert status == 200, claimed
             joined = await next_frame(stream, lambda f: f["type"] == "handoff" and f["state"] != "waiting")
-            assert (joined["state"], joined["agent_name"]) == ("agent_joined", holder.username)
+            assert (joined["state"], joined["agent_name"]) == ("agent_joined", "Sam")  # the display name, not the login
             # Exclusive: a second claim fails, another agent can neither read nor write; an admin can read.
             assert (await other.call("POST", f"{conversation}/claim"))[0] == 409
             assert (await other.call("GET", conversation))[0] == 403
             assert (await other.call("POST", f"{conversation}/messages", {"text": "hi"}))[0] == 403
-            assert not (await other.queue_item(sender))["readable"]
+            status, others_queue = await other.call("GET", "/queue")
+            assert status == 200 and sender not in [entry["sender"] for entry in others_queue["queue"]]
             status, seen_by_admin = await admin.call("GET", conversation)
             assert status == 200 and seen_by_admin["handoff"]["status"] == "active"
 

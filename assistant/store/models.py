@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -342,6 +343,11 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What shoppers see ("Sam"); the username is a login name and never leaves the console.
+    display_name: Mapped[str] = mapped_column(String(64), default="Support", server_default="Support")
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Raised by a password reset or a disable: sessions started under an older value end.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 ALERT_KINDS = ("back_in_stock", "price_drop")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from assistant.store.models import AGENT_ROLES, Agent, utcnow
+from assistant.store.models import AGENT_ROLES, Agent, HandoffRequest, utcnow
 
 
 class AgentRepository:
@@ -22,6 +22,14 @@ class AgentRepository:
 
     def get(self, agent_id: int) -> Agent | None:
         return self.session.get(Agent, agent_id)
+
+    def release_claims(self, agent_id: int) -> None:
+        """Put the agent's active conversations back in the queue and drop their name from closed ones."""
+        self.session.execute(
+            update(HandoffRequest).where(HandoffRequest.claimed_by == agent_id, HandoffRequest.status == "active")
+            .values(status="waiting", claimed_by=None, claimed_at=None)
+        )
+        self.session.execute(update(HandoffRequest).where(HandoffRequest.claimed_by == agent_id).values(claimed_by=None))
 
     def by_username(self, username: str) -> Agent | None:
         return self.session.scalars(select(Agent).where(Agent.username == username)).first()

@@ -13,10 +13,12 @@ from typing import Literal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from assistant.store.models import CANCELLABLE_STATUSES, AuditLog, Order, OrderItem, Refund, utcnow
+from assistant.store.models import CANCELLABLE_STATUSES, AuditLog, Customer, Order, OrderItem, Refund, utcnow
 from assistant.store.repositories.customers import normalize_email
 
 CancelOutcome = Literal["cancelled", "already_cancelled", "shipped", "not_cancellable"]
+# Compared against when an order number does not exist, so that case costs the same comparison.
+_NO_OWNER = "\x00no order"
 SHIPPED_STATUSES = frozenset({"shipped", "in_transit", "delayed", "out_for_delivery", "delivered", "returned"})
 
 
@@ -60,17 +62,37 @@ class OrderRepository:
         )
         return list(self.session.scalars(statement))
 
+    def by_number_for_customer(self, order_number: str, customer_id: str) -> Order | None:
+        """The customer's own order with this number: one query that cannot tell someone else's from none."""
+        typed = normalize_order_number(order_number)
+        if not typed:
+            return None
+        statement = _with_details(
+            select(Order).where(Order.order_number.in_({typed, typed.upper()}), Order.customer_id == customer_id)
+        )
+        return self.session.scalars(statement).first()
+
     def find_for_guest(self, order_number: str, email: str) -> Order | None:
         """The order only if both its number and its e-mail match (trimmed, case-insensitive).
 
-        Returns ``None`` alike for an unknown number and for a wrong e-mail, so a caller
-        cannot tell a prober which order numbers exist.
+        Returns ``None`` alike for an unknown number and for a wrong e-mail, and does the same
+        work for both: one query for the number's owner e-mail (a row or none) and one
+        constant-time comparison (against a placeholder when there is no order). Only a
+        match loads the order itself.
         """
-        order = self.by_number(order_number)
-        given = normalize_email(email).encode()
-        owner = normalize_email(order.email or order.customer.email or "") if order is not None else ""
-        matches = bool(owner) and hmac.compare_digest(owner.encode(), given)
-        return order if order is not None and matches else None
+        typed = normalize_order_number(order_number)
+        statement = (
+            select(Order.id, Order.email, Customer.email)
+            .outerjoin(Customer, Customer.id == Order.customer_id)
+            .where(Order.order_number.in_({typed, typed.upper()}))
+            .limit(1)
+        )
+        row = self.session.execute(statement).first()
+        owner = normalize_email((row[1] or row[2] or "") if row is not None else "")
+        matches = hmac.compare_digest((owner or _NO_OWNER).encode(), normalize_email(email).encode())
+        if row is None or not owner or not matches:
+            return None
+        return self.session.scalars(_with_details(select(Order).where(Order.id == row[0]))).first()
 
     def cancel(self, order: Order, now: datetime | None = None) -> CancelOutcome:
         """Cancel an order that has not left the warehouse; anything else is refused unchanged.

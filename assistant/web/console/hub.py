@@ -23,6 +23,7 @@ class AgentIdentity:
     id: int
     username: str
     role: str
+    display_name: str = "Support"  # what shoppers see; the username stays in the console
 
     @property
     def is_admin(self) -> bool:

@@ -58,6 +58,7 @@ class Handoff:
     created_at: datetime
     claimed_by: int | None
     claimed_by_name: str | None
+    claimed_by_display: str | None  # the holder's display name, for shoppers
     claimed_at: datetime | None
     after_hours: bool
     left_message: str | None
@@ -81,7 +82,7 @@ def _snapshot(session: Session, row: HandoffRequest) -> Handoff:
     agent = AgentRepository(session).get(row.claimed_by) if row.claimed_by is not None else None
     return Handoff(
         row.id, row.sender_id, row.channel, row.status, row.reason, row.customer_id, row.created_at,
-        row.claimed_by, agent.username if agent else None, row.claimed_at, row.after_hours, row.left_message,
+        row.claimed_by, agent.username if agent else None, agent.display_name if agent else None, row.claimed_at, row.after_hours, row.left_message,
     )
 
 
@@ -181,20 +182,20 @@ class HandoffService:
                 raise ConsoleError(404, "no such conversation")
             raise ConsoleError(409, "this conversation is already taken or closed")
         handoff = await self.readable(agent, handoff_id)
-        joined = bot_event(f"{agent.username} from our team has joined the conversation.", "system")
+        joined = bot_event(f"{agent.display_name} from our team has joined the conversation.", "system")
         try:
             messages = await self._say(handoff, [{"event": "pause", "timestamp": None}, joined])
         except Exception:
             await self._db(lambda uow: _commit(uow, _unclaim(uow, handoff_id)))
             raise
-        await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": "agent_joined", "agent_name": agent.username})
+        await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": "agent_joined", "agent_name": agent.display_name})
         await self._push(handoff, messages)
         self.hub.wake.set()
         return handoff
 
     async def reply(self, agent: AgentIdentity, handoff_id: int, text: str) -> dict[str, Any]:
         handoff = await self.held_by(agent, handoff_id)
-        [message] = await self._say(handoff, [bot_event(text, "agent", agent.username)])
+        [message] = await self._say(handoff, [bot_event(text, "agent", agent.display_name)])
         await self._push(handoff, [message])
         return message
 

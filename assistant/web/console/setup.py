@@ -19,10 +19,13 @@ from assistant.web.console.hub import Hub
 from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, HUB, LOGIN_THROTTLE
 from assistant.web.console.service import HandoffService
 from assistant.web.console.throttle import LoginThrottle
+from assistant.web.console.views import account_current
 from assistant.web.console.watcher import watch
 from assistant.web.keys import RASA, SETTINGS, STORE
 
 log = logging.getLogger(__name__)
+# How soon a console WebSocket closes after its session expired, idled out or was revoked.
+SWEEP_SECONDS = 30.0
 
 
 async def console_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -44,10 +47,23 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
         app[STORE], app[RASA], app[HUB], load_store_policy(settings.policy_file)
     )
     watcher = asyncio.create_task(watch(app[HANDOFFS], app[HUB]))
+    sweeper = asyncio.create_task(sweep_sessions(app))
     yield
-    watcher.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await watcher
+    for task in (watcher, sweeper):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def sweep_sessions(app: web.Application, every: float = SWEEP_SECONDS) -> None:
+    """End expired, idle and revoked agent sessions and close their WebSockets, every ``every`` seconds."""
+    sessions, store = app[AGENT_SESSIONS], app[STORE]
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await sessions.sweep(lambda session: account_current(store, session))
+        except SQLAlchemyError as error:
+            log.warning("agent sessions not checked, store unreachable: %s", error)
 
 
 async def close_sockets(app: web.Application) -> None:

@@ -13,8 +13,9 @@ from string import Template
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
 
-from assistant.agents import authenticate
+from assistant.agents import authenticate, session_valid
 from assistant.store.db import UnitOfWork
 from assistant.web.console.auth import (
     AGENT_COOKIE,
@@ -42,7 +43,27 @@ MAX_REPLY_CHARS = 4_000
 
 
 def current_session(request: web.Request) -> AgentSession | None:
+    """The request's session as this process knows it (expiry and idle time checked, not the account)."""
     return request.app[AGENT_SESSIONS].get(request.cookies.get(AGENT_COOKIE))
+
+
+async def account_current(store: sessionmaker[Session], session: AgentSession) -> bool:
+    """Whether the session's account still exists, is enabled and has not changed password since sign-in."""
+
+    def check() -> bool:
+        with UnitOfWork(store) as uow:
+            return session_valid(uow.session, session.agent.id, session.epoch)
+
+    return await asyncio.to_thread(check)
+
+
+async def live_session(request: web.Request) -> AgentSession | None:
+    """The request's session if it is still good, the account checked in the store (a disable takes effect at once)."""
+    session = current_session(request)
+    if session is not None and not await account_current(request.app[STORE], session):
+        request.app[AGENT_SESSIONS].drop(session)
+        return None
+    return session
 
 
 def _redirect(location: str) -> web.Response:
@@ -72,21 +93,22 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, "Your login form expired; please try again.", status=403)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     throttle = request.app[LOGIN_THROTTLE]
-    if (wait := throttle.retry_after(username, request.remote)) is not None:
-        minutes = max(1, round(wait / 60))
+    attempt = throttle.attempt(username, request.remote)
+    if attempt.retry_after is not None:
+        minutes = max(1, round(attempt.retry_after / 60))
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
 
-    def check() -> AgentIdentity | None:
+    def check() -> tuple[AgentIdentity, int] | None:
         with UnitOfWork(request.app[STORE]) as uow:
             agent = authenticate(uow.session, username, password)
-            return AgentIdentity(agent.id, agent.username, agent.role) if agent else None
+            identity = AgentIdentity(agent.id, agent.username, agent.role, agent.display_name) if agent else None
+            return (identity, agent.session_epoch) if agent and identity else None
 
-    agent = await asyncio.to_thread(check)
-    if agent is None:
-        throttle.failed(username, request.remote)
+    signed_in = await asyncio.to_thread(check)
+    if signed_in is None:
         return _login_page(request, "Wrong username or password.", status=401)
-    throttle.succeeded(username)
-    token, _ = request.app[AGENT_SESSIONS].start(agent)
+    throttle.succeeded(attempt)
+    token, _ = request.app[AGENT_SESSIONS].start(*signed_in)
     response = _redirect("/agent")
     set_session_cookie(request, response, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/agent")
@@ -94,7 +116,7 @@ async def post_login(request: web.Request) -> web.StreamResponse:
 
 
 async def post_logout(request: web.Request) -> web.StreamResponse:
-    session = current_session(request)
+    session = await live_session(request)
     form = await request.post()
     if session is None or not csrf_ok(request, session, str(form.get(CSRF_FIELD, ""))):
         raise ApiError(403, "not signed in, or the form's CSRF token is missing")
@@ -105,7 +127,7 @@ async def post_logout(request: web.Request) -> web.StreamResponse:
 
 
 async def get_console(request: web.Request) -> web.StreamResponse:
-    session = current_session(request)
+    session = await live_session(request)
     if session is None:
         return _redirect("/agent/login")
     return _page(
@@ -116,9 +138,9 @@ async def get_console(request: web.Request) -> web.StreamResponse:
     )
 
 
-def api_agent(request: web.Request) -> AgentIdentity:
+async def api_agent(request: web.Request) -> AgentIdentity:
     """The signed-in agent of an API call; POSTs must also carry the CSRF token."""
-    session = current_session(request)
+    session = await live_session(request)
     if session is None:
         raise ApiError(401, "sign in at /agent/login first")
     if request.method != "GET" and not csrf_ok(request, session, None):
@@ -145,25 +167,26 @@ async def _run(coroutine: Any) -> Any:
 
 
 async def get_queue(request: web.Request) -> web.Response:
-    agent = api_agent(request)
+    agent = await api_agent(request)
     queue = await request.app[HANDOFFS].queue()
-    items = [{**handoff.as_json(), "readable": agent.may_read(handoff.claimed_by)} for handoff in queue]
+    # Unclaimed conversations and the agent's own; an admin sees every one.
+    items = [{**handoff.as_json(), "readable": True} for handoff in queue if agent.may_read(handoff.claimed_by)]
     return web.json_response({"me": {"username": agent.username, "role": agent.role}, "queue": items})
 
 
 async def get_conversation(request: web.Request) -> web.Response:
-    agent = api_agent(request)
+    agent = await api_agent(request)
     return web.json_response(await _run(request.app[HANDOFFS].details(agent, _handoff_id(request))))
 
 
 async def post_claim(request: web.Request) -> web.Response:
-    agent = api_agent(request)
+    agent = await api_agent(request)
     handoff = await _run(request.app[HANDOFFS].claim(agent, _handoff_id(request)))
     return web.json_response({"claimed": handoff.id})
 
 
 async def post_message(request: web.Request) -> web.Response:
-    agent = api_agent(request)
+    agent = await api_agent(request)
     body = await read_json_object(request)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -175,12 +198,12 @@ async def post_message(request: web.Request) -> web.Response:
 
 
 async def post_hand_back(request: web.Request) -> web.Response:
-    agent = api_agent(request)
+    agent = await api_agent(request)
     await _run(request.app[HANDOFFS].finish(agent, _handoff_id(request), "bot"))
     return web.json_response({"status": "bot_resumed"})
 
 
 async def post_close(request: web.Request) -> web.Response:
-    agent = api_agent(request)
+    agent = await api_agent(request)
     await _run(request.app[HANDOFFS].finish(agent, _handoff_id(request), "closed"))
     return web.json_response({"status": "closed"})

@@ -19,7 +19,7 @@ from assistant.web.console.auth import same_origin
 from assistant.web.console.hub import AgentIdentity
 from assistant.web.console.keys import HANDOFFS, HUB
 from assistant.web.console.service import ConsoleError, Handoff
-from assistant.web.console.views import current_session
+from assistant.web.console.views import live_session
 from assistant.web.middlewares import ApiError
 from assistant.web.views_chat import shopper
 
@@ -52,7 +52,7 @@ def handoff_state(handoff: Handoff | None) -> dict[str, Any] | None:
     if handoff is None:
         return None
     if handoff.status == "active":
-        return {"type": "handoff", "state": "agent_joined", "agent_name": handoff.claimed_by_name or "Support"}
+        return {"type": "handoff", "state": "agent_joined", "agent_name": handoff.claimed_by_display or "Support"}
     return {"type": "handoff", "state": "waiting"}
 
 
@@ -99,7 +99,7 @@ async def shopper_stream(request: web.Request) -> web.WebSocketResponse:
 
 async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     """``GET /agent/ws``: queue changes and live messages of the conversations this agent may read."""
-    session = current_session(request)
+    session = await live_session(request)
     if session is None:
         raise ApiError(401, "sign in at /agent/login first")
     if not same_origin(request):
@@ -109,6 +109,7 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     await socket.prepare(request)
     hub, handoffs = request.app[HUB], request.app[HANDOFFS]
     hub.agents[socket] = agent
+    session.sockets.add(socket)  # closed when the session ends (logout, expiry, idle, account change)
     try:
         async for frame in client_frames(socket):
             if frame.get("type") == "typing" and isinstance(frame.get("conversation"), int):
@@ -117,4 +118,5 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
                     await hub.to_shopper(handoff.sender_id, {"type": "typing", "from": "agent", "on": bool(frame.get("on"))})
     finally:
         hub.agents.pop(socket, None)
+        session.sockets.discard(socket)
     return socket

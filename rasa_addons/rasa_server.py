@@ -1,0 +1,27 @@
+"""``rasa run`` with the HTTP API token read from the environment, so it never shows in a process list.
+
+``rasa run --auth-token TOKEN`` puts the token in the command line, which every local user
+can read (``ps``, ``/proc/<pid>/cmdline``). The launcher starts this module instead, with the
+token in ``RASA_AUTH_TOKEN``; it adds the option to ``sys.argv`` inside the process (the
+kernel's copy of the command line does not change) and hands over to Rasa's own CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rasa.__main__ import main
+
+
+def run() -> None:
+    """Start ``rasa run`` with the arguments given here plus the token from the environment."""
+    token = os.environ.get("RASA_AUTH_TOKEN")
+    if not token:
+        sys.exit("RASA_AUTH_TOKEN is not set: the Rasa HTTP API must not run without a token")
+    sys.argv = ["rasa", "run", *sys.argv[1:], "--auth-token", token]
+    main()
+
+
+if __name__ == "__main__":
+    run()
