@@ -17,9 +17,10 @@ from assistant.settings import Settings
 from assistant.store.db import make_engine, make_session_factory
 from assistant.web.catalog_search import CatalogSearch
 from assistant.web.cors import cors_middleware
-from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, SETTINGS, STORE
-from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware
+from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, RATE_LIMITER, SETTINGS, STORE
+from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware, guard_middleware
 from assistant.web.rasa_client import RasaClient
+from assistant.web.rate_limit import RateLimiter, make_store, rate_limit_middleware
 from assistant.web.routes import setup_routes
 from assistant.web.sessions import session_middleware
 
@@ -52,15 +53,31 @@ async def catalog_ctx(app: web.Application) -> AsyncIterator[None]:
     await catalog.stop()
 
 
+async def rate_store_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Close the rate-limit store's connections (Redis) with the app."""
+    yield
+    await app[RATE_LIMITER].store.close()
+
+
 def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float = 30.0) -> web.Application:
     """The web gateway for one store; ``demo_mode`` enables the demo login on ``/``."""
+    limiter = RateLimiter(make_store(settings.redis_url))
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # CORS is outermost so it answers preflights and sees the session cookie to mark it;
-        # the session middleware comes next so error responses still carry a new cookie.
-        middlewares=[cors_middleware(settings.allowed_origins), session_middleware(settings.web_secret), error_middleware],
+        # The Host check (and last-resort error answer) is outermost; then CORS, so it answers
+        # preflights and sees the session cookie to mark it; the session middleware comes next
+        # so error responses still carry a new cookie; rate limits need the session.
+        middlewares=[
+            guard_middleware(settings.allowed_hosts),
+            cors_middleware(settings.allowed_origins),
+            session_middleware(settings.web_secret),
+            rate_limit_middleware(limiter),
+            error_middleware,
+        ],
     )
     app[SETTINGS] = settings
+    app[RATE_LIMITER] = limiter
+    app.cleanup_ctx.append(rate_store_ctx)
     app[DEMO_MODE] = demo_mode
     app[RASA_TIMEOUT] = rasa_timeout
     app.cleanup_ctx.append(rasa_client_ctx)

@@ -3,9 +3,11 @@
 Erasure deletes the customer's events, carts, reminders, product alerts and profile. Orders are kept,
 because tax and accounting law requires it, but anonymized: they move to a fresh
 pseudonymous customer (``erased-<random>``) and lose their e-mail, so nothing left links
-them to the person. Handoff requests keep their queue row for the agents' statistics but
-lose the transcript and the customer link. Audit rows are kept: they are the record that
-the request was honoured.
+them to the person; audit rows that name one of those orders (cancellations) move to the
+same pseudonym. Handoff requests keep their queue row for the agents' statistics but lose
+the transcript, the customer link, the message left for the team and the sender id (which
+carries the customer id), and an open one is closed. The other audit rows are kept: they
+are the record that the request was honoured.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from assistant.store.models import Cart, CartNudge, Customer, Event, HandoffRequest, Order, ProductAlert, utcnow
+from assistant.store.models import (
+    AuditLog,
+    Cart,
+    CartNudge,
+    Customer,
+    Event,
+    HandoffRequest,
+    Order,
+    ProductAlert,
+    utcnow,
+)
 from assistant.store.repositories.alerts import AlertRepository
 
 
@@ -99,11 +111,7 @@ class PrivacyRepository:
         ).rowcount
         self.session.execute(delete(CartNudge).where(CartNudge.customer_id == customer_id))
         alerts = self.session.execute(delete(ProductAlert).where(ProductAlert.customer_id == customer_id)).rowcount
-        self.session.execute(
-            update(HandoffRequest)
-            .where(or_(HandoffRequest.customer_id == customer_id, HandoffRequest.sender_id.in_(sender_ids)))
-            .values(customer_id=None, transcript=None)
-        )
+        self._scrub_handoffs(customer_id, sender_ids)
         order_count = int(self.session.scalar(select(func.count(Order.id)).where(Order.customer_id == customer_id)) or 0)
         pseudonym = None
         if order_count:
@@ -113,6 +121,23 @@ class PrivacyRepository:
             self.session.execute(
                 update(Order).where(Order.customer_id == customer_id).values(customer_id=pseudonym, email=None)
             )
+            for entry in self.session.scalars(select(AuditLog).where(AuditLog.customer_id == customer_id)):
+                if isinstance(entry.detail, dict) and "order_number" in entry.detail:
+                    entry.customer_id = pseudonym
         self.session.execute(delete(Customer).where(Customer.id == customer_id))
+        self.session.flush()
         self.session.expunge_all()
         return ErasureReport(int(events or 0), int(carts or 0), order_count, pseudonym, int(alerts or 0))
+
+    def _scrub_handoffs(self, customer_id: str, sender_ids: set[str]) -> None:
+        """Keep each handoff row (queue statistics) but nothing that names or quotes the person."""
+        rows = self.session.scalars(
+            select(HandoffRequest).where(
+                or_(HandoffRequest.customer_id == customer_id, HandoffRequest.sender_id.in_(sender_ids))
+            )
+        )
+        for row in rows:
+            row.customer_id, row.transcript, row.left_message = None, None, None
+            row.sender_id = f"erased-{secrets.token_hex(8)}"
+            if row.status != "closed":
+                row.status, row.closed_at, row.closed_how = "closed", utcnow(), "closed"

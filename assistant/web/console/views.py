@@ -32,8 +32,8 @@ from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, LOGIN_THROTTLE
 from assistant.web.console.service import ConsoleError
 from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
+from assistant.web.parsing import read_json_object
 from assistant.web.rasa_client import RasaUnavailable
-from assistant.web.views_chat import read_json_object
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOGIN_PAGE = Template((TEMPLATES / "login.html").read_text())
