@@ -30,6 +30,7 @@ from actions.base import ShopAction
 from actions.context import settings, unit_of_work, verified_customer
 from actions.replies import day
 from actions.shopper import known_customer
+from assistant.identity import EXPORT_LINK_TTL, sign_export_link
 from assistant.rasa_api import RasaApiError, erase_conversation
 from assistant.store.db import UnitOfWork
 from assistant.store.models import utcnow
@@ -41,6 +42,7 @@ NEEDS_LOGIN = (
     "I can only do that for a signed-in customer, so that nobody else can see or change your data. "
     "Please sign in to the store and ask me again here."
 )
+WEB_CHANNEL = "gateway"  # the web widget's channel: the only one that renders the download link
 ERASED_MARKER = "conversation_erased"  # tells the web gateway to forget this conversation in Rasa
 CONSENT_QUESTION = "May I use your order history to personalize suggestions?"
 CONSENT_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
@@ -111,6 +113,12 @@ class ActionPrivacySummary(ShopAction):
             uow.audit.record(customer_id, "privacy_summary", {"channel": tracker.get_latest_input_channel()})
             uow.commit()
         dispatcher.utter_message(text=summary_text(summary, settings().order_retention_years))
+        if tracker.get_latest_input_channel() == WEB_CHANNEL:
+            link = sign_export_link(customer_id, settings().web_secret)
+            dispatcher.utter_message(
+                text=f"You can also download all of it as a JSON file; the link works for {EXPORT_LINK_TTL // 60} minutes.",
+                json_message={"type": "data_export", "url": f"/api/me/export/{link}", "label": "Download my data (JSON)"},
+            )
         return []
 
 

@@ -100,3 +100,36 @@ def verify_customer_token(
         return None
     current = time.time() if now is None else now
     return subject if current < expires <= current + max_ttl else None
+
+
+EXPORT_LINK_TTL = 15 * 60
+
+
+def sign_export_link(customer_id: str, secret: str, ttl_seconds: int = EXPORT_LINK_TTL, now: float | None = None) -> str:
+    """The opaque part of a "download my data" link: ``<base64url id>.<expiry>.<signature>``
+    under the web app's secret (``SHOP_WEB_SECRET``), valid for ``ttl_seconds``."""
+    if not customer_id or not secret:
+        raise ValueError("customer_id and secret must not be empty")
+    expires = int(time.time() if now is None else now) + int(ttl_seconds)
+    body = f"{_b64encode(customer_id.encode('utf-8'))}.{expires}"
+    return f"{body}.{_b64encode(hmac.new(secret.encode(), f'export:{body}'.encode(), hashlib.sha256).digest())}"
+
+
+def read_export_link(link: str, secret: str, now: float | None = None) -> str | None:
+    """The customer id of an unexpired export link we signed, or ``None`` for anything else."""
+    if not isinstance(link, str) or not secret or len(link) > MAX_TOKEN_LENGTH or link.count(".") != 2:
+        return None
+    encoded_id, expires, signature = link.split(".")
+    if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
+        return None
+    body = f"{encoded_id}.{expires}"
+    try:
+        given = _b64decode(signature)
+        customer_id = _b64decode(encoded_id).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    expected = hmac.new(secret.encode(), f"export:{body}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(given, expected):
+        return None
+    current = time.time() if now is None else now
+    return customer_id if current < int(expires) and customer_id else None

@@ -30,6 +30,19 @@ class StackError(RuntimeError):
     """A service did not start or did not become healthy; the message says which and why."""
 
 
+LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def require_loopback_for_demo(host: str, demo_mode: bool) -> None:
+    """Refuse ``--demo`` on any address but loopback: the demo page signs a customer token
+    for anyone who asks (``/?login=demo``), which must never be reachable from a network."""
+    if demo_mode and host.strip().strip("[]").lower() not in LOOPBACK_ADDRESSES:
+        raise StackError(
+            f"--demo serves a page that logs anyone in as the demo customer, so it only binds to "
+            f"loopback (127.0.0.1, ::1), not {host!r}; unset SHOP_WEB_HOST or drop --demo"
+        )
+
+
 @dataclass(frozen=True)
 class Ports:
     action_server: int = 5055
@@ -183,6 +196,7 @@ def running_stack(
         raise StackError(f"{RASA_BIN} is missing: run `make install` first")
     if not model_path.exists():
         raise StackError(f"no trained Rasa model at {model_path}: run `make model` first")
+    require_loopback_for_demo(settings.web_host, demo_mode)
     env = child_environment(settings, ports)
     started: list[Service] = []
     try:

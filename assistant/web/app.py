@@ -89,7 +89,13 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
 
 
 def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False) -> None:
-    """Serve the app until interrupted (``shop-assistant web``)."""
+    """Serve the app until interrupted (``shop-assistant web``); ``--demo`` on loopback only."""
+    from assistant.launcher import StackError, require_loopback_for_demo
+
+    try:
+        require_loopback_for_demo(settings.web_host, demo_mode)
+    except StackError as error:
+        raise SystemExit(f"error: {error}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web.run_app(
         create_app(settings, demo_mode=demo_mode),

@@ -48,6 +48,16 @@ ROUTE_LIMITS = {
 WS_FRAMES = Limit("frames", 120, 600)  # frames a widget sends (typing, pings) per window
 
 
+def limit_for(path: str) -> Limit | None:
+    """The limit of a path: its own, or that of the route family it lies under (export links)."""
+    path = path.rstrip("/")
+    while path.startswith("/api/"):
+        if path in ROUTE_LIMITS:
+            return ROUTE_LIMITS[path]
+        path = path.rpartition("/")[0]
+    return None
+
+
 class RateStore(Protocol):
     """Where hit counts live; ``hit`` adds one and returns the window's count so far."""
 
@@ -146,7 +156,7 @@ def rate_limit_middleware(limiter: RateLimiter) -> Callable[..., Awaitable[web.S
     async def middleware(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        limit = ROUTE_LIMITS.get(request.path.rstrip("/")) if request.method != "OPTIONS" else None
+        limit = limit_for(request.path) if request.method != "OPTIONS" else None
         if limit is not None:
             session = None if request[NEW_SESSION] else request[SESSION_ID]
             try:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -31,6 +32,19 @@ from assistant.store.models import (
     utcnow,
 )
 from assistant.store.repositories.alerts import AlertRepository
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    """A mapped row's columns as a JSON-ready dict."""
+    return {column.key: _json_value(getattr(row, column.key)) for column in row.__mapper__.column_attrs}
+
+
+def _rows(session: Session, statement: Any) -> list[dict[str, Any]]:
+    return [_plain(row) for row in session.scalars(statement)]
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,33 @@ class PrivacyRepository:
             cart_items=sum(item.quantity for item in cart.items) if cart else 0,
             active_alerts=AlertRepository(self.session).count_active(customer_id),
         )
+
+    def export(self, customer_id: str) -> dict[str, Any] | None:
+        """Everything the store holds about the customer, as JSON-ready data (for "download
+        my data"); ``None`` when there is no such customer."""
+        customer = self.session.get(Customer, customer_id)
+        if customer is None:
+            return None
+        orders = []
+        for order in self.session.scalars(select(Order).where(Order.customer_id == customer_id).order_by(Order.placed_at)):
+            orders.append({
+                **_plain(order), "items": [_plain(item) for item in order.items],
+                "shipment": _plain(order.shipment) if order.shipment else None,
+                "refund": _plain(order.refund) if order.refund else None,
+            })
+        carts = self.session.scalars(select(Cart).where(Cart.customer_id == customer_id))
+        profile = _plain(customer)
+        return {
+            "profile": {k: v for k, v in profile.items() if "consent" not in k},
+            "consent": {k: v for k, v in profile.items() if "consent" in k},
+            "orders": orders,
+            "events": _rows(self.session, select(Event).where(Event.customer_id == customer_id).order_by(Event.at)),
+            "cart": [{**_plain(cart), "items": [_plain(item) for item in cart.items]} for cart in carts],
+            "alerts": _rows(self.session, select(ProductAlert).where(ProductAlert.customer_id == customer_id)),
+            "cart_reminders": _rows(self.session, select(CartNudge).where(CartNudge.customer_id == customer_id)),
+            "handoffs": _rows(self.session, select(HandoffRequest).where(HandoffRequest.customer_id == customer_id)),
+            "audit": _rows(self.session, select(AuditLog).where(AuditLog.customer_id == customer_id).order_by(AuditLog.at)),
+        }
 
     def erase(self, customer_id: str, sender_ids: set[str]) -> ErasureReport:
         """Erase the customer and the anonymous traces of their conversations (``sender_ids``)."""

@@ -218,6 +218,13 @@
     if (custom.type === "comparison") return comparisonTable(custom);
     if (custom.type === "order_status") return orderCard(custom.order);
     if (custom.type === "cart") return cartSummary(custom);
+    if (custom.type === "data_export" && typeof custom.url === "string" && custom.url.indexOf("/api/me/export/") === 0) {
+      var link = el("a", "sa-download", custom.label || "Download my data");
+      link.href = server + custom.url;
+      link.setAttribute("download", "my-shop-data.json");
+      link.setAttribute("aria-label", link.textContent);
+      return link;
+    }
     return null;
   }
 
