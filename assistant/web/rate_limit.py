@@ -21,7 +21,7 @@ from typing import Protocol
 from aiohttp import web
 
 from assistant.web.middlewares import error_response
-from assistant.web.sessions import NEW_SESSION, SESSION_ID
+from assistant.web.sessions import SESSION_ID
 
 WINDOW_SECONDS = 60
 
@@ -158,9 +158,8 @@ def rate_limit_middleware(limiter: RateLimiter) -> Callable[..., Awaitable[web.S
     ) -> web.StreamResponse:
         limit = limit_for(request.path) if request.method != "OPTIONS" else None
         if limit is not None:
-            session = None if request[NEW_SESSION] else request[SESSION_ID]
             try:
-                await limiter.check(limit, session, client_address(request))
+                await limiter.check(limit, request[SESSION_ID], client_address(request))
             except RateLimited as limited:
                 return too_many(limited.retry_after)
         return await handler(request)
