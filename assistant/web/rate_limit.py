@@ -46,6 +46,10 @@ ROUTE_LIMITS = {
     "/api/me/export": Limit("export", 5, 20),
 }
 WS_FRAMES = Limit("frames", 120, 600)  # frames a widget sends (typing, pings) per window
+# New requests for a person from one address per hour (a conversation has one open request
+# at most; the action re-uses it): a flood from one place cannot bury the agents' queue.
+HANDOFF_REQUESTS = Limit("handoff", 3, 5)
+HANDOFF_WINDOW_SECONDS = 3600
 
 
 def limit_for(path: str) -> Limit | None:

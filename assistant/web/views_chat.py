@@ -24,10 +24,11 @@ from typing import Any
 from aiohttp import web
 
 from assistant.web.console.keys import HANDOFFS, HUB
-from assistant.web.keys import RASA, SETTINGS
+from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import message_id_param, read_json_object
 from assistant.web.rasa_client import RasaClient, RasaUnavailable, last_restart, transcript
+from assistant.web.rate_limit import HANDOFF_REQUESTS, HANDOFF_WINDOW_SECONDS, RateLimited, RateLimiter, client_address
 from assistant.web.sessions import NEW_SESSION, InvalidCustomerToken, Shopper, identify, log_id
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ NO_REPLY = (
 )
 INVALID_TOKEN = "your store login is not valid or has expired; reload the page or log in again"
 STALE_OPTION = "that option is not on offer in this conversation any more; type what you want instead"
+TOO_MANY_HANDOFFS = (
+    "Our team already has several requests from your network waiting, so I couldn't add this one. "
+    "Please try again later; meanwhile I'm happy to keep helping here."
+)
 ERASED = "conversation_erased"
 CARD_INTENTS = ("add_to_cart", "recommend")  # the widget's product-card buttons (ordinal payloads)
 
@@ -76,6 +81,14 @@ def offered_payloads(tracker: dict[str, Any]) -> set[str]:
         payloads.update(f'/{intent}{{"ordinal":"{n}"}}' for n in range(1, listed + 1))
     return payloads
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def _what_to_send(request: web.Request, body: dict[str, Any], who: Shopper) -> tuple[str, bool, bool]:
     """``(text, is_payload, truncated)`` from a body with either ``message`` or ``payload``."""
     message, payload = body.get("message"), body.get("payload")
@@ -85,6 +98,8 @@ async def _what_to_send(request: web.Request, body: dict[str, Any], who: Shopper
         if not isinstance(payload, str) or not payload.strip() or len(payload) > MAX_PAYLOAD_CHARS:
             raise ApiError(400, f'"payload" must be a button payload of at most {MAX_PAYLOAD_CHARS} characters')
         payload = payload.strip()
+        if not _encodable(payload):
+            raise ApiError(400, '"payload" is not valid text')
         if not payload.startswith("/"):
             return payload, False, False  # a button that says words: read as text like typing
         if request[NEW_SESSION] and who.customer_id is None:
@@ -97,7 +112,25 @@ async def _what_to_send(request: web.Request, body: dict[str, Any], who: Shopper
     message = message.strip()
     if not message:
         raise ApiError(400, "the message is empty; type something to ask the assistant")
+    if not message.isprintable() and not _encodable(message):
+        raise ApiError(400, "the message is not valid text (it holds a lone UTF-16 surrogate)")
     return message[:MAX_MESSAGE_CHARS], False, len(message) > MAX_MESSAGE_CHARS
+
+async def _cap_new_handoff(request: web.Request, who: Shopper) -> list[dict[str, Any]]:
+    """If this turn opened a request for a person and the client's address is over
+    :data:`HANDOFF_REQUESTS`, withdraw it at once and say why (returns that notice)."""
+    handoffs = request.app[HANDOFFS]
+    created = await handoffs.open_handoff(who.sender)
+    if created is None:
+        return []
+    limiter = RateLimiter(request.app[RATE_LIMITER].store, HANDOFF_WINDOW_SECONDS)
+    try:
+        await limiter.check(HANDOFF_REQUESTS, who.sender, client_address(request))
+    except RateLimited:
+        log.warning("handoff request %s withdrawn: too many from one address", created.id)
+        return await handoffs.withdraw(created, TOO_MANY_HANDOFFS)
+    return []
+
 
 async def forget_conversation(rasa: RasaClient, sender: str) -> None:
     """Replace the conversation's events with nothing, then check Rasa holds none of the
@@ -131,6 +164,8 @@ async def post_chat(request: web.Request) -> web.Response:
         if handoff is not None and handoff.status == "active":
             request.app[HUB].wake.set()
             return web.json_response({"messages": replies, "held_by_agent": True})
+        if handoff is None:
+            replies += await _cap_new_handoff(request, who)
         if handoff is not None and handoff.after_hours and handoff.left_message is None and not replies:
             return web.json_response({"messages": await handoffs.sync(handoff)})
     except RasaUnavailable as error:

@@ -215,6 +215,14 @@ class HandoffService:
         await self._push(handoff, messages)
         self.hub.wake.set()
 
+    async def withdraw(self, handoff: Handoff, text: str) -> list[dict[str, Any]]:
+        """Close a request no agent has taken (over the per-address cap), resume the bot and
+        tell the shopper ``text``; returns that notice."""
+        messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system")])
+        await self._db(lambda uow: _commit(uow, uow.handoffs.close(uow.handoffs.get(handoff.id), "closed")))  # type: ignore[arg-type]
+        await self.hub.to_agents({"type": "queue"})
+        return messages
+
     async def _push(self, handoff: Handoff, messages: list[dict[str, Any]]) -> None:
         for message in messages:
             if handoff.channel == WEB_CHANNEL:
