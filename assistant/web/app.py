@@ -12,13 +12,16 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from assistant.settings import Settings
 from assistant.store.db import make_engine, make_session_factory
 from assistant.web.catalog_search import CatalogSearch
 from assistant.web.cors import cors_middleware
 from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, RATE_LIMITER, SETTINGS, STORE
-from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware, guard_middleware
+from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware, guard_middleware, route_of
 from assistant.web.rasa_client import RasaClient
 from assistant.web.rate_limit import RateLimiter, make_store, rate_limit_middleware
 from assistant.web.routes import setup_routes
@@ -88,6 +91,15 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
     return app
 
 
+class RouteAccessLogger(AbstractAccessLogger):
+    """Access log lines with the route pattern instead of the path and no query string:
+    export links in paths and ``?after=`` values name no one in the logs."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        route = route_of(request) if isinstance(request, web.Request) else "(no route)"
+        self.logger.info("%s %s %s %s %.3fs", request.remote, request.method, route, response.status, time)
+
+
 def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False) -> None:
     """Serve the app until interrupted (``shop-assistant web``); ``--demo`` on loopback only."""
     from assistant.launcher import StackError, require_loopback_for_demo
@@ -99,6 +111,7 @@ def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web.run_app(
         create_app(settings, demo_mode=demo_mode),
+        access_log_class=RouteAccessLogger,
         host=settings.web_host,
         port=port or settings.web_port,
         print=lambda text: print(text, flush=True),

@@ -55,13 +55,20 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return web.json_response({"error": message, **extra}, status=status, headers=headers)
 
 
+def route_of(request: web.Request) -> str:
+    """The route's pattern (``/api/me/export/{link}``) rather than the path, for logs: paths
+    may carry an export link, which names a customer."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
 def _from_exception(request: web.Request, error: Exception) -> web.Response:
     if isinstance(error, ApiError):
         headers = error.extra.pop("headers", None)
         return error_response(error.status, error.message, headers=headers, **error.extra)
     if isinstance(error, web.HTTPException) and error.status >= 400:
         return error_response(error.status, _FRAMEWORK_MESSAGES.get(error.status, error.reason.lower()))
-    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    log.exception("unhandled error on %s %s", request.method, route_of(request), exc_info=error)
     return error_response(500, "internal error")
 
 

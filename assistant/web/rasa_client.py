@@ -38,16 +38,18 @@ class RasaClient:
             url = url / segment
         return url
 
-    async def _json(self, method: str, url: URL, **kwargs: Any) -> Any:
+    async def _json(self, method: str, url: URL, what: str, **kwargs: Any) -> Any:
+        """The JSON answer of one call; errors name the call by ``what``, never by its URL
+        (which holds the sender id, and error messages end up in logs)."""
         try:
             async with self.session.request(
                 method, url, timeout=aiohttp.ClientTimeout(total=self.timeout), **kwargs
             ) as response:
                 if response.status != 200:
-                    raise RasaUnavailable(f"{method} {url.path} answered {response.status}")
+                    raise RasaUnavailable(f"{what}: Rasa answered {response.status}")
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as error:
-            raise RasaUnavailable(f"{method} {url.path}: {error!r}") from error
+            raise RasaUnavailable(f"{what}: {type(error).__name__}") from error
 
     async def send(
         self, sender: str, message: str, metadata: dict[str, Any], is_payload: bool = False
@@ -62,6 +64,7 @@ class RasaClient:
         replies = await self._json(
             "POST",
             self._url("webhooks", "gateway", "webhook"),
+            "send a message",
             json={"sender": sender, "message": message, "metadata": metadata, "payload": is_payload},
             headers={"Authorization": f"Bearer {self.gateway_token}"},
         )
@@ -79,6 +82,7 @@ class RasaClient:
         tracker = await self._json(
             "GET",
             self._url("conversations", sender, "tracker"),
+            "read the tracker",
             params={"token": self.api_token, "include_events": "ALL"},
         )
         if not isinstance(tracker, dict):
@@ -98,7 +102,7 @@ class RasaClient:
         if output_channel is not None:
             params |= {"output_channel": output_channel, "execute_side_effects": "true"}
         tracker = await self._json(
-            "POST", self._url("conversations", sender, "tracker", "events"), params=params, json=events
+            "POST", self._url("conversations", sender, "tracker", "events"), "append events", params=params, json=events
         )
         if not isinstance(tracker, dict):
             raise RasaUnavailable("the tracker is not a JSON object")
@@ -108,7 +112,7 @@ class RasaClient:
         """Replace the whole conversation with ``events`` (``[]`` forgets it), Rasa's
         ``PUT /conversations/{id}/tracker/events``; returns the tracker Rasa now holds."""
         tracker = await self._json(
-            "PUT", self._url("conversations", sender, "tracker", "events"),
+            "PUT", self._url("conversations", sender, "tracker", "events"), "replace events",
             params={"token": self.api_token, "include_events": "ALL"}, json=events,
         )
         if not isinstance(tracker, dict):

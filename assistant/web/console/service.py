@@ -125,7 +125,7 @@ class HandoffService:
         try:
             return await self._db(find)
         except SQLAlchemyError as error:
-            log.warning("handoff check for %s skipped, store unreachable: %s", sender, error)
+            log.warning("handoff check skipped, store unreachable: %s", error)
             return None
 
     async def queue(self) -> list[Handoff]:
