@@ -91,6 +91,10 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.action_server}/webhook",
         SHOP_WEB_PORT=str(ports.web),
         SHOP_ALLOWED_ORIGINS=",".join(settings.allowed_origins),
+        SHOP_ALLOWED_HOSTS=",".join(settings.allowed_hosts),
+        SHOP_TOKEN_MAX_TTL=str(settings.token_max_ttl),
+        SHOP_REDIS_URL=settings.redis_url,
+        SHOP_RATE_LIMIT_EXEMPT=",".join(settings.rate_limit_exempt),
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",

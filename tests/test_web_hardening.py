@@ -38,7 +38,8 @@ def settings_for(tmp_path: Path, **changes: object) -> Settings:
         "GATEWAY_TOKEN": "gateway-token", "SHOP_WEB_SECRET": WEB_SECRET, "SHOP_STOREFRONT_KEY": "storefront-key",
         "SHOP_DATABASE_URL": f"sqlite:///{tmp_path / 'customers.db'}",
     })
-    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    # Test clients connect from loopback, which production exempts from per-address limits.
+    return dataclasses.replace(settings, **{"rate_limit_exempt": (), **changes})  # type: ignore[arg-type]
 
 
 async def started(settings: Settings) -> TestClient:
@@ -251,3 +252,24 @@ def test_demo_refuses_a_network_address(host: str) -> None:
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "[::1]"])
 def test_demo_binds_to_loopback(host: str) -> None:
     require_loopback_for_demo(host, demo_mode=True)
+
+
+# -- the console queue under a flood ------------------------------------------------------------
+
+
+async def test_a_flood_of_guest_requests_does_not_hide_a_customer(client: TestClient) -> None:
+    """Issue #12 item 5: the console lists 200; a customer's request shows even behind 250 guests'."""
+    from assistant.store.db import UnitOfWork
+    from assistant.store.models import HandoffRequest
+    from assistant.web.console.keys import HANDOFFS
+    from assistant.web.keys import STORE
+
+    with UnitOfWork(client.app[STORE]) as uow:
+        uow.customers.upsert("C-flooded", email="flooded@example.com")
+        uow.session.add_all(HandoffRequest(sender_id=f"web-flood-{n}", channel="gateway") for n in range(250))
+        uow.session.add(HandoffRequest(sender_id="web-customer-C-flooded", customer_id="C-flooded", channel="gateway"))
+        uow.commit()
+    queue, total = await client.app[HANDOFFS].console_queue()
+    assert total == 251 and len(queue) == 200
+    assert queue[0].customer_id == "C-flooded"
+    assert [handoff.sender_id for handoff in queue[1:3]] == ["web-flood-0", "web-flood-1"]  # then oldest first

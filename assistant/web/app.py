@@ -64,7 +64,7 @@ async def rate_store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float = 30.0) -> web.Application:
     """The web gateway for one store; ``demo_mode`` enables the demo login on ``/``."""
-    limiter = RateLimiter(make_store(settings.redis_url))
+    limiter = RateLimiter(make_store(settings.redis_url), exempt_addresses=frozenset(settings.rate_limit_exempt))
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         # The Host check (and last-resort error answer) is outermost; then CORS, so it answers

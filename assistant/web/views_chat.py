@@ -28,7 +28,7 @@ from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import message_id_param, read_json_object
 from assistant.web.rasa_client import RasaClient, RasaUnavailable, last_restart, transcript
-from assistant.web.rate_limit import HANDOFF_REQUESTS, HANDOFF_WINDOW_SECONDS, RateLimited, RateLimiter, client_address
+from assistant.web.rate_limit import HANDOFF_REQUESTS, HANDOFF_WINDOW_SECONDS, RateLimited, client_address
 from assistant.web.sessions import NEW_SESSION, InvalidCustomerToken, Shopper, identify, log_id
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ async def _cap_new_handoff(request: web.Request, who: Shopper) -> list[dict[str,
     created = await handoffs.open_handoff(who.sender)
     if created is None:
         return []
-    limiter = RateLimiter(request.app[RATE_LIMITER].store, HANDOFF_WINDOW_SECONDS)
+    limiter = request.app[RATE_LIMITER].over_window(HANDOFF_WINDOW_SECONDS)
     try:
         await limiter.check(HANDOFF_REQUESTS, who.sender, client_address(request))
     except RateLimited:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +34,7 @@ from assistant.web.rasa_client import RasaClient, transcript
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+QUEUE_PAGE = 200  # requests the console lists at once
 WEB_CHANNEL = "gateway"  # Rasa's name for the channel the web app talks to (rasa_addons.gateway_channel)
 
 
@@ -130,6 +132,26 @@ class HandoffService:
 
     async def queue(self) -> list[Handoff]:
         return await self._db(lambda uow: [_snapshot(uow.session, row) for row in uow.handoffs.list_open()])
+
+    async def console_queue(self, limit: int = QUEUE_PAGE) -> tuple[list[Handoff], int]:
+        """What the console lists, and how many requests are open in all.
+
+        Held conversations first, then waiting requests of signed-in customers (their token
+        is signed by the store), then guests' (free to create, so a flood of them cannot
+        push a customer off the list); oldest first within each.
+        """
+
+        def read(uow: UnitOfWork) -> tuple[list[Handoff], int]:
+            is_open = HandoffRequest.status.in_(("waiting", "active"))
+            rank = case((HandoffRequest.status == "active", 0), (HandoffRequest.customer_id.is_not(None), 1), else_=2)
+            rows = uow.session.scalars(
+                select(HandoffRequest).where(is_open)
+                .order_by(rank, HandoffRequest.created_at, HandoffRequest.id).limit(limit)
+            )
+            total = uow.session.scalar(select(func.count()).select_from(HandoffRequest).where(is_open))
+            return [_snapshot(uow.session, row) for row in rows], int(total or 0)
+
+        return await self._db(read)
 
     async def wait_minutes(self, handoff_id: int) -> int:
         def estimate(uow: UnitOfWork) -> int:

@@ -146,9 +146,9 @@ async def _run(coroutine: Any) -> Any:
 
 async def get_queue(request: web.Request) -> web.Response:
     agent = api_agent(request)
-    queue = await request.app[HANDOFFS].queue()
+    queue, total = await request.app[HANDOFFS].console_queue()
     items = [{**handoff.as_json(), "readable": agent.may_read(handoff.claimed_by)} for handoff in queue]
-    return web.json_response({"me": {"username": agent.username, "role": agent.role}, "queue": items})
+    return web.json_response({"me": {"username": agent.username, "role": agent.role}, "queue": items, "total": total})
 
 
 async def get_conversation(request: web.Request) -> web.Response:
