@@ -188,7 +188,7 @@ def running_stack(
     ports: Ports = DEFAULT_PORTS,
     log_dir: Path | None = None,
     demo_mode: bool = False,
-    timeout: float = 240.0,
+    timeout: float = 600.0,  # Rasa loads its model in minutes on a loaded machine
     only: tuple[str, ...] | None = None,
     credentials: Path = PROJECT_ROOT / "credentials.yml",
 ) -> Iterator[list[Service]]:
