@@ -58,7 +58,7 @@ async def export_document(request: web.Request, customer_id: str) -> web.Respons
     document = {"exported_at": datetime.now(UTC).isoformat(), "customer_id": customer_id, **data,
                 "conversations": conversations}
     return web.Response(
-        text=json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json",
+        text=json.dumps(document, indent=2, ensure_ascii=False, default=str), content_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="my-shop-data.json"'},
     )
 
