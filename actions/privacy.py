@@ -7,7 +7,10 @@ erase; a guest is told these need the store login. Every request leaves an audit
 Erasure: the store deletes events, carts, reminders, product alerts and the profile and anonymizes the
 orders the law makes us keep (:class:`assistant.store.repositories.PrivacyRepository`).
 The current conversation is reset with ``Restarted`` (slots and visible history go; Rasa
-runs the action inside that conversation, so it cannot delete its own tracker mid-turn).
+runs the action inside that conversation, so it cannot delete its own tracker mid-turn):
+its first message is ``{"type": "conversation_erased"}``, on which the web gateway replaces
+the conversation's events in Rasa with nothing once the turn is over, and the widget
+clears the page. Transcripts never show what came before a restart.
 Another conversation of the same customer (their last one, if it differs) is emptied
 through Rasa's HTTP API with the Rasa token the action server receives from the launcher.
 """
@@ -27,6 +30,7 @@ from actions.base import ShopAction
 from actions.context import settings, unit_of_work, verified_customer
 from actions.replies import day
 from actions.shopper import known_customer
+from assistant.identity import EXPORT_LINK_TTL, sign_export_link
 from assistant.rasa_api import RasaApiError, erase_conversation
 from assistant.store.db import UnitOfWork
 from assistant.store.models import utcnow
@@ -38,6 +42,8 @@ NEEDS_LOGIN = (
     "I can only do that for a signed-in customer, so that nobody else can see or change your data. "
     "Please sign in to the store and ask me again here."
 )
+WEB_CHANNEL = "gateway"  # the web widget's channel: the only one that renders the download link
+ERASED_MARKER = "conversation_erased"  # tells the web gateway to forget this conversation in Rasa
 CONSENT_QUESTION = "May I use your order history to personalize suggestions?"
 CONSENT_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 SAYS_NO = re.compile(
@@ -107,6 +113,12 @@ class ActionPrivacySummary(ShopAction):
             uow.audit.record(customer_id, "privacy_summary", {"channel": tracker.get_latest_input_channel()})
             uow.commit()
         dispatcher.utter_message(text=summary_text(summary, settings().order_retention_years))
+        if tracker.get_latest_input_channel() == WEB_CHANNEL:
+            link = sign_export_link(customer_id, settings().web_secret)
+            dispatcher.utter_message(
+                text=f"You can also download all of it as a JSON file; the link works for {EXPORT_LINK_TTL // 60} minutes.",
+                json_message={"type": "data_export", "url": f"/api/me/export/{link}", "label": "Download my data (JSON)"},
+            )
         return []
 
 
@@ -202,7 +214,7 @@ class ActionDeleteMyData(ShopAction):
                     erase_conversation(settings(), other)
                     cleared.append(other)
                 except RasaApiError:
-                    log.exception("could not clear conversation %s of an erased customer", other)
+                    log.exception("could not clear another conversation of an erased customer")
             uow.audit.record(customer_id, "data_erasure", {
                 "events_deleted": report.events_deleted, "carts_deleted": report.carts_deleted,
                 "orders_anonymized": report.orders_anonymized, "conversations_cleared": len(cleared),
@@ -214,6 +226,7 @@ class ActionDeleteMyData(ShopAction):
             kept = (f" I kept your {report.orders_anonymized} order{'s' if report.orders_anonymized != 1 else ''} "
                     f"for {settings().order_retention_years} years, as tax and accounting law requires, "
                     "anonymized: no name, e-mail or account is linked to them any more.")
+        dispatcher.utter_message(json_message={"type": ERASED_MARKER})
         dispatcher.utter_message(
             text=f"Done. I deleted your history, cart, preferences and profile, and cleared this conversation.{kept}"
         )

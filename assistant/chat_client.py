@@ -26,13 +26,15 @@ class GatewayClient:
         self.timeout = timeout
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
-    def say(self, message: str) -> list[dict[str, Any]]:
-        """Send one message; return the bot's messages (an error body's messages too)."""
+    def say(self, message: str, is_button: bool = False) -> list[dict[str, Any]]:
+        """Send one message (a pressed button's payload with ``is_button``: the gateway reads
+        typed text as text even when it starts with ``/``); return the bot's messages (an
+        error body's messages too)."""
         headers = {"Content-Type": "application/json"}
         if self.customer_token:
             headers["Authorization"] = f"Bearer {self.customer_token}"
         request = urllib.request.Request(
-            f"{self.base_url}/api/chat", data=json.dumps({"message": message}).encode(), headers=headers
+            f"{self.base_url}/api/chat", data=json.dumps({"payload" if is_button else "message": message}).encode(), headers=headers
         )
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
@@ -104,11 +106,12 @@ def chat(
             return
         if not text:
             continue
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
+        pressed = text.isdigit() and 1 <= int(text) <= len(buttons)
+        if pressed:
             button = buttons[int(text) - 1]
             text = str(button.get("payload") or button.get("title"))
         try:
-            messages = client.say(text)
+            messages = client.say(text, is_button=pressed)
         except (urllib.error.URLError, OSError) as error:
             print(f"error: cannot reach {base_url}: {getattr(error, 'reason', error)}", file=stdout, flush=True)
             continue

@@ -7,8 +7,8 @@ has not expired; nothing a shopper types can make them someone else.
 
 The token recipe, for a store backend to reproduce exactly::
 
-    payload   = {"sub": "<customer id>", "iat": <now, integer Unix seconds>,
-                 "exp": <iat + ttl, integer Unix seconds>}
+    payload   = {"sub": "<customer id>", "aud": "shop-assistant",
+                 "iat": <now, integer Unix seconds>, "exp": <iat + ttl, integer Unix seconds>}
     body      = base64url( UTF-8 JSON of payload )          # any key order, any spacing
     signature = base64url( HMAC-SHA256( key = UTF-8 secret, message = ASCII body ) )
     token     = body + "." + signature
@@ -17,16 +17,20 @@ where ``base64url`` is RFC 4648 section 5 with the trailing ``=`` padding remove
 signature covers the encoded ``body`` exactly as sent.  In PHP::
 
     $b64 = fn($s) => rtrim(strtr(base64_encode($s), '+/', '-_'), '=');
-    $body = $b64(json_encode(['sub' => $id, 'iat' => time(), 'exp' => time() + 3600]));
+    $body = $b64(json_encode(['sub' => $id, 'aud' => 'shop-assistant', 'iat' => time(), 'exp' => time() + 3600]));
     $token = $body . '.' . $b64(hash_hmac('sha256', $body, $secret, true));
 
 In Node.js::
 
-    const body = Buffer.from(JSON.stringify({sub: id, iat: now, exp: now + 3600})).toString('base64url');
+    const body = Buffer.from(JSON.stringify({sub: id, aud: 'shop-assistant', iat: now, exp: now + 3600})).toString('base64url');
     const token = body + '.' + crypto.createHmac('sha256', secret).update(body).digest('base64url');
 
 A token is refused when it is malformed, its signature does not match, ``sub`` is not a
-non-empty string, or ``exp`` is not later than the current time.
+non-empty string, ``aud`` is not ``shop-assistant`` (a token the store signs with the same
+secret for another service cannot log in here), ``exp`` is not later than the current
+time, or the token lives longer than the maximum lifetime (``SHOP_TOKEN_MAX_TTL``, 24 hours
+by default: ``exp - iat`` and ``exp - now`` may not exceed it), so a leaked token, or a
+store backend that signs tokens for a year, cannot open a customer's data for long.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ import json
 import time
 
 MAX_TOKEN_LENGTH = 4096
+AUDIENCE = "shop-assistant"
+DEFAULT_MAX_TTL = 24 * 3600
 
 
 def _b64encode(data: bytes) -> str:
@@ -62,13 +68,19 @@ def sign_customer_token(customer_id: str, secret: str, ttl_seconds: int = 3600, 
     if not secret:
         raise ValueError("secret must not be empty")
     issued = int(time.time() if now is None else now)
-    payload = {"sub": customer_id, "iat": issued, "exp": issued + int(ttl_seconds)}
+    payload = {"sub": customer_id, "aud": AUDIENCE, "iat": issued, "exp": issued + int(ttl_seconds)}
     body = _b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
     return f"{body}.{_b64encode(_signature(body, secret))}"
 
 
-def verify_customer_token(token: str, secret: str, now: float | None = None) -> str | None:
-    """The customer id of a valid, unexpired token, or ``None`` for anything else."""
+def _is_number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def verify_customer_token(
+    token: str, secret: str, now: float | None = None, max_ttl: int = DEFAULT_MAX_TTL
+) -> str | None:
+    """The customer id of a valid, unexpired token for us, or ``None`` for anything else."""
     if not isinstance(token, str) or not secret or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         return None
     body, signature = token.split(".")
@@ -81,10 +93,43 @@ def verify_customer_token(token: str, secret: str, now: float | None = None) -> 
         return None
     if not isinstance(payload, dict):
         return None
-    subject, expires = payload.get("sub"), payload.get("exp")
-    if not isinstance(subject, str) or not subject:
+    subject, expires, issued = payload.get("sub"), payload.get("exp"), payload.get("iat")
+    if not isinstance(subject, str) or not subject or payload.get("aud") != AUDIENCE:
         return None
-    if isinstance(expires, bool) or not isinstance(expires, int | float):
+    if not _is_number(expires) or not _is_number(issued) or expires - issued > max_ttl:
         return None
     current = time.time() if now is None else now
-    return subject if expires > current else None
+    return subject if current < expires <= current + max_ttl else None
+
+
+EXPORT_LINK_TTL = 15 * 60
+
+
+def sign_export_link(customer_id: str, secret: str, ttl_seconds: int = EXPORT_LINK_TTL, now: float | None = None) -> str:
+    """The opaque part of a "download my data" link: ``<base64url id>.<expiry>.<signature>``
+    under the web app's secret (``SHOP_WEB_SECRET``), valid for ``ttl_seconds``."""
+    if not customer_id or not secret:
+        raise ValueError("customer_id and secret must not be empty")
+    expires = int(time.time() if now is None else now) + int(ttl_seconds)
+    body = f"{_b64encode(customer_id.encode('utf-8'))}.{expires}"
+    return f"{body}.{_b64encode(hmac.new(secret.encode(), f'export:{body}'.encode(), hashlib.sha256).digest())}"
+
+
+def read_export_link(link: str, secret: str, now: float | None = None) -> str | None:
+    """The customer id of an unexpired export link we signed, or ``None`` for anything else."""
+    if not isinstance(link, str) or not secret or len(link) > MAX_TOKEN_LENGTH or link.count(".") != 2:
+        return None
+    encoded_id, expires, signature = link.split(".")
+    if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
+        return None
+    body = f"{encoded_id}.{expires}"
+    try:
+        given = _b64decode(signature)
+        customer_id = _b64decode(encoded_id).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    expected = hmac.new(secret.encode(), f"export:{body}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(given, expected):
+        return None
+    current = time.time() if now is None else now
+    return customer_id if current < int(expires) and customer_id else None

@@ -31,6 +31,19 @@ class StackError(RuntimeError):
     """A service did not start or did not become healthy; the message says which and why."""
 
 
+LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def require_loopback_for_demo(host: str, demo_mode: bool) -> None:
+    """Refuse ``--demo`` on any address but loopback: the demo page signs a customer token
+    for anyone who asks (``/?login=demo``), which must never be reachable from a network."""
+    if demo_mode and host.strip().strip("[]").lower() not in LOOPBACK_ADDRESSES:
+        raise StackError(
+            f"--demo serves a page that logs anyone in as the demo customer, so it only binds to "
+            f"loopback (127.0.0.1, ::1), not {host!r}; unset SHOP_WEB_HOST or drop --demo"
+        )
+
+
 @dataclass(frozen=True)
 class Ports:
     action_server: int = 5055
@@ -79,6 +92,10 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.action_server}/webhook",
         SHOP_WEB_PORT=str(ports.web),
         SHOP_ALLOWED_ORIGINS=",".join(settings.allowed_origins),
+        SHOP_ALLOWED_HOSTS=",".join(settings.allowed_hosts),
+        SHOP_TOKEN_MAX_TTL=str(settings.token_max_ttl),
+        SHOP_REDIS_URL=settings.redis_url,
+        SHOP_RATE_LIMIT_EXEMPT=",".join(settings.rate_limit_exempt),
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",
@@ -172,7 +189,7 @@ def running_stack(
     ports: Ports = DEFAULT_PORTS,
     log_dir: Path | None = None,
     demo_mode: bool = False,
-    timeout: float = 240.0,
+    timeout: float = 600.0,  # Rasa loads its model in minutes on a loaded machine
     only: tuple[str, ...] | None = None,
     credentials: Path = PROJECT_ROOT / "credentials.yml",
 ) -> Iterator[list[Service]]:
@@ -184,6 +201,7 @@ def running_stack(
         raise StackError(f"{RASA_BIN} is missing: run `make install` first")
     if not model_path.exists():
         raise StackError(f"no trained Rasa model at {model_path}: run `make model` first")
+    require_loopback_for_demo(settings.web_host, demo_mode)
     env = child_environment(settings, ports)
     started: list[Service] = []
     try:

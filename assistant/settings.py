@@ -101,6 +101,16 @@ class Settings:
     store_time_zone: str = "UTC"
     nudge_interval_seconds: int = 0
     order_retention_years: int = 7
+    # Web hardening (docs/THREAT_MODEL.md): the Host names this app answers to (against DNS
+    # rebinding; empty = loopback names only), the longest customer-token lifetime accepted,
+    # where rate-limit counters live (Redis URL; empty = in this process's memory, the demo
+    # profile), and the peer addresses without per-address limits (loopback: a local reverse
+    # proxy, whose clients all share its address until trusted proxies are configured, or
+    # the operator's own tests; per-session limits still apply).
+    allowed_hosts: tuple[str, ...] = ()
+    token_max_ttl: int = 24 * 3600
+    redis_url: str = ""
+    rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
@@ -154,4 +164,10 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         store_time_zone=env.get("SHOP_TIME_ZONE", "UTC"),
         nudge_interval_seconds=int(env.get("SHOP_NUDGE_INTERVAL_SECONDS", "0")),
         order_retention_years=int(env.get("SHOP_ORDER_RETENTION_YEARS", "7")),
+        allowed_hosts=tuple(h.strip().lower() for h in env.get("SHOP_ALLOWED_HOSTS", "").split(",") if h.strip()),
+        token_max_ttl=int(env.get("SHOP_TOKEN_MAX_TTL", str(24 * 3600))),
+        redis_url=env.get("SHOP_REDIS_URL", ""),
+        rate_limit_exempt=tuple(
+            a.strip() for a in env.get("SHOP_RATE_LIMIT_EXEMPT", "127.0.0.1,::1").split(",") if a.strip()
+        ),
     )

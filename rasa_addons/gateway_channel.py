@@ -7,7 +7,15 @@ sender id itself, and posts here with a shared bearer token. Only a holder of th
 can choose a sender.
 
 Route: ``POST /webhooks/gateway/webhook`` with ``Authorization: Bearer <token>`` and the
-JSON body ``{"sender": str, "message": str, "metadata": {...}}``. Replies are collected
+JSON body ``{"sender": str, "message": str, "metadata": {...}, "payload"?: bool}``.
+
+Rasa reads any message that starts with ``/`` as an intent with entities
+(``/order_status{"order_number": ...}`` skips NLU, ``/restart`` un-pauses a conversation an
+agent holds). A shopper's typed text must never do that, so unless the gateway says
+``"payload": true`` (it checked the payload is a button the bot offered in that
+conversation) a leading ``/`` is neutralized: a word joiner (U+2060, invisible, not
+whitespace, so Rasa's ``strip()`` keeps it) goes in front, and the message is read as
+text by NLU and shown as typed. Replies are collected
 and returned as one JSON list, like Rasa's REST channel. The token comes from
 ``credentials.yml`` (``token: ${GATEWAY_TOKEN}``, expanded by Rasa when it reads the
 file); the channel refuses to start without one.
@@ -26,6 +34,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 BEARER_PREFIX = "Bearer "
+TEXT_GUARD = "\u2060"  # WORD JOINER: in front of a typed "/..." so Rasa reads it as text
+
+
+def as_text(message: str) -> str:
+    """``message`` as Rasa will read it when it is typed text, never an intent."""
+    return TEXT_GUARD + message if message.strip().startswith("/") else message
 
 
 class GatewayInput(RestInput):
@@ -57,6 +71,14 @@ class GatewayInput(RestInput):
         offered = header[len(BEARER_PREFIX) :].strip()
         return hmac.compare_digest(offered.encode(), self._token.encode())
 
+    def _extract_message(self, req: Request) -> str | None:
+        """The message; typed text (no ``"payload": true``) is never parsed as an intent."""
+        body = req.json or {}
+        message = body.get("message")
+        if not isinstance(message, str) or body.get("payload") is True:
+            return message
+        return as_text(message)
+
     def get_metadata(self, request: Request) -> dict[str, Any] | None:
         """Pass the body's ``metadata`` object (e.g. the signed customer token) to the tracker."""
         metadata = (request.json or {}).get("metadata")
@@ -83,9 +105,10 @@ class GatewayInput(RestInput):
                     and isinstance(body.get("sender"), str)
                     and body["sender"]
                     and isinstance(body.get("message"), str)
+                    and isinstance(body.get("payload", False), bool)
                 ):
                     return response.json(
-                        {"error": "body must be {sender: str, message: str, metadata?: object}"},
+                        {"error": "body must be {sender: str, message: str, metadata?: object, payload?: bool}"},
                         status=400,
                     )
             return None

@@ -20,12 +20,16 @@ class Conversation:
     customer_token: str | None = None
     replies: list[list[dict[str, Any]]] = field(default_factory=list)
 
-    def say(self, text: str, timeout: float = 60.0) -> list[dict[str, Any]]:
-        """Send one message; return the bot's messages (text, buttons, custom payloads)."""
+    def say(self, text: str, timeout: float = 60.0, button: bool = False) -> list[dict[str, Any]]:
+        """Send one message; return the bot's messages (text, buttons, custom payloads).
+
+        ``button=True`` sends ``text`` as a pressed button's payload (``/affirm``), as the
+        web gateway does for a payload the bot offered; otherwise a leading ``/`` is text.
+        """
         metadata: dict[str, Any] = {"channel": "web"}
         if self.customer_token:
             metadata["customer_token"] = self.customer_token
-        body = json.dumps({"sender": self.sender, "message": text, "metadata": metadata}).encode()
+        body = json.dumps({"sender": self.sender, "message": text, "metadata": metadata, "payload": button}).encode()
         request = urllib.request.Request(
             f"{self.rasa_url}/webhooks/gateway/webhook",
             data=body,

@@ -27,13 +27,15 @@ def test_round_trip() -> None:
 def test_payload_follows_the_documented_recipe() -> None:
     token = sign_customer_token("C00042", SECRET, ttl_seconds=600, now=NOW)
     body, signature = token.split(".")
-    assert json.loads(base64.urlsafe_b64decode(body + "==")) == {"sub": "C00042", "iat": int(NOW), "exp": int(NOW) + 600}
+    assert json.loads(base64.urlsafe_b64decode(body + "==")) == {
+        "sub": "C00042", "aud": "shop-assistant", "iat": int(NOW), "exp": int(NOW) + 600,
+    }
     assert signature == b64(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest())
 
 
 def test_token_made_by_another_backend_is_accepted() -> None:
     """What the PHP/Node snippets in the docstring produce (different key order and spacing)."""
-    body = b64(json.dumps({"exp": NOW + 60, "sub": "shopify-77", "iat": NOW}, indent=1).encode())
+    body = b64(json.dumps({"exp": NOW + 60, "sub": "shopify-77", "aud": "shop-assistant", "iat": NOW}, indent=1).encode())
     token = body + "." + b64(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest())
     assert verify_customer_token(token, SECRET, now=NOW) == "shopify-77"
 
@@ -88,3 +90,27 @@ def test_signing_needs_an_id_and_a_secret() -> None:
         sign_customer_token("", SECRET)
     with pytest.raises(ValueError):
         sign_customer_token("C1", "")
+
+
+def _signed(payload: dict[str, object]) -> str:
+    body = b64(json.dumps(payload).encode())
+    return body + "." + b64(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest())
+
+
+def test_token_for_another_audience_is_refused() -> None:
+    """Issue #12 item 7: a token the store signed with the same secret for another service."""
+    assert verify_customer_token(_signed({"sub": "C1", "iat": NOW, "exp": NOW + 60}), SECRET, now=NOW) is None
+    assert verify_customer_token(_signed({"sub": "C1", "aud": "billing", "iat": NOW, "exp": NOW + 60}), SECRET, now=NOW) is None
+
+
+def test_token_living_longer_than_the_maximum_is_refused() -> None:
+    """Issue #12 item 7: a year-long token, or one whose iat is missing or faked, never logs in."""
+    year = sign_customer_token("C00042", SECRET, ttl_seconds=365 * 24 * 3600, now=NOW)
+    assert verify_customer_token(year, SECRET, now=NOW + 10) is None
+    day = sign_customer_token("C00042", SECRET, ttl_seconds=24 * 3600, now=NOW)
+    assert verify_customer_token(day, SECRET, now=NOW + 10) == "C00042"
+    assert verify_customer_token(day, SECRET, now=NOW + 10, max_ttl=3600) is None
+    no_iat = _signed({"sub": "C1", "aud": "shop-assistant", "exp": NOW + 60})
+    assert verify_customer_token(no_iat, SECRET, now=NOW) is None
+    future_iat = _signed({"sub": "C1", "aud": "shop-assistant", "iat": NOW + 10**9, "exp": NOW + 10**9 + 60})
+    assert verify_customer_token(future_iat, SECRET, now=NOW) is None

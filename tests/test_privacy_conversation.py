@@ -81,7 +81,7 @@ def test_consent_is_asked_once_after_a_recommendation(stack: dict[str, Any]) -> 
     first = chat.say("what would you recommend for me?")
     asked = [message for message in first if message.get("text") == "May I use your order history to personalize suggestions?"]
     assert asked and [button["payload"] for button in asked[0]["buttons"]] == ["/affirm", "/deny"]
-    assert texts(chat.say("/deny")).startswith("Okay, I won't use your order history")
+    assert texts(chat.say("/deny", button=True)).startswith("Okay, I won't use your order history")
     again = chat.say("recommend something")
     assert not [m for m in again if "May I use your order history" in str(m.get("text"))]
     assert "you can change that" not in texts(again).lower()

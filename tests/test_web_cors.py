@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 
 from assistant.web.cors import cors_middleware
-from assistant.web.sessions import SESSION_COOKIE
+from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE
 from tests.test_web_gateway import FakeRasa, fake_rasa, gateway, web_settings
 
 STORE = "https://shop.example"
@@ -100,7 +100,7 @@ async def test_session_cookie_is_samesite_none_only_for_allowed_origins_over_htt
 ) -> None:
     async def handler(request: web.Request) -> web.Response:
         response = web.json_response({"history": []})
-        response.set_cookie(SESSION_COOKIE, "id.signature", httponly=True, samesite="Lax", secure=request.secure)
+        response.set_cookie(SECURE_SESSION_COOKIE, "id.signature", httponly=True, samesite="Lax", secure=request.secure)
         return response
 
     request = make_mocked_request(
@@ -108,5 +108,5 @@ async def test_session_cookie_is_samesite_none_only_for_allowed_origins_over_htt
         sslcontext=ssl.create_default_context(),
     )
     response = await cors_middleware([STORE])(request, handler)
-    cookie = response.cookies[SESSION_COOKIE]
+    cookie = response.cookies[SECURE_SESSION_COOKIE]  # over https: the __Host- name
     assert (cookie["samesite"], bool(cookie["secure"])) == (samesite, secure)

@@ -12,14 +12,18 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from assistant.settings import Settings
 from assistant.store.db import make_engine, make_session_factory
 from assistant.web.catalog_search import CatalogSearch
 from assistant.web.cors import cors_middleware
-from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, SETTINGS, STORE
-from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware
+from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, RATE_LIMITER, SETTINGS, STORE
+from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware, guard_middleware, route_of
 from assistant.web.rasa_client import RasaClient
+from assistant.web.rate_limit import RateLimiter, make_store, rate_limit_middleware
 from assistant.web.routes import setup_routes
 from assistant.web.sessions import session_middleware
 
@@ -52,15 +56,31 @@ async def catalog_ctx(app: web.Application) -> AsyncIterator[None]:
     await catalog.stop()
 
 
+async def rate_store_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Close the rate-limit store's connections (Redis) with the app."""
+    yield
+    await app[RATE_LIMITER].store.close()
+
+
 def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float = 30.0) -> web.Application:
     """The web gateway for one store; ``demo_mode`` enables the demo login on ``/``."""
+    limiter = RateLimiter(make_store(settings.redis_url), exempt_addresses=frozenset(settings.rate_limit_exempt))
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # CORS is outermost so it answers preflights and sees the session cookie to mark it;
-        # the session middleware comes next so error responses still carry a new cookie.
-        middlewares=[cors_middleware(settings.allowed_origins), session_middleware(settings.web_secret), error_middleware],
+        # The Host check (and last-resort error answer) is outermost; then CORS, so it answers
+        # preflights and sees the session cookie to mark it; the session middleware comes next
+        # so error responses still carry a new cookie; rate limits need the session.
+        middlewares=[
+            guard_middleware(settings.allowed_hosts),
+            cors_middleware(settings.allowed_origins),
+            session_middleware(settings.web_secret),
+            rate_limit_middleware(limiter),
+            error_middleware,
+        ],
     )
     app[SETTINGS] = settings
+    app[RATE_LIMITER] = limiter
+    app.cleanup_ctx.append(rate_store_ctx)
     app[DEMO_MODE] = demo_mode
     app[RASA_TIMEOUT] = rasa_timeout
     app.cleanup_ctx.append(rasa_client_ctx)
@@ -71,11 +91,27 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
     return app
 
 
+class RouteAccessLogger(AbstractAccessLogger):
+    """Access log lines with the route pattern instead of the path and no query string:
+    export links in paths and ``?after=`` values name no one in the logs."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        route = route_of(request) if isinstance(request, web.Request) else "(no route)"
+        self.logger.info("%s %s %s %s %.3fs", request.remote, request.method, route, response.status, time)
+
+
 def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False) -> None:
-    """Serve the app until interrupted (``shop-assistant web``)."""
+    """Serve the app until interrupted (``shop-assistant web``); ``--demo`` on loopback only."""
+    from assistant.launcher import StackError, require_loopback_for_demo
+
+    try:
+        require_loopback_for_demo(settings.web_host, demo_mode)
+    except StackError as error:
+        raise SystemExit(f"error: {error}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web.run_app(
         create_app(settings, demo_mode=demo_mode),
+        access_log_class=RouteAccessLogger,
         host=settings.web_host,
         port=port or settings.web_port,
         print=lambda text: print(text, flush=True),

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from assistant.web.middlewares import error_response
-from assistant.web.sessions import SESSION_COOKIE
+from assistant.web.sessions import cookie_name
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"
@@ -65,7 +65,7 @@ def cors_middleware(allowed_origins: Iterable[str]) -> Callable[..., Awaitable[w
         if foreign and origin in allowed:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"
-            cookie = response.cookies.get(SESSION_COOKIE)
+            cookie = response.cookies.get(cookie_name(request))
             if cookie is not None and request.secure:
                 cookie["samesite"] = "None"
                 cookie["secure"] = True

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assistant.settings import Settings
 from assistant.web.catalog_search import CatalogSearch
 from assistant.web.rasa_client import RasaClient
+from assistant.web.rate_limit import RateLimiter
 
 SETTINGS = web.AppKey("settings", Settings)
 DEMO_MODE = web.AppKey("demo_mode", bool)
@@ -15,3 +16,4 @@ RASA_TIMEOUT = web.AppKey("rasa_timeout", float)
 RASA = web.AppKey("rasa", RasaClient)
 CATALOG = web.AppKey("catalog", CatalogSearch)
 STORE = web.AppKey("store", sessionmaker[Session])  # the customer store, one engine per app
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)

@@ -38,27 +38,34 @@ class RasaClient:
             url = url / segment
         return url
 
-    async def _json(self, method: str, url: URL, **kwargs: Any) -> Any:
+    async def _json(self, method: str, url: URL, what: str, **kwargs: Any) -> Any:
+        """The JSON answer of one call; errors name the call by ``what``, never by its URL
+        (which holds the sender id, and error messages end up in logs)."""
         try:
             async with self.session.request(
                 method, url, timeout=aiohttp.ClientTimeout(total=self.timeout), **kwargs
             ) as response:
                 if response.status != 200:
-                    raise RasaUnavailable(f"{method} {url.path} answered {response.status}")
+                    raise RasaUnavailable(f"{what}: Rasa answered {response.status}")
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as error:
-            raise RasaUnavailable(f"{method} {url.path}: {error!r}") from error
+            raise RasaUnavailable(f"{what}: {type(error).__name__}") from error
 
-    async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    async def send(
+        self, sender: str, message: str, metadata: dict[str, Any], is_payload: bool = False
+    ) -> list[dict[str, Any]]:
         """Post one user message to the gateway channel; return the bot's messages.
 
+        ``is_payload`` says the gateway checked that ``message`` is a button payload the
+        bot offered; without it the channel reads a leading ``/`` as text, not an intent.
         Only the fields a client renders are kept (``recipient_id`` is the sender id,
         which the browser has no use for).
         """
         replies = await self._json(
             "POST",
             self._url("webhooks", "gateway", "webhook"),
-            json={"sender": sender, "message": message, "metadata": metadata},
+            "send a message",
+            json={"sender": sender, "message": message, "metadata": metadata, "payload": is_payload},
             headers={"Authorization": f"Bearer {self.gateway_token}"},
         )
         if not isinstance(replies, list):
@@ -75,6 +82,7 @@ class RasaClient:
         tracker = await self._json(
             "GET",
             self._url("conversations", sender, "tracker"),
+            "read the tracker",
             params={"token": self.api_token, "include_events": "ALL"},
         )
         if not isinstance(tracker, dict):
@@ -94,7 +102,18 @@ class RasaClient:
         if output_channel is not None:
             params |= {"output_channel": output_channel, "execute_side_effects": "true"}
         tracker = await self._json(
-            "POST", self._url("conversations", sender, "tracker", "events"), params=params, json=events
+            "POST", self._url("conversations", sender, "tracker", "events"), "append events", params=params, json=events
+        )
+        if not isinstance(tracker, dict):
+            raise RasaUnavailable("the tracker is not a JSON object")
+        return tracker
+
+    async def replace_events(self, sender: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Replace the whole conversation with ``events`` (``[]`` forgets it), Rasa's
+        ``PUT /conversations/{id}/tracker/events``; returns the tracker Rasa now holds."""
+        tracker = await self._json(
+            "PUT", self._url("conversations", sender, "tracker", "events"), "replace events",
+            params={"token": self.api_token, "include_events": "ALL"}, json=events,
         )
         if not isinstance(tracker, dict):
             raise RasaUnavailable("the tracker is not a JSON object")
@@ -137,10 +156,23 @@ def message_from_event(index: int, event: dict[str, Any]) -> dict[str, Any] | No
     return message
 
 
+def last_restart(events: list[Any]) -> int:
+    """Index of the conversation's last ``restart`` event (-1 when there is none)."""
+    return max((i for i, event in enumerate(events) if isinstance(event, dict) and event.get("event") == "restart"),
+               default=-1)
+
+
 def transcript(tracker: dict[str, Any], after: int = -1) -> list[dict[str, Any]]:
-    """The shopper-visible turns of a tracker (contract Messages), those after id ``after``."""
+    """The shopper-visible turns of a tracker (contract Messages), those after id ``after``.
+
+    Nothing before the last restart is ever shown: a restart is the shopper's "start over"
+    or the end of "delete my data", and what came before it is not theirs to see again
+    (nor an agent's). Ids stay event positions, so they do not shift.
+    """
+    events = tracker.get("events") or []
+    after = max(after, last_restart(events))
     turns: list[dict[str, Any]] = []
-    for index, event in enumerate(tracker.get("events") or []):
+    for index, event in enumerate(events):
         if index > after and isinstance(event, dict):
             message = message_from_event(index, event)
             if message is not None:

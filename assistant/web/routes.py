@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from assistant.web import views_api, views_chat, views_store
+from assistant.web import views_api, views_chat, views_privacy, views_store
 from assistant.web.console.setup import setup_console
 from assistant.web.nudge_task import setup_nudge_timer
 from assistant.web.views_events import setup_events
@@ -20,6 +20,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/chat", views_chat.post_chat)
     app.router.add_get("/api/history", views_chat.get_history)
     app.router.add_get("/api/search", views_api.get_search)
+    app.router.add_get("/api/me/export", views_privacy.get_export)
+    app.router.add_get("/api/me/export/{link}", views_privacy.get_export_link)
     app.router.add_get("/healthz", views_api.get_health)
     app.router.add_static("/static", STATIC_DIR)
     setup_events(app)  # POST /api/events for the storefront

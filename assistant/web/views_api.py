@@ -39,7 +39,8 @@ def _personal_reorder(request: web.Request) -> Reorder | None:
     token = bearer_token(request)
     if token is None:
         return None
-    customer_id = verify_customer_token(token, request.app[SETTINGS].store_secret)
+    settings = request.app[SETTINGS]
+    customer_id = verify_customer_token(token, settings.store_secret, max_ttl=settings.token_max_ttl)
     if customer_id is None:
         raise ApiError(401, "the customer token is invalid or expired; search again without it or sign in again")
     from assistant.recommend.rerank import personalize

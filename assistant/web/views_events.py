@@ -30,12 +30,13 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from assistant.identity import verify_customer_token
+from assistant.identity import DEFAULT_MAX_TTL, verify_customer_token
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Product, utcnow
 from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
+from assistant.web.parsing import parse_json
 from assistant.web.sessions import bearer_token
 
 MAX_EVENTS = 500
@@ -78,7 +79,7 @@ def _at(raw: Any, now: datetime) -> datetime:
     return at
 
 
-def _owner(raw: dict[str, Any], store_secret: str) -> tuple[str | None, str | None]:
+def _owner(raw: dict[str, Any], store_secret: str, max_ttl: int) -> tuple[str | None, str | None]:
     """``(customer_id, session_id)`` from exactly one of the three owner fields."""
     given = [name for name in ("customer_id", "customer_token", "session_id") if raw.get(name) is not None]
     if len(given) != 1:
@@ -87,7 +88,7 @@ def _owner(raw: dict[str, Any], store_secret: str) -> tuple[str | None, str | No
     if not isinstance(value, str):
         raise ValueError(f"{given[0]} must be a string")
     if given[0] == "customer_token":
-        customer_id = verify_customer_token(value, store_secret)
+        customer_id = verify_customer_token(value, store_secret, max_ttl=max_ttl)
         if customer_id is None:
             raise ValueError("customer_token is invalid or expired")
         return customer_id, None
@@ -97,7 +98,7 @@ def _owner(raw: dict[str, Any], store_secret: str) -> tuple[str | None, str | No
     return (value, None) if given[0] == "customer_id" else (None, value)
 
 
-def parse_event(raw: Any, store_secret: str, now: datetime) -> IncomingEvent:
+def parse_event(raw: Any, store_secret: str, now: datetime, max_ttl: int = DEFAULT_MAX_TTL) -> IncomingEvent:
     """One event checked field by field; raises ``ValueError`` with a message for the storefront."""
     if not isinstance(raw, dict):
         raise ValueError("each event must be a JSON object")
@@ -107,7 +108,7 @@ def parse_event(raw: Any, store_secret: str, now: datetime) -> IncomingEvent:
     kind = TYPES.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
     if kind is None:
         raise ValueError("type must be one of view, search, add_to_cart, remove_from_cart, order")
-    customer_id, session_id = _owner(raw, store_secret)
+    customer_id, session_id = _owner(raw, store_secret, max_ttl)
     product_id, query = raw.get("product_id"), raw.get("query")
     if kind == "search":
         if not isinstance(query, str) or not query.strip():
@@ -124,7 +125,7 @@ def parse_event(raw: Any, store_secret: str, now: datetime) -> IncomingEvent:
     return IncomingEvent(kind, customer_id, session_id, product_id, query, _at(raw.get("at"), now))
 
 
-def parse_body(body: Any, store_secret: str, now: datetime) -> list[IncomingEvent]:
+def parse_body(body: Any, store_secret: str, now: datetime, max_ttl: int = DEFAULT_MAX_TTL) -> list[IncomingEvent]:
     """The whole batch, or ``ApiError(400)`` listing every bad event by index."""
     items = body if isinstance(body, list) else [body]
     if not items:
@@ -134,7 +135,7 @@ def parse_body(body: Any, store_secret: str, now: datetime) -> list[IncomingEven
     events, errors = [], []
     for index, raw in enumerate(items):
         try:
-            events.append(parse_event(raw, store_secret, now))
+            events.append(parse_event(raw, store_secret, now, max_ttl))
         except ValueError as error:
             errors.append({"index": index, "error": str(error)})
     if errors:
@@ -167,11 +168,8 @@ def store_events(sessions: sessionmaker[Session], events: list[IncomingEvent]) -
 async def post_events(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     _authorize(request, settings)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "the body must be JSON: one event object or a list of them") from None
-    events = parse_body(body, settings.store_secret, utcnow())
+    body = parse_json(await request.read(), "one event object or a list of them")
+    events = parse_body(body, settings.store_secret, utcnow(), settings.token_max_ttl)
     result = await asyncio.to_thread(store_events, request.app[STORE], events)
     return web.json_response(result)
 

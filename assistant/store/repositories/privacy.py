@@ -3,22 +3,48 @@
 Erasure deletes the customer's events, carts, reminders, product alerts and profile. Orders are kept,
 because tax and accounting law requires it, but anonymized: they move to a fresh
 pseudonymous customer (``erased-<random>``) and lose their e-mail, so nothing left links
-them to the person. Handoff requests keep their queue row for the agents' statistics but
-lose the transcript and the customer link. Audit rows are kept: they are the record that
-the request was honoured.
+them to the person; audit rows that name one of those orders (cancellations) move to the
+same pseudonym. Handoff requests keep their queue row for the agents' statistics but lose
+the transcript, the customer link, the message left for the team and the sender id (which
+carries the customer id), and an open one is closed. The other audit rows are kept: they
+are the record that the request was honoured.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from assistant.store.models import Cart, CartNudge, Customer, Event, HandoffRequest, Order, ProductAlert, utcnow
+from assistant.store.models import (
+    AuditLog,
+    Cart,
+    CartNudge,
+    Customer,
+    Event,
+    HandoffRequest,
+    Order,
+    ProductAlert,
+    utcnow,
+)
 from assistant.store.repositories.alerts import AlertRepository
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    """A mapped row's columns as a JSON-ready dict."""
+    return {column.key: _json_value(getattr(row, column.key)) for column in row.__mapper__.column_attrs}
+
+
+def _rows(session: Session, statement: Any) -> list[dict[str, Any]]:
+    return [_plain(row) for row in session.scalars(statement)]
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,33 @@ class PrivacyRepository:
             active_alerts=AlertRepository(self.session).count_active(customer_id),
         )
 
+    def export(self, customer_id: str) -> dict[str, Any] | None:
+        """Everything the store holds about the customer, as JSON-ready data (for "download
+        my data"); ``None`` when there is no such customer."""
+        customer = self.session.get(Customer, customer_id)
+        if customer is None:
+            return None
+        orders = []
+        for order in self.session.scalars(select(Order).where(Order.customer_id == customer_id).order_by(Order.placed_at)):
+            orders.append({
+                **_plain(order), "items": [_plain(item) for item in order.items],
+                "shipment": _plain(order.shipment) if order.shipment else None,
+                "refund": _plain(order.refund) if order.refund else None,
+            })
+        carts = self.session.scalars(select(Cart).where(Cart.customer_id == customer_id))
+        profile = _plain(customer)
+        return {
+            "profile": {k: v for k, v in profile.items() if "consent" not in k},
+            "consent": {k: v for k, v in profile.items() if "consent" in k},
+            "orders": orders,
+            "events": _rows(self.session, select(Event).where(Event.customer_id == customer_id).order_by(Event.at)),
+            "cart": [{**_plain(cart), "items": [_plain(item) for item in cart.items]} for cart in carts],
+            "alerts": _rows(self.session, select(ProductAlert).where(ProductAlert.customer_id == customer_id)),
+            "cart_reminders": _rows(self.session, select(CartNudge).where(CartNudge.customer_id == customer_id)),
+            "handoffs": _rows(self.session, select(HandoffRequest).where(HandoffRequest.customer_id == customer_id)),
+            "audit": _rows(self.session, select(AuditLog).where(AuditLog.customer_id == customer_id).order_by(AuditLog.at)),
+        }
+
     def erase(self, customer_id: str, sender_ids: set[str]) -> ErasureReport:
         """Erase the customer and the anonymous traces of their conversations (``sender_ids``)."""
         events = self.session.execute(
@@ -99,11 +152,7 @@ class PrivacyRepository:
         ).rowcount
         self.session.execute(delete(CartNudge).where(CartNudge.customer_id == customer_id))
         alerts = self.session.execute(delete(ProductAlert).where(ProductAlert.customer_id == customer_id)).rowcount
-        self.session.execute(
-            update(HandoffRequest)
-            .where(or_(HandoffRequest.customer_id == customer_id, HandoffRequest.sender_id.in_(sender_ids)))
-            .values(customer_id=None, transcript=None)
-        )
+        self._scrub_handoffs(customer_id, sender_ids)
         order_count = int(self.session.scalar(select(func.count(Order.id)).where(Order.customer_id == customer_id)) or 0)
         pseudonym = None
         if order_count:
@@ -113,6 +162,23 @@ class PrivacyRepository:
             self.session.execute(
                 update(Order).where(Order.customer_id == customer_id).values(customer_id=pseudonym, email=None)
             )
+            for entry in self.session.scalars(select(AuditLog).where(AuditLog.customer_id == customer_id)):
+                if isinstance(entry.detail, dict) and "order_number" in entry.detail:
+                    entry.customer_id = pseudonym
         self.session.execute(delete(Customer).where(Customer.id == customer_id))
+        self.session.flush()
         self.session.expunge_all()
         return ErasureReport(int(events or 0), int(carts or 0), order_count, pseudonym, int(alerts or 0))
+
+    def _scrub_handoffs(self, customer_id: str, sender_ids: set[str]) -> None:
+        """Keep each handoff row (queue statistics) but nothing that names or quotes the person."""
+        rows = self.session.scalars(
+            select(HandoffRequest).where(
+                or_(HandoffRequest.customer_id == customer_id, HandoffRequest.sender_id.in_(sender_ids))
+            )
+        )
+        for row in rows:
+            row.customer_id, row.transcript, row.left_message = None, None, None
+            row.sender_id = f"erased-{secrets.token_hex(8)}"
+            if row.status != "closed":
+                row.status, row.closed_at, row.closed_how = "closed", utcnow(), "closed"

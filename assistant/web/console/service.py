@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +34,7 @@ from assistant.web.rasa_client import RasaClient, transcript
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+QUEUE_PAGE = 200  # requests the console lists at once
 WEB_CHANNEL = "gateway"  # Rasa's name for the channel the web app talks to (rasa_addons.gateway_channel)
 
 
@@ -126,11 +128,31 @@ class HandoffService:
         try:
             return await self._db(find)
         except SQLAlchemyError as error:
-            log.warning("handoff check for %s skipped, store unreachable: %s", sender, error)
+            log.warning("handoff check skipped, store unreachable: %s", error)
             return None
 
     async def queue(self) -> list[Handoff]:
         return await self._db(lambda uow: [_snapshot(uow.session, row) for row in uow.handoffs.list_open()])
+
+    async def console_queue(self, limit: int = QUEUE_PAGE) -> tuple[list[Handoff], int]:
+        """What the console lists, and how many requests are open in all.
+
+        Held conversations first, then waiting requests of signed-in customers (their token
+        is signed by the store), then guests' (free to create, so a flood of them cannot
+        push a customer off the list); oldest first within each.
+        """
+
+        def read(uow: UnitOfWork) -> tuple[list[Handoff], int]:
+            is_open = HandoffRequest.status.in_(("waiting", "active"))
+            rank = case((HandoffRequest.status == "active", 0), (HandoffRequest.customer_id.is_not(None), 1), else_=2)
+            rows = uow.session.scalars(
+                select(HandoffRequest).where(is_open)
+                .order_by(rank, HandoffRequest.created_at, HandoffRequest.id).limit(limit)
+            )
+            total = uow.session.scalar(select(func.count()).select_from(HandoffRequest).where(is_open))
+            return [_snapshot(uow.session, row) for row in rows], int(total or 0)
+
+        return await self._db(read)
 
     async def wait_minutes(self, handoff_id: int) -> int:
         def estimate(uow: UnitOfWork) -> int:
@@ -215,6 +237,14 @@ class HandoffService:
         await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": state})
         await self._push(handoff, messages)
         self.hub.wake.set()
+
+    async def withdraw(self, handoff: Handoff, text: str) -> list[dict[str, Any]]:
+        """Close a request no agent has taken (over the per-address cap), resume the bot and
+        tell the shopper ``text``; returns that notice."""
+        messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system")])
+        await self._db(lambda uow: _commit(uow, uow.handoffs.close(uow.handoffs.get(handoff.id), "closed")))  # type: ignore[arg-type]
+        await self.hub.to_agents({"type": "queue"})
+        return messages
 
     async def _push(self, handoff: Handoff, messages: list[dict[str, Any]]) -> None:
         for message in messages:

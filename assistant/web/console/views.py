@@ -33,8 +33,8 @@ from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, LOGIN_THROTTLE
 from assistant.web.console.service import ConsoleError
 from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
+from assistant.web.parsing import read_json_object
 from assistant.web.rasa_client import RasaUnavailable
-from assistant.web.views_chat import read_json_object
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOGIN_PAGE = Template((TEMPLATES / "login.html").read_text())
@@ -168,10 +168,10 @@ async def _run(coroutine: Any) -> Any:
 
 async def get_queue(request: web.Request) -> web.Response:
     agent = await api_agent(request)
-    queue = await request.app[HANDOFFS].queue()
+    queue, total = await request.app[HANDOFFS].console_queue()
     # Unclaimed conversations and the agent's own; an admin sees every one.
     items = [{**handoff.as_json(), "readable": True} for handoff in queue if agent.may_read(handoff.claimed_by)]
-    return web.json_response({"me": {"username": agent.username, "role": agent.role}, "queue": items})
+    return web.json_response({"me": {"username": agent.username, "role": agent.role}, "queue": items, "total": total})
 
 
 async def get_conversation(request: web.Request) -> web.Response:

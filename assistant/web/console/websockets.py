@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -20,7 +19,10 @@ from assistant.web.console.hub import AgentIdentity
 from assistant.web.console.keys import HANDOFFS, HUB
 from assistant.web.console.service import ConsoleError, Handoff
 from assistant.web.console.views import live_session
+from assistant.web.keys import RATE_LIMITER
 from assistant.web.middlewares import ApiError
+from assistant.web.parsing import parse_json
+from assistant.web.rate_limit import WS_FRAMES, RateLimited, client_address
 from assistant.web.views_chat import shopper
 
 AUTH_TIMEOUT_SECONDS = 10
@@ -29,17 +31,37 @@ HEARTBEAT_SECONDS = 25
 
 def _frames(raw: str) -> dict[str, Any]:
     try:
-        frame = json.loads(raw)
-    except json.JSONDecodeError:
+        frame = parse_json(raw, "a frame object")
+    except ApiError:
         return {}
     return frame if isinstance(frame, dict) else {}
 
 
-async def client_frames(socket: web.WebSocketResponse) -> AsyncIterator[dict[str, Any]]:
-    """The client's JSON object frames until it disconnects; pings are answered here."""
+async def client_frames(
+    socket: web.WebSocketResponse, limit: Callable[[], Awaitable[None]] | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """The client's JSON object frames until it disconnects; pings are answered here.
+
+    ``limit`` counts each frame (typing events and pings included) and raises
+    :class:`RateLimited` when there are too many: the client gets an error frame and the
+    frame is dropped; a client that keeps flooding (as many refused frames again as the
+    limit allows) is disconnected with close code 4429.
+    """
+    refused = 0
     async for message in socket:
         if message.type != WSMsgType.TEXT:
             continue
+        if limit is not None:
+            try:
+                await limit()
+            except RateLimited as limited:
+                refused += 1
+                if refused > WS_FRAMES.per_session:
+                    await socket.close(code=4429, message=b"too many frames")
+                    return
+                await socket.send_json({"type": "error", "error": "too many frames; slow down",
+                                        "retry_after": limited.retry_after})
+                continue
         frame = _frames(message.data)
         if frame.get("type") == "ping":
             await socket.send_json({"type": "pong"})
@@ -76,7 +98,12 @@ async def shopper_stream(request: web.Request) -> web.WebSocketResponse:
         await socket.close(code=4401, message=error.message.encode()[:120])
         return socket
 
-    hub, handoffs = request.app[HUB], request.app[HANDOFFS]
+    hub, handoffs, limiter = request.app[HUB], request.app[HANDOFFS], request.app[RATE_LIMITER]
+    address = client_address(request)
+
+    async def count_frame() -> None:
+        await limiter.check(WS_FRAMES, who.sender, address)
+
     hub.add_shopper(who.sender, socket)
     try:
         handoff = await handoffs.open_handoff(who.sender)
@@ -85,7 +112,7 @@ async def shopper_stream(request: web.Request) -> web.WebSocketResponse:
             if handoff is not None and handoff.status == "waiting":
                 state["wait_minutes"] = await handoffs.wait_minutes(handoff.id)
             await socket.send_json(state)
-        async for frame in client_frames(socket):
+        async for frame in client_frames(socket, count_frame):
             if frame.get("type") == "typing":
                 handoff = await handoffs.open_handoff(who.sender)
                 if handoff is not None and handoff.status == "active":

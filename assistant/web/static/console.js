@@ -56,6 +56,8 @@
   function refreshQueue() {
     return api("GET", "/agent/api/queue").then(function (data) {
       state.queue = data.queue; state.me = data.me; renderQueue();
+      var more = (data.total || 0) - data.queue.length;
+      $("queue-title").textContent = more > 0 ? "Conversations (" + data.queue.length + " of " + data.total + ")" : "Conversations";
     }).catch(showError);
   }
 

@@ -110,14 +110,14 @@
       if (p.reason) card.appendChild(el("span", "sa-card-meta", p.reason));
       var ordinal = '{"ordinal":"' + (index + 1) + '"}';
       var add = button("sa-card-button", "Add to cart", "add-to-cart", function () {
-        if (isList && listing === products) say("/add_to_cart" + ordinal, "Add to cart: " + title);
+        if (isList && listing === products) say("/add_to_cart" + ordinal, "Add to cart: " + title, true);
         else say("add " + title + " to my cart");
       });
       add.setAttribute("aria-label", "Add " + title + " to cart");
       if (p.in_stock === false) add.disabled = true;
       var like = button("sa-card-button sa-secondary", "More like this", "more-like-this", function () {
         // In the latest list the ordinal names the product; elsewhere open it first, then ask.
-        if (isList && listing === products) say("/recommend" + ordinal, "More like " + title);
+        if (isList && listing === products) say("/recommend" + ordinal, "More like " + title, true);
         else { say("tell me about " + title); say("something similar"); }
       });
       like.setAttribute("aria-label", "More like " + title);
@@ -218,6 +218,13 @@
     if (custom.type === "comparison") return comparisonTable(custom);
     if (custom.type === "order_status") return orderCard(custom.order);
     if (custom.type === "cart") return cartSummary(custom);
+    if (custom.type === "data_export" && typeof custom.url === "string" && custom.url.indexOf("/api/me/export/") === 0) {
+      var link = el("a", "sa-download", custom.label || "Download my data");
+      link.href = server + custom.url;
+      link.setAttribute("download", "my-shop-data.json");
+      link.setAttribute("aria-label", link.textContent);
+      return link;
+    }
     return null;
   }
 
@@ -237,7 +244,17 @@
     setTimeout(function () { ui.live.textContent = text; }, 50); // a change the screen reader notices
   }
 
+  function forgetShown() {
+    // "delete my data" erased the conversation on the server: drop it from the page too.
+    while (ui.log.firstChild) ui.log.removeChild(ui.log.firstChild);
+    seen = {};
+    lastId = null;
+    labels = {};
+    listing = [];
+  }
+
   function render(message, quiet) {
+    if (message.custom && message.custom.type === "conversation_erased") { forgetShown(); return; }
     var from = WHO[message.from] ? message.from : "bot";
     if (message.id != null) {
       var id = String(message.id);
@@ -263,7 +280,7 @@
       message.buttons.forEach(function (b) {
         var payload = b.payload || b.title;
         labels[payload] = b.title;
-        replies.appendChild(button("sa-reply", b.title, "quick-reply", function () { say(payload, b.title); }));
+        replies.appendChild(button("sa-reply", b.title, "quick-reply", function () { say(payload, b.title, true); }));
       });
       row.appendChild(replies);
     }
@@ -294,10 +311,12 @@
 
   /* ---- sending, with an outbox that survives a dropped connection ---- */
 
-  function say(message, shown) {
+  // A button's payload travels as "payload", typed text as "message": the server reads
+  // typed text as text even when it starts with "/", and takes a payload only if the bot offered it.
+  function say(message, shown, isPayload) {
     var row = render({ from: "user", text: shown || message });
     if (row) row.classList.add("sa-queued");
-    outbox.push({ message: message, row: row });
+    outbox.push({ message: message, row: row, payload: !!isPayload });
     flush();
   }
 
@@ -306,7 +325,7 @@
     var item = outbox[0];
     sending = true;
     typing(true);
-    api("/api/chat", { method: "POST", body: JSON.stringify({ message: item.message }) })
+    api("/api/chat", { method: "POST", body: JSON.stringify(item.payload ? { payload: item.message } : { message: item.message }) })
       .then(function (result) {
         outbox.shift();
         retryDelay = 1000;
