@@ -27,10 +27,9 @@ from catalog_index.search import CatalogSearcher
 
 def encoder(index: CatalogSearcher) -> Any:
     """The sentence encoder the catalog index already holds (the same MiniLM model, loaded once)."""
-    embedder = index._embedder  # the searcher's own model: loading a second copy would double the memory
 
     def encode(texts: Sequence[str]) -> np.ndarray:
-        return embedder.embed(list(texts))
+        return index.embed(list(texts))
 
     return encode
 

@@ -261,6 +261,10 @@ class CatalogSearcher:
         """Brands, colours and categories of the catalog, for the query parser."""
         return self._current().vocabulary
 
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Normalized vectors for ``texts`` from the searcher's own model (loaded once per process)."""
+        return self._embedder.embed(texts)
+
     def _embed_query(self, text: str) -> np.ndarray:
         vector = self._embedder.embed([text])
         vector.flags.writeable = False
