@@ -48,6 +48,8 @@ FALLBACK_MARKERS = ("didn't quite get that", "say it another way")
 HANDOFF_MARKERS = ("connect you", "a person from our team", "human agent", "an agent", "hand you over", "our team will")
 OUT_OF_SCOPE_MARKERS = ("outside what i can help", "built for shopping", "isn't my strong suit")
 POLICY_MARKERS = ("return", "refund", "shipping", "delivery", "promo", "code", "discount", "days")
+# The product-question answers name an attribute without a payload ("rated 4.5 out of 5.").
+PRODUCT_ANSWER_MARKERS = ("out of 5", "sizes:", "made by", "on hand:", "the catalog says", "the catalog doesn't say")
 ACKNOWLEDGEMENT_MARKERS = ("you're welcome", "happy to help", "bye", "thanks for stopping", "anything else", "great!")
 # Topic (the demo store's department name used in the dialogues) -> its subcategories.
 TOPIC_SUBCATEGORIES = {
@@ -94,7 +96,7 @@ def reply_kind(reply: Reply, shown_titles: Collection[str] = ()) -> str:
     for kind, markers in (
         ("fallback", FALLBACK_MARKERS),
         ("handoff", HANDOFF_MARKERS),
-        ("product_answer", tuple(shown_titles)),
+        ("product_answer", (*shown_titles, *PRODUCT_ANSWER_MARKERS)),
         ("out_of_scope", OUT_OF_SCOPE_MARKERS),
         ("policy", POLICY_MARKERS),
         ("acknowledgement", ACKNOWLEDGEMENT_MARKERS),
@@ -149,13 +151,17 @@ def resolves(
     """Whether a follow-up was answered against the right context; None for turns that are not follow-ups.
 
     ``shown`` maps the ids of the products shown so far in the dialogue to their titles: a
-    reply resolves against them when its payload names one, or its text names one's title.
+    reply resolves against them when its payload names one, or its text names one's title,
+    or it is a bare attribute answer after products were shown (the product-question action
+    answers only about a product in context; without one it asks "which product?").
     """
     target = turn.get("resolve_against")
     if target == "shown_products":
         text = _text(reply)
-        return any(product in shown for product in referenced_products(reply)) or any(
-            title and title in text for title in shown.values()
+        return (
+            any(product in shown for product in referenced_products(reply))
+            or any(title and title in text for title in shown.values())
+            or (bool(shown) and not _payloads(reply) and any(marker in text for marker in PRODUCT_ANSWER_MARKERS))
         )
     if target == "previous_topic":
         listed = listed_products(reply)
