@@ -14,23 +14,41 @@ RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shel
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench model encoder demo-store lint clean browser
+.PHONY: help install demo test bench model encoder demo-store lint clean browser lock locks-current
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# Both environments install from lock files with sha256 hashes (`make lock` regenerates them);
+# pip refuses any file whose hash differs. torch==2.13.0+cpu is the wheel on these machines' disk.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required (python3.11 or python3)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON311) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(RASA_VENV)/.installed: requirements-rasa.txt
+$(RASA_VENV)/.installed: requirements-rasa.txt requirements-rasa.lock
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required for Rasa 3.6 (python3.10, e.g. from pyenv)"; exit 1; }
 	test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
-	$(RASA_VENV)/bin/pip install --quiet -r requirements-rasa.txt
+	$(RASA_VENV)/bin/pip install --quiet --require-hashes -r requirements-rasa.lock
 	touch $@
+
+# Regenerate the lock files after changing a pin in pyproject.toml or requirements-rasa.txt
+# (pip-tools in throwaway virtual environments, each on the Python it locks for).
+LOCK_TOOLS := var/lock-tools
+lock: ## regenerate requirements.lock and requirements-rasa.lock (with hashes) from the pins
+	@test -n "$(PYTHON311)" -a -n "$(PYTHON310)" || { echo "Python 3.11 and 3.10 are required"; exit 1; }
+	test -x $(LOCK_TOOLS)/py311/bin/pip-compile || { $(PYTHON311) -m venv $(LOCK_TOOLS)/py311 && $(LOCK_TOOLS)/py311/bin/pip install --quiet pip-tools==7.6.2; }
+	test -x $(LOCK_TOOLS)/py310/bin/pip-compile || { $(PYTHON310) -m venv $(LOCK_TOOLS)/py310 && $(LOCK_TOOLS)/py310/bin/pip install --quiet pip-tools==7.6.2; }
+	$(LOCK_TOOLS)/py311/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+	$(LOCK_TOOLS)/py310/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links --output-file requirements-rasa.lock requirements-rasa.txt
+
+locks-current: ## check that the lock files match pyproject.toml and requirements-rasa.txt
+	$(or $(PYTHON311),python3) tools/check_locks.py
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed ## create both virtual environments (idempotent)
 
@@ -64,7 +82,7 @@ $(BROWSER_STAMP):
 
 browser: $(BROWSER_STAMP) ## install Debian's chromium for the browser tests (apt-get, when missing)
 
-test: install model browser ## set up everything and run the whole test suite
+test: locks-current install model browser ## set up everything and run the whole test suite
 	$(BIN)/python -m pytest
 
 bench: PREVIOUS_MODEL ?= models/previous.tar.gz
@@ -83,7 +101,7 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	$(BIN)/python -m bench.plot_dialogue
 
 lint: $(VENV)/.installed ## lint the code (ruff)
-	$(BIN)/ruff check assistant actions catalog_index rasa_sdk_plugins rasa_addons tests bench
+	$(BIN)/ruff check assistant actions catalog_index rasa_sdk_plugins rasa_addons tests bench tools
 
 clean: ## remove trained models and generated stores (not the virtual environments)
 	rm -rf models var/demo

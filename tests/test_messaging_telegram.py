@@ -202,10 +202,11 @@ def test_slash_commands_typed_by_a_shopper_are_text(telegram_stack: dict[str, An
     say(telegram_stack, chat_id, typed)
     events = tracker(telegram_stack, chat_id)["events"]
     user = [event for event in events if event["event"] == "user"][-1]
-    assert user["text"] == as_text
-    assert user["parse_data"]["entities"] == [] or all(e["value"] != "SA-1001" for e in user["parse_data"]["entities"])
+    assert user["text"] == as_text  # no leading "/": Rasa's RegexMessageHandler cannot unpack it
+    # Whatever entities there are, NLU found them in the text; none was injected by intent syntax.
+    extractors = {entity.get("extractor") for entity in user["parse_data"]["entities"]}
+    assert None not in extractors and "RegexMessageHandler" not in extractors
     assert not any(event["event"] == "restart" for event in events)
-    assert tracker(telegram_stack, chat_id)["slots"].get("order_number") != "SA-1001"
 
 
 def test_a_button_the_bot_sent_may_carry_an_intent_a_made_up_one_may_not(telegram_stack: dict[str, Any]) -> None:
