@@ -35,6 +35,7 @@ from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import read_json_object
 from assistant.web.rasa_client import RasaUnavailable
+from assistant.web.rate_limit import client_address
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOGIN_PAGE = Template((TEMPLATES / "login.html").read_text())
@@ -93,7 +94,7 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, "Your login form expired; please try again.", status=403)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     throttle = request.app[LOGIN_THROTTLE]
-    attempt = throttle.attempt(username, request.remote)
+    attempt = throttle.attempt(username, client_address(request))
     if attempt.retry_after is not None:
         minutes = max(1, round(attempt.retry_after / 60))
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
