@@ -144,4 +144,5 @@ async def test_delete_my_data_erases_events_and_cart_and_anonymizes_orders(actio
         assert session.scalar(select(func.count(AuditLog.id)).where(AuditLog.customer_id == "sam")) == 1
     [(action, detail)] = audit("sam")
     assert action == "data_erasure"
-    assert detail == {"events_deleted": 3, "carts_deleted": 2, "orders_anonymized": 2, "conversations_cleared": 1}
+    assert detail == {"events_deleted": 3, "carts_deleted": 2, "orders_anonymized": 2, "conversations_cleared": 1,
+                      "alerts_deleted": 0}

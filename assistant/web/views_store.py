@@ -10,6 +10,7 @@ how the widget reports a stale login.  Outside demo mode the page is a guest pag
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from string import Template
 
@@ -17,7 +18,10 @@ from aiohttp import web
 
 from assistant.identity import sign_customer_token
 from assistant.web.keys import DEMO_MODE, SETTINGS
+from assistant.web.middlewares import ApiError
 
+STATIC_DIR = Path(__file__).parent / "static"
+_STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 TEMPLATE = Template((Path(__file__).parent / "templates" / "index.html").read_text())
 DEMO_CUSTOMER = "C0001"
 DEMO_NOTE = (
@@ -46,3 +50,17 @@ async def get_index(request: web.Request) -> web.Response:
         account, note = ACCOUNT_LINKS[login], DEMO_NOTE
     page = TEMPLATE.substitute(account=account, demo_note=note, customer_token=html.escape(token, quote=True))
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def get_static(request: web.Request) -> web.FileResponse:
+    """``GET /static/{name}``: the widget's and console's files (one flat directory).
+
+    Not aiohttp's static route: that answers a missing file with an empty
+    ``application/octet-stream`` 404 and an over-long name with a 500. Here a name is
+    plain characters only, and anything that is not one of our files is a JSON 404.
+    """
+    name = request.match_info["name"]
+    path = STATIC_DIR / name
+    if not _STATIC_NAME.fullmatch(name) or not path.is_file():
+        raise ApiError(404, "not found")
+    return web.FileResponse(path)
