@@ -218,6 +218,7 @@ class ActionDeleteMyData(ShopAction):
             uow.audit.record(customer_id, "data_erasure", {
                 "events_deleted": report.events_deleted, "carts_deleted": report.carts_deleted,
                 "orders_anonymized": report.orders_anonymized, "conversations_cleared": len(cleared),
+                "alerts_deleted": report.alerts_deleted,
             })
             uow.commit()
         kept = ""

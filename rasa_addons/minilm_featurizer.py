@@ -109,8 +109,12 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Adds a (1, 384) sentence feature to every message that has text; others pass unchanged."""
-        with_text = [message for message in messages if message.get(TEXT)]
+        """Adds a (1, 384) sentence feature to every message with a text attribute; others pass unchanged.
+
+        An empty or blank text is encoded too (MiniLM gives it a vector): DIET was trained with
+        this feature on every message, and a message without it makes the whole parse fail.
+        """
+        with_text = [message for message in messages if isinstance(message.get(TEXT), str)]
         if not with_text:
             return messages
         vectors = self._encoder.encode([message.get(TEXT) for message in with_text], self._config["batch_size"])

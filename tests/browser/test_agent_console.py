@@ -34,7 +34,7 @@ async def test_shopper_asks_for_a_person_agent_claims_talks_and_hands_back(
     assert session_id is not None
     sender = sender_for(session_id, None, settings.web_secret)
 
-    username, password = create_agent(settings)
+    username, password = create_agent(settings, display_name="Sam Rivera")
     console = await new_page("console", viewport={"width": 1400, "height": 900})
     await console.goto(web_url + "/agent")
     await console.get_by_test_id("login-username").fill(username)
@@ -47,7 +47,9 @@ async def test_shopper_asks_for_a_person_agent_claims_talks_and_hands_back(
     await console.get_by_test_id("claim-button").click()
     await expect(console.get_by_test_id("agent-input")).to_be_visible()
     await expect(console.get_by_test_id("customer-profile")).to_contain_text("Guest shopper")
-    await expect(shopper.locator(SYSTEM_MESSAGE).last).to_contain_text(f"{username} from our team has joined")
+    # Shoppers see the agent's display name, never the login name.
+    await expect(shopper.locator(SYSTEM_MESSAGE).last).to_contain_text("Sam Rivera from our team has joined")
+    await expect(shopper.locator(SYSTEM_MESSAGE).last).not_to_contain_text(username)
 
     bot_messages = await shopper.locator(BOT).count()
     await shopper.get_by_test_id("chat-input").fill("Do you have the blue one in size 10?")
