@@ -10,6 +10,7 @@ webhooks and the Send API are the same, only the name, the URL and the token dif
   replay); they refuse to start without ``secret`` and ``verify``;
 - hand typed text to NLU as text; a quick reply or postback (a button the bot sent) may
   carry an intent; echoes of the page's own messages are ignored;
+- turn an ``m.me/<page>?ref=<link token>`` referral into ``link <token>`` (account linking);
 - render product lists as a generic-template carousel (at most 10 cards, each with an
   "Add to cart" postback) and buttons as quick replies (at most 13).
 
@@ -38,9 +39,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_addons.honest_replies import handle_honestly
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import Card, RenderedOutput, Reply, numbered_list, shorten, typed_text
+from rasa_addons.shopper_messages import handle_shopper_message
 from rasa_addons.webhook_security import (
     MAX_MESSAGE_AGE_SECONDS,
     META_SIGNATURE_HEADER,
@@ -115,6 +116,9 @@ def incoming(event: dict[str, Any]) -> tuple[str, str, str, float] | None:
     stamp = event.get("timestamp")
     seconds = stamp / 1000 if isinstance(stamp, int | float) else time.time()
     message, postback = event.get("message"), event.get("postback")
+    referral = event.get("referral") or (postback.get("referral") if isinstance(postback, dict) else None)
+    if isinstance(referral, dict) and referral.get("ref") and sender:  # an m.me link with ?ref=<link token>
+        return str(sender), f"referral:{sender}:{stamp}", f"link {referral['ref']}", seconds
     if isinstance(message, dict) and not message.get("is_echo") and message.get("mid"):
         quick_reply = message.get("quick_reply") or {}
         text = str(quick_reply.get("payload") or "") if quick_reply else typed_text(str(message.get("text") or ""))
@@ -190,7 +194,7 @@ class MessengerInput(InputChannel):
                     continue
                 if text.strip():
                     message = UserMessage(text, self.get_output_channel(), sender, input_channel=self.name())
-                    await handle_honestly(request, on_new_message, message)
+                    await handle_shopper_message(request, on_new_message, message)
             return response.text("success")
 
         return hook

@@ -14,7 +14,8 @@ subclass:
 - hands typed text to NLU as text; only a button the bot sent carries a payload;
 - renders replies as Block Kit: sections for products with an "Add to cart" button each,
   an actions block for quick replies;
-- handles every message through :func:`rasa_addons.honest_replies.handle_honestly`.
+- hands every message to :func:`rasa_addons.shopper_messages.handle_shopper_message` (account
+  linking, honest replies).
 
 credentials.yml::
 
@@ -37,9 +38,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_addons.honest_replies import handle_honestly
 from rasa_addons.platform_api import PlatformError, post
 from rasa_addons.rendering import Card, RenderedOutput, Reply, shorten, typed_text
+from rasa_addons.shopper_messages import handle_shopper_message
 from rasa_addons.webhook_security import SeenIds, require
 
 SLACK_API = "https://slack.com/api"
@@ -139,7 +140,7 @@ class SlackInput(slack.SlackInput):
         if not sender_id or not text:
             return response.text("")
         message = UserMessage(text, self.get_output_channel(), sender_id, input_channel=self.name(), metadata=metadata)
-        task = asyncio.create_task(handle_honestly(request, on_new_message, message))
+        task = asyncio.create_task(handle_shopper_message(request, on_new_message, message))
         self._background_tasks.add(task)
         task.add_done_callback(self._background_tasks.discard)
         return response.text("")

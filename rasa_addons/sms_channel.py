@@ -44,9 +44,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_addons.honest_replies import handle_honestly
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import RenderedOutput, Reply, numbered_list, options_line, shorten, typed_text
+from rasa_addons.shopper_messages import handle_shopper_message
 from rasa_addons.webhook_security import TWILIO_SIGNATURE_HEADER, SeenIds, require, twilio_signed
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class TwilioSmsInput(InputChannel):
                 return response.json({"error": "message already received"}, status=403)
             if not await self.keyword(phone, text) and text.strip():
                 message = UserMessage(typed_text(text), self.get_output_channel(), phone, input_channel=self.name())
-                await handle_honestly(request, on_new_message, message)
+                await handle_shopper_message(request, on_new_message, message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return hook

@@ -16,6 +16,9 @@ an output channel, which fails inside the running server. This subclass:
   NLU parses it; only the ``callback_data`` of a button on the bot's own message (which
   Telegram sends back with the callback query) may carry an intent;
 - serves only the health check and the webhook (no ``/set_webhook``);
+- hands each message to :func:`rasa_addons.shopper_messages.handle_shopper_message`: a deep
+  link ``/start <link token>`` links the chat to a customer, "unlink" undoes it, and a turn
+  on which an action failed gets the honest message instead of silence;
 - talks to ``api_url`` (optional) instead of Telegram, for a self-hosted Bot API server
   (https://github.com/tdlib/telegram-bot-api) or a recording server in tests.
 
@@ -50,6 +53,8 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from rasa_addons.shopper_messages import handle_shopper_message
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +96,6 @@ class SeenUpdates:
             self._ids.discard(oldest)
             self._floor = oldest if self._floor is None else max(self._floor, oldest)
         return True
-
-    def release(self, update_id: int) -> None:
-        """Forget an update that failed, so Telegram's retry of it is taken."""
-        if update_id in self._ids:
-            self._ids.discard(update_id)
-            self._order.remove(update_id)
 
 
 def bot_button(query: CallbackQuery) -> bool:
@@ -203,16 +202,9 @@ class TelegramInput(telegram.TelegramInput):
             if credentials.username != self.verify:
                 log.debug("Invalid access token, check it matches Telegram")
                 return response.text("failed")
-            try:
-                await on_new_message(
-                    UserMessage(text, out_channel, str(msg.chat.id), input_channel=self.name(),
-                                metadata=self.get_metadata(request))
-                )
-            except Exception:
-                self.seen.release(update.update_id)
-                log.exception("Telegram update %s could not be handled", update.update_id)
-                if self.debug_mode:
-                    raise
+            message = UserMessage(text, out_channel, str(msg.chat.id), input_channel=self.name(),
+                                  metadata=self.get_metadata(request))
+            await handle_shopper_message(request, on_new_message, message)  # linking, honest replies
             return response.text("success")
 
         return telegram_webhook

@@ -38,9 +38,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_addons.honest_replies import handle_honestly
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import Button, Card, RenderedOutput, Reply, numbered_list, shorten, typed_text
+from rasa_addons.shopper_messages import handle_shopper_message
 from rasa_addons.webhook_security import (
     MAX_MESSAGE_AGE_SECONDS,
     META_SIGNATURE_HEADER,
@@ -255,7 +255,7 @@ class WhatsAppInput(InputChannel):
                 self.window.opened(wa_id, stamp)
                 if text.strip():
                     message = UserMessage(text, self.get_output_channel(), wa_id, input_channel=self.name())
-                    await handle_honestly(request, on_new_message, message)
+                    await handle_shopper_message(request, on_new_message, message)
             return response.text("success")
 
         return hook
