@@ -57,9 +57,9 @@ CUSTOMERS = sa.Table("customers", METADATA, sa.Column("id", sa.String(64), prima
 
 
 def rasa_side_url(database_url: str) -> str:
-    """The store's URL for Rasa's SQLAlchemy 1.4, which has psycopg2 where the store uses psycopg 3."""
+    """The store's URL for this SQLAlchemy: Rasa's 1.4 knows psycopg2 only, where the store uses psycopg 3."""
     url = make_url(database_url)
-    if url.get_backend_name() == "postgresql":
+    if url.get_backend_name() == "postgresql" and sa.__version__.startswith("1."):
         url = url.set(drivername="postgresql+psycopg2")
     return str(url.render_as_string(hide_password=False))
 
