@@ -1,16 +1,17 @@
-"""WhatsApp, Messenger, Instagram and SMS conversations through our connectors in a real Rasa server.
+"""WhatsApp, Messenger, Instagram, SMS and Slack conversations through our connectors in a real Rasa server.
 
-One stack runs with the four channels on; each platform's send API is played by a recording
+One stack runs with the five channels on; each platform's send API is played by a recording
 HTTP server on loopback, and the shopper's messages are posted to Rasa's webhooks as the
 platform would post them, signed with test secrets. Checked per channel: a search comes back
 in the platform's native form (a WhatsApp list, a Messenger/Instagram carousel, a numbered
-SMS list) and never as raw JSON; tapping "add to cart" adds it; a handoff reaches the agent
-console with the channel, the agent's reply is delivered on the channel, the hand-back gives
-the bot back; forged, unsigned and replayed webhooks get 403 and change nothing; a typed slash
-command is text; SMS STOP / START / HELP are honoured; and (last, it stops the action server)
-a failed action gives the shopper the web gateway's honest message instead of silence.
+SMS list, Slack Block Kit) and never as raw JSON; tapping "add to cart" adds it; a handoff
+reaches the agent console with the channel, the agent's reply is delivered on the channel,
+the hand-back gives the bot back; a link token sent on the channel links the account (order
+status works) and "unlink" makes the shopper a guest again; forged, unsigned and replayed
+webhooks get 403 and change nothing; a typed slash command is text; SMS STOP / START / HELP
+are honoured; and (last, it stops the action server) a failed action gives the shopper the
+web gateway's honest message instead of silence.
 """
-
 from __future__ import annotations
 
 import base64
@@ -31,9 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from assistant.identity import sign_link_token
 from assistant.launcher import Ports, Service, free_port, running_stack, stop
 from assistant.settings import PROJECT_ROOT, Settings
+from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.models import Order
 from assistant.web.views_chat import NO_REPLY
 from tests.agent_console import AgentClient, create_agent, next_frame
 from tests.conftest import MODEL_PATH
@@ -302,6 +307,42 @@ async def test_search_cart_and_handoff(channel_stack: dict[str, Any], name: str)
         assert channel.say(user, "show me tents"), "the bot did not answer after the hand-back"
     finally:
         await agent.close()
+
+
+def latest_shipped_order(settings: Settings) -> Order:
+    """A customer's latest order, shipped: what "where is my order" must name once the account is linked."""
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            latest: dict[str, Order] = {}
+            for order in uow.session.scalars(select(Order).order_by(Order.placed_at.desc())):
+                latest.setdefault(order.customer_id, order)
+            return next(order for _, order in sorted(latest.items()) if order.status == "shipped")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("name", CHANNELS)
+def test_order_status_after_linking_and_a_guest_after_unlinking(channel_stack: dict[str, Any], name: str) -> None:
+    settings: Settings = channel_stack["settings"]
+    order = latest_shipped_order(settings)
+    channel = platform(channel_stack, name)
+    user = channel.user()
+    token = sign_link_token(order.customer_id, settings.store_secret)
+    if name == "messenger":  # an m.me link with ?ref=<token>
+        body = channel.inbound(user, "x")
+        event = body["entry"][0]["messaging"][0]
+        del event["message"]
+        event["referral"] = {"ref": token, "source": "SHORTLINK", "type": "OPEN_THREAD"}
+        linked = channel.say(user, body=body)
+    else:  # a wa.me link with prefilled text, or typed
+        linked = channel.say(user, f"link {token}")
+    assert "account is linked" in shown(linked)
+    assert not any(token in json.dumps(event) for event in tracker(channel_stack, user)["events"])
+
+    assert order.order_number in shown(channel.say(user, "where is my order"))
+    assert "no longer linked" in shown(channel.say(user, "unlink"))
+    assert order.order_number not in shown(channel.say(user, "where is my order"))
 
 
 @pytest.mark.parametrize("name", CHANNELS)
