@@ -63,8 +63,19 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 DEFAULT_OPT_OUT_DB = Path("var") / "sms_opt_out.sqlite3"
 
 
+def conversation_id(phone: str) -> str:
+    """The E.164 number without its ``+``: a ``+`` in a URL path is not decoded the same way by every
+    client of Rasa's HTTP API (the agent console, reminders), so the id carries none."""
+    return phone.strip().lstrip("+")
+
+
+def phone_number(conversation: str) -> str:
+    """The E.164 number Twilio sends to, from a conversation id."""
+    return "+" + conversation.lstrip("+")
+
+
 class OptOuts:
-    """Phone numbers that sent STOP, kept in SQLite so an opt-out survives restarts."""
+    """Phone numbers (conversation ids) that sent STOP, kept in SQLite so an opt-out survives restarts."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +128,7 @@ class TwilioSmsOutput(RenderedOutput):
         if self.opt_outs.opted_out(recipient_id):
             log.info("SMS not sent: the recipient opted out with STOP")
             return
-        await post(self.url, data={"From": self.number, "To": recipient_id, **native}, auth=self.auth)
+        await post(self.url, data={"From": self.number, "To": phone_number(recipient_id), **native}, auth=self.auth)
 
 
 class TwilioSmsInput(InputChannel):
@@ -183,7 +194,7 @@ class TwilioSmsInput(InputChannel):
             form = {key: values[0] for key, values in request.form.items()}
             if not twilio_signed(self.auth_token, self.webhook_url, form, request.headers.get(TWILIO_SIGNATURE_HEADER)):
                 return response.json({"error": "missing or wrong signature"}, status=403)
-            sid, phone, text = form.get("MessageSid"), form.get("From"), form.get("Body", "")
+            sid, phone, text = form.get("MessageSid"), conversation_id(form.get("From", "")), form.get("Body", "")
             if not sid or not phone or form.get("AccountSid") != self.account_sid:
                 return response.json({"error": "not a Twilio message for this account"}, status=400)
             if not self.seen.take(sid):

@@ -167,7 +167,7 @@ class Platform:
                 found.append(body)
             elif self.name in ("messenger", "instagram") and body.get("recipient", {}).get("id") == user:
                 found.append(body["message"])
-            elif self.name == "sms" and body.get("To") == user:
+            elif self.name == "sms" and body.get("To") == user:  # the E.164 number
                 found.append(body)
             elif self.name == "slack" and body.get("channel") == user:
                 found.append(body)
@@ -260,7 +260,8 @@ def platform(stack: dict[str, Any], name: str) -> Platform:
 
 def tracker(stack: dict[str, Any], sender: str) -> dict[str, Any]:
     settings: Settings = stack["settings"]
-    url = f"http://127.0.0.1:{stack['ports'].rasa}/conversations/{urllib.parse.quote(sender)}/tracker?token={settings.rasa_token}"
+    conversation = sender.lstrip("+")  # an SMS conversation is the number without its +
+    url = f"http://127.0.0.1:{stack['ports'].rasa}/conversations/{conversation}/tracker?token={settings.rasa_token}"
     with urllib.request.urlopen(url, timeout=60) as response:
         return dict(json.loads(response.read()))
 
@@ -288,7 +289,7 @@ async def test_search_cart_and_handoff(channel_stack: dict[str, Any], name: str)
     try:
         username, password = create_agent(channel_stack["settings"], display_name="Sam")
         await agent.login(username, password)
-        item = await agent.queue_item(user)
+        item = await agent.queue_item(user.lstrip("+"))
         assert item["channel"] == name
         conversation = f"/conversations/{item['id']}"
         async with agent.socket() as console:
