@@ -100,11 +100,12 @@ class OptOuts:
 
 
 def render(reply: Reply) -> list[dict[str, Any]]:
-    """One SMS body per reply: the text, a short numbered product list, the options to type."""
-    parts = [reply.text.strip(), numbered_list(reply.cards, MAX_LISTED), options_line(reply.buttons)]
-    if reply.image:
-        parts.append(reply.image)
-    body = "\n".join(part for part in parts if part)
+    """One SMS body per reply: the text (shortened first), a short numbered product list, the options to type."""
+    tail = "\n".join(part for part in (numbered_list(reply.cards, MAX_LISTED), options_line(reply.buttons),
+                                       reply.image or "") if part)
+    room = BODY_LIMIT - len(tail) - 1
+    text = shorten(reply.text, room) if room > 0 else ""
+    body = "\n".join(part for part in (text, tail) if part)
     return [{"Body": shorten(body, BODY_LIMIT)}] if body else []
 
 

@@ -402,15 +402,6 @@ def test_sms_stop_start_and_help(channel_stack: dict[str, Any]) -> None:
     assert sms.say(user, "hello")
 
 
-def test_no_reply_is_the_web_gateways_honest_message() -> None:
-    rasa_python = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
-    said = subprocess.run(
-        [str(rasa_python), "-c", "from rasa_addons.rendering import NO_REPLY; print(NO_REPLY)"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
-    ).stdout.strip()
-    assert said == NO_REPLY
-
-
 def test_a_failed_action_gives_the_honest_message_on_every_channel(channel_stack: dict[str, Any]) -> None:
     services: list[Service] = channel_stack["services"]
     shoppers = {name: platform(channel_stack, name).user() for name in CHANNELS}
