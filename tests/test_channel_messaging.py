@@ -233,7 +233,7 @@ def channel_stack(demo_settings: Settings, tmp_path_factory: pytest.TempPathFact
         "rasa_addons.gateway_channel.GatewayInput:\n  token: ${GATEWAY_TOKEN}\n"
         "rasa_addons.whatsapp_channel.WhatsAppInput:\n"
         f"  access_token: wa-token\n  phone_number_id: '1234'\n  app_secret: {APP_SECRET}\n  verify: {VERIFY}\n"
-        f"  api_url: {base}/whatsapp\n"
+        f"  api_url: {base}/whatsapp\n  template: shop_update\n"
         "rasa_addons.meta_channel.MessengerInput:\n"
         f"  verify: {VERIFY}\n  secret: {APP_SECRET}\n  page-access-token: page-token\n  api_url: {base}/messenger\n"
         "rasa_addons.meta_channel.InstagramInput:\n"
@@ -379,6 +379,30 @@ def test_a_typed_slash_command_is_text(channel_stack: dict[str, Any], name: str)
                    for entity in latest["parse_data"]["entities"])
     channel.say(user, "/restart")
     assert not any(event["event"] == "restart" for event in tracker(channel_stack, user)["events"])
+
+
+def push(stack: dict[str, Any], sender: str, channel: str, text: str) -> None:
+    """A bot message sent on ``channel`` outside a turn, as the agent console and reminders send them."""
+    settings: Settings = stack["settings"]
+    url = (f"http://127.0.0.1:{stack['ports'].rasa}/conversations/{sender}/tracker/events?token={settings.rasa_token}"
+           f"&output_channel={channel}&execute_side_effects=true")
+    request = urllib.request.Request(url, data=json.dumps([{"event": "bot", "text": text}]).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=60):
+        pass
+
+
+def test_whatsapp_outside_the_24_hour_window_sends_only_the_template(channel_stack: dict[str, Any]) -> None:
+    whatsapp = platform(channel_stack, "whatsapp")
+    stranger, shopper = whatsapp.user(), whatsapp.user()
+    assert whatsapp.say(shopper, "hello")
+    before = len(PlatformApi.calls)
+    push(channel_stack, stranger, "whatsapp", "Your cart is waiting")
+    push(channel_stack, shopper, "whatsapp", "Your cart is waiting")
+    assert whatsapp.sent(stranger, since=before) == [
+        {"messaging_product": "whatsapp", "recipient_type": "individual", "to": stranger, "type": "template",
+         "template": {"name": "shop_update", "language": {"code": "en_US"}}}]
+    assert shown(whatsapp.sent(shopper, since=before)) == "Your cart is waiting"
 
 
 def test_whatsapp_and_meta_handshakes(channel_stack: dict[str, Any]) -> None:
