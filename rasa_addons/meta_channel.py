@@ -73,9 +73,8 @@ def carousel(cards: list[Card]) -> dict[str, Any]:
 def render(reply: Reply) -> list[dict[str, Any]]:
     """The Send API ``message`` objects for one reply (text first, then the carousel, then any image)."""
     messages: list[dict[str, Any]] = []
-    text = reply.text.strip()
-    if reply.cards and not any(card.image_url or card.add_payload for card in reply.cards):
-        text = "\n".join(part for part in (text, numbered_list(reply.cards, MAX_CARDS)) if part)
+    carded = any(card.image_url or card.add_payload for card in reply.cards)
+    text = reply.body() if carded else reply.body(numbered_list(reply.cards, MAX_CARDS))
     if text or reply.buttons:
         message: dict[str, Any] = {"text": shorten(text or "Choose one:", TEXT_LIMIT)}
         if reply.buttons:
@@ -84,7 +83,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
                 for b in reply.buttons[:MAX_QUICK_REPLIES]
             ]
         messages.append(message)
-    if reply.cards and any(card.image_url or card.add_payload for card in reply.cards):
+    if carded:
         messages.append(carousel(reply.cards))
     if reply.image:
         messages.append({"attachment": {"type": "image", "payload": {"url": reply.image}}})

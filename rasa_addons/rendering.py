@@ -75,9 +75,14 @@ class Card:
 
 @dataclass(frozen=True)
 class Reply:
-    """Text, buttons, product cards and image of one bot message, whatever the channel."""
+    """Text, buttons, product cards and image of one bot message, whatever the channel.
+
+    With product cards, ``text`` is what the action said before its numbered product lines and
+    ``outro`` what it said after them (:meth:`body` puts a channel's own list in between).
+    """
 
     text: str = ""
+    outro: str = ""
     buttons: list[Button] = field(default_factory=list)
     cards: list[Card] = field(default_factory=list)
     image: str | None = None
@@ -92,16 +97,18 @@ class Reply:
         ]
         custom = message.get("custom")
         cards = product_cards(custom) if isinstance(custom, dict) else []
-        text = str(message.get("text") or "")
-        if cards:
-            text = without_product_lines(text, len(cards))
+        text, outro = around_product_lines(str(message.get("text") or ""), len(cards))
         image = message.get("image")
-        return cls(text=text, buttons=buttons, cards=cards, image=image if isinstance(image, str) else None)
+        return cls(text=text, outro=outro, buttons=buttons, cards=cards, image=image if isinstance(image, str) else None)
+
+    def body(self, listing: str = "") -> str:
+        """The text with ``listing`` (a channel's own product list, if any) where the action's list was."""
+        return "\n".join(part for part in (self.text.strip(), listing, self.outro.strip()) if part)
 
     @property
     def empty(self) -> bool:
         """Nothing a shopper could see (e.g. the ``conversation_erased`` marker for the widget)."""
-        return not (self.text.strip() or self.buttons or self.cards or self.image)
+        return not (self.body().strip() or self.buttons or self.cards or self.image)
 
 
 def product_cards(custom: dict[str, Any]) -> list[Card]:
@@ -122,13 +129,15 @@ def product_cards(custom: dict[str, Any]) -> list[Card]:
     return cards
 
 
-def without_product_lines(text: str, count: int) -> str:
-    """The intro and outro of a product-list text, its numbered product lines left to the native list."""
+def around_product_lines(text: str, count: int) -> tuple[str, str]:
+    """The text before and after the ``count`` numbered product lines of a product-list reply, which
+    each channel shows its own way; the whole text (and no outro) when there is no such list."""
     lines = text.splitlines()
     numbered = [n for n, line in enumerate(lines) if line[:1].isdigit() and ". " in line[:5]]
-    if len(numbered) < count:
-        return text
-    return "\n".join(line for n, line in enumerate(lines) if n not in numbered).strip()
+    if not count or len(numbered) < count:
+        return text, ""
+    first, last = numbered[0], numbered[-1]
+    return "\n".join(lines[:first]).strip(), "\n".join(lines[last + 1:]).strip()
 
 
 def numbered_list(cards: list[Card], limit: int) -> str:

@@ -59,8 +59,8 @@ def product_section(card: Card, position: int) -> dict[str, Any]:
 def render(reply: Reply) -> list[dict[str, Any]]:
     """One ``chat.postMessage`` body (without the channel) for the reply: Block Kit plus a fallback text."""
     blocks: list[dict[str, Any]] = []
-    if reply.text.strip():
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shorten(reply.text, SECTION_TEXT)}})
+    if reply.body():
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shorten(reply.body(), SECTION_TEXT)}})
     blocks += [product_section(card, n) for n, card in enumerate(reply.cards[:MAX_PRODUCTS], start=1)]
     if reply.image:
         blocks.append({"type": "image", "image_url": reply.image, "alt_text": "product image"})
@@ -70,7 +70,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
              "value": b.payload[:BUTTON_VALUE]}
             for n, b in enumerate(reply.buttons[:MAX_ACTIONS])
         ]})
-    fallback = reply.text.strip() or ", ".join(card.title for card in reply.cards) or "New message"
+    fallback = reply.body() or ", ".join(card.title for card in reply.cards) or "New message"
     return [{"text": shorten(fallback, SECTION_TEXT), "blocks": blocks}] if blocks else []
 
 

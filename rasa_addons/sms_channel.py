@@ -100,12 +100,13 @@ class OptOuts:
 
 
 def render(reply: Reply) -> list[dict[str, Any]]:
-    """One SMS body per reply: the text (shortened first), a short numbered product list, the options to type."""
-    tail = "\n".join(part for part in (numbered_list(reply.cards, MAX_LISTED), options_line(reply.buttons),
-                                       reply.image or "") if part)
-    room = BODY_LIMIT - len(tail) - 1
-    text = shorten(reply.text, room) if room > 0 else ""
-    body = "\n".join(part for part in (text, tail) if part)
+    """One SMS body per reply: the text with a short numbered product list, the options to type; the
+    action's words are shortened first, so the list and the options survive a long reply."""
+    listing = numbered_list(reply.cards, MAX_LISTED)
+    fixed = [listing, options_line(reply.buttons), reply.image or ""]
+    room = max(BODY_LIMIT - sum(len(part) + 1 for part in fixed), 0) // 2  # for the words before and after
+    intro, outro = shorten(reply.text, room), shorten(reply.outro, room)
+    body = "\n".join(part for part in (intro, listing, outro, *fixed[1:]) if part)
     return [{"Body": shorten(body, BODY_LIMIT)}] if body else []
 
 

@@ -109,13 +109,13 @@ def product_rows(cards: list[Card]) -> list[dict[str, str]]:
 def render(reply: Reply) -> list[dict[str, Any]]:
     """WhatsApp's native messages for one reply."""
     messages: list[dict[str, Any]] = []
-    text = reply.text
+    text = reply.body()
     rows = product_rows(reply.cards)
     if rows:
         messages.append(list_message(text, "See products", "Tap to add to cart", rows))
         text = ""
     elif reply.cards:  # a comparison: no cart rows, a short numbered list
-        text = "\n".join(part for part in (text, numbered_list(reply.cards, MAX_ROWS)) if part)
+        text = reply.body(numbered_list(reply.cards, MAX_ROWS))
     if reply.image:
         messages.append({"type": "image", "image": {"link": reply.image, "caption": shorten(text, CAPTION_LIMIT)}})
         text = ""

@@ -19,7 +19,7 @@ from assistant.web.views_chat import NO_REPLY
 
 RENDER_ALL = """
 import json
-from rasa_addons import meta_channel, slack_channel, sms_channel, whatsapp_channel
+from rasa_addons import meta_channel, slack_channel, sms_channel, telegram_channel, whatsapp_channel
 from rasa_addons.rendering import NO_REPLY, Reply
 products = [{"id": f"P{n}", "title": "Waterproof Trail Running Shoe With A Very Long Name " * 3, "price": 79.99 + n,
              "currency": "USD", "image_url": f"https://shop.example/{n}.jpg", "rating": 4.5, "in_stock": True}
@@ -34,6 +34,7 @@ print(json.dumps({
     "no_reply": NO_REPLY,
     "whatsapp": whatsapp_channel.render(reply), "meta": meta_channel.render(reply),
     "sms": sms_channel.render(reply), "slack": slack_channel.render(reply),
+    "telegram": telegram_channel.inline_keyboard(reply).to_python(),
     "erased": whatsapp_channel.render(Reply.from_message({"custom": {"type": "conversation_erased"}})),
     "order": meta_channel.render(Reply.from_message({"text": "Order SA-1 has shipped.",
                                                      "custom": {"type": "order_status", "order": {"n": 1}}})),
@@ -115,3 +116,10 @@ def test_slack_blocks_within_their_limits(rendered: dict[str, Any]) -> None:
         '/add_to_cart{"ordinal":"1"}', '/add_to_cart{"ordinal":"2"}']
     [actions] = [b for b in blocks if b["type"] == "actions"]
     assert len(actions["elements"]) <= 25 and all(len(e["text"]["text"]) <= 75 for e in actions["elements"])
+
+
+def test_telegram_inline_keyboard(rendered: dict[str, Any]) -> None:
+    rows = rendered["telegram"]["inline_keyboard"]
+    assert all(len(row) == 1 and len(row[0]["callback_data"].encode()) <= 64 for row in rows)
+    assert rows[0][0]["callback_data"] == '/add_to_cart{"ordinal":"1"}' and rows[0][0]["text"].startswith("Add 1. ")
+    assert len(rows) == 10 + 12  # ten products listed, then the quick replies
