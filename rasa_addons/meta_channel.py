@@ -41,7 +41,7 @@ from sanic.response import HTTPResponse
 
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import Card, RenderedOutput, Reply, numbered_list, shorten, typed_text
-from rasa_addons.shopper_messages import handle_shopper_message
+from rasa_addons.shopper_messages import conversation_id, handle_shopper_message, platform_user
 from rasa_addons.webhook_security import (
     MAX_MESSAGE_AGE_SECONDS,
     META_SIGNATURE_HEADER,
@@ -105,7 +105,7 @@ class MetaOutput(RenderedOutput):
         return render(reply)
 
     async def deliver(self, recipient_id: str, native: dict[str, Any]) -> None:
-        body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": native}
+        body = {"recipient": {"id": platform_user(self.channel, recipient_id)}, "messaging_type": "RESPONSE", "message": native}
         await post(self.url, json=body, headers=self.headers)
 
 
@@ -192,7 +192,8 @@ class MessengerInput(InputChannel):
                 if not self.seen.take(mid) or time.time() - stamp > MAX_MESSAGE_AGE_SECONDS:
                     continue
                 if text.strip():
-                    message = UserMessage(text, self.get_output_channel(), sender, input_channel=self.name())
+                    message = UserMessage(text, self.get_output_channel(), conversation_id(self.name(), sender),
+                                          input_channel=self.name())
                     await handle_shopper_message(request, on_new_message, message)
             return response.text("success")
 

@@ -8,8 +8,8 @@ subclass:
 
 - answers 403 to an unsigned, forged or stale request and to an event id already taken;
 - keeps each shopper's conversation in their own place: a DM is one conversation per shopper
-  (conversation id = the Slack user id), a mention in a channel is one conversation per thread
-  (``<user>_<channel>_<thread ts>``); replies, agent replies and reminders go back there,
+  (``slack-<user>``), a mention in a channel is one conversation per thread
+  (``slack-<user>_<channel>_<thread ts>``); replies, agent replies and reminders go back there,
   derived from the conversation id alone, never to a fixed channel;
 - hands typed text to NLU as text; only a button the bot sent carries a payload;
 - renders replies as Block Kit: sections for products with an "Add to cart" button each,
@@ -40,7 +40,7 @@ from sanic.response import HTTPResponse
 
 from rasa_addons.platform_api import PlatformError, post
 from rasa_addons.rendering import Card, RenderedOutput, Reply, shorten, typed_text
-from rasa_addons.shopper_messages import handle_shopper_message
+from rasa_addons.shopper_messages import conversation_id, handle_shopper_message, platform_user
 from rasa_addons.webhook_security import SeenIds, require
 
 SLACK_API = "https://slack.com/api"
@@ -74,10 +74,10 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     return [{"text": shorten(fallback, SECTION_TEXT), "blocks": blocks}] if blocks else []
 
 
-def place(conversation_id: str) -> tuple[str, str | None]:
+def place(conversation: str) -> tuple[str, str | None]:
     """Where a conversation lives: ``(channel, thread ts)``; a DM conversation is the user id itself."""
-    parts = conversation_id.split("_")
-    return (parts[1], parts[2]) if len(parts) == 3 else (conversation_id, None)
+    parts = platform_user(SlackOutput.name(), conversation).split("_")
+    return (parts[1], parts[2]) if len(parts) == 3 else (parts[0], None)
 
 
 class SlackOutput(RenderedOutput):
@@ -123,10 +123,12 @@ class SlackInput(slack.SlackInput):
         return SlackOutput(self.api_url, self.slack_token)
 
     def _get_conversation_id(self, sender_id: str | None, channel_id: str | None, thread_id: str | None) -> str | None:
-        """The user id in a DM (channel ids of DMs start with D); ``user_channel_thread`` elsewhere."""
-        if not sender_id or not channel_id or channel_id.startswith("D") or not thread_id:
-            return sender_id
-        return f"{sender_id}_{channel_id}_{thread_id}"
+        """``slack-<user>`` in a DM (channel ids of DMs start with D); ``slack-<user>_<channel>_<thread>`` elsewhere."""
+        if not sender_id:
+            return None
+        if not channel_id or channel_id.startswith("D") or not thread_id:
+            return conversation_id(self.name(), sender_id)
+        return conversation_id(self.name(), f"{sender_id}_{channel_id}_{thread_id}")
 
     @staticmethod
     def _sanitize_user_message(text: str, uids_to_remove: list[str] | None) -> str:

@@ -46,7 +46,7 @@ from sanic.response import HTTPResponse
 
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import RenderedOutput, Reply, numbered_list, options_line, shorten, typed_text
-from rasa_addons.shopper_messages import handle_shopper_message
+from rasa_addons.shopper_messages import conversation_id, handle_shopper_message, platform_user
 from rasa_addons.webhook_security import TWILIO_SIGNATURE_HEADER, SeenIds, require, twilio_signed
 
 log = logging.getLogger(__name__)
@@ -63,15 +63,9 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 DEFAULT_OPT_OUT_DB = Path("var") / "sms_opt_out.sqlite3"
 
 
-def conversation_id(phone: str) -> str:
-    """The E.164 number without its ``+``: a ``+`` in a URL path is not decoded the same way by every
-    client of Rasa's HTTP API (the agent console, reminders), so the id carries none."""
+def digits(phone: str) -> str:
+    """The E.164 number without its ``+`` (opt-outs and conversation ids: nothing a URL would encode)."""
     return phone.strip().lstrip("+")
-
-
-def phone_number(conversation: str) -> str:
-    """The E.164 number Twilio sends to, from a conversation id."""
-    return "+" + conversation.lstrip("+")
 
 
 class OptOuts:
@@ -127,10 +121,11 @@ class TwilioSmsOutput(RenderedOutput):
         return render(reply)
 
     async def deliver(self, recipient_id: str, native: dict[str, Any]) -> None:
-        if self.opt_outs.opted_out(recipient_id):
+        number = digits(platform_user(self.name(), recipient_id))
+        if self.opt_outs.opted_out(number):
             log.info("SMS not sent: the recipient opted out with STOP")
             return
-        await post(self.url, data={"From": self.number, "To": phone_number(recipient_id), **native}, auth=self.auth)
+        await post(self.url, data={"From": self.number, "To": "+" + number, **native}, auth=self.auth)
 
 
 class TwilioSmsInput(InputChannel):
@@ -177,10 +172,10 @@ class TwilioSmsInput(InputChannel):
             return True
         if word in START_WORDS or (word == "YES" and self.opt_outs.opted_out(phone)):
             self.opt_outs.start(phone)
-            await out.send_text_message(phone, RESUBSCRIBED)
+            await out.send_text_message(conversation_id(self.name(), phone), RESUBSCRIBED)
             return True
         if word in HELP_WORDS:
-            await out.send_text_message(phone, self.help_text)
+            await out.send_text_message(conversation_id(self.name(), phone), self.help_text)
             return True
         return self.opt_outs.opted_out(phone)
 
@@ -196,13 +191,14 @@ class TwilioSmsInput(InputChannel):
             form = {key: values[0] for key, values in request.form.items()}
             if not twilio_signed(self.auth_token, self.webhook_url, form, request.headers.get(TWILIO_SIGNATURE_HEADER)):
                 return response.json({"error": "missing or wrong signature"}, status=403)
-            sid, phone, text = form.get("MessageSid"), conversation_id(form.get("From", "")), form.get("Body", "")
+            sid, phone, text = form.get("MessageSid"), digits(form.get("From", "")), form.get("Body", "")
             if not sid or not phone or form.get("AccountSid") != self.account_sid:
                 return response.json({"error": "not a Twilio message for this account"}, status=400)
             if not self.seen.take(sid):
                 return response.json({"error": "message already received"}, status=403)
             if not await self.keyword(phone, text) and text.strip():
-                message = UserMessage(typed_text(text), self.get_output_channel(), phone, input_channel=self.name())
+                message = UserMessage(typed_text(text), self.get_output_channel(), conversation_id(self.name(), phone),
+                                      input_channel=self.name())
                 await handle_shopper_message(request, on_new_message, message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 

@@ -40,7 +40,7 @@ from sanic.response import HTTPResponse
 
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import Button, Card, RenderedOutput, Reply, numbered_list, shorten, typed_text
-from rasa_addons.shopper_messages import handle_shopper_message
+from rasa_addons.shopper_messages import conversation_id, handle_shopper_message, platform_user
 from rasa_addons.webhook_security import (
     MAX_MESSAGE_AGE_SECONDS,
     META_SIGNATURE_HEADER,
@@ -148,7 +148,7 @@ class WhatsAppOutput(RenderedOutput):
         return render(reply)
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        if self.window.open(recipient_id):
+        if self.window.open(platform_user(self.name(), recipient_id)):
             await super().send_response(recipient_id, message)
         elif self.template:
             template = {"name": self.template, "language": {"code": self.template_language}}
@@ -157,7 +157,8 @@ class WhatsAppOutput(RenderedOutput):
             log.warning("WhatsApp message skipped: outside the 24-hour window and no template configured")
 
     async def deliver(self, recipient_id: str, native: dict[str, Any]) -> None:
-        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient_id, **native}
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": platform_user(self.name(), recipient_id), **native}
         await post(self.url, json=body, headers=self.headers)
 
 
@@ -254,7 +255,8 @@ class WhatsAppInput(InputChannel):
                     continue
                 self.window.opened(wa_id, stamp)
                 if text.strip():
-                    message = UserMessage(text, self.get_output_channel(), wa_id, input_channel=self.name())
+                    message = UserMessage(text, self.get_output_channel(), conversation_id(self.name(), wa_id),
+                                          input_channel=self.name())
                     await handle_shopper_message(request, on_new_message, message)
             return response.text("success")
 

@@ -89,6 +89,10 @@ class Platform:
     def webhook(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/{self.name}/webhook"
 
+    def conversation(self, user: str) -> str:
+        """Rasa's conversation id of the platform's ``user``: namespaced per channel, an SMS number without its +."""
+        return f"{self.name}-{user.lstrip('+')}"
+
     def user(self) -> str:
         prefix = {"sms": "+1555", "slack": "U"}.get(self.name, "")
         return prefix + str(random.randrange(10**8, 10**9))
@@ -260,8 +264,7 @@ def platform(stack: dict[str, Any], name: str) -> Platform:
 
 def tracker(stack: dict[str, Any], sender: str) -> dict[str, Any]:
     settings: Settings = stack["settings"]
-    conversation = sender.lstrip("+")  # an SMS conversation is the number without its +
-    url = f"http://127.0.0.1:{stack['ports'].rasa}/conversations/{conversation}/tracker?token={settings.rasa_token}"
+    url = f"http://127.0.0.1:{stack['ports'].rasa}/conversations/{sender}/tracker?token={settings.rasa_token}"
     with urllib.request.urlopen(url, timeout=60) as response:
         return dict(json.loads(response.read()))
 
@@ -282,14 +285,14 @@ async def test_search_cart_and_handoff(channel_stack: dict[str, Any], name: str)
     added = channel.say(user, button='/add_to_cart{"ordinal":"1"}') if name != "sms" else channel.say(
         user, "add the first one to my cart")
     assert "cart" in shown(added).lower(), shown(added)
-    assert tracker(channel_stack, user)["latest_message"]["intent"]["name"] == "add_to_cart"
+    assert tracker(channel_stack, channel.conversation(user))["latest_message"]["intent"]["name"] == "add_to_cart"
 
     assert "our team" in shown(channel.say(user, "I want to talk to a person"))
     agent = AgentClient(f"http://127.0.0.1:{channel_stack['ports'].web}")
     try:
         username, password = create_agent(channel_stack["settings"], display_name="Sam")
         await agent.login(username, password)
-        item = await agent.queue_item(user.lstrip("+"))
+        item = await agent.queue_item(channel.conversation(user))
         assert item["channel"] == name
         conversation = f"/conversations/{item['id']}"
         async with agent.socket() as console:
@@ -339,7 +342,7 @@ def test_order_status_after_linking_and_a_guest_after_unlinking(channel_stack: d
     else:  # a wa.me link with prefilled text, or typed
         linked = channel.say(user, f"link {token}")
     assert "account is linked" in shown(linked)
-    assert not any(token in json.dumps(event) for event in tracker(channel_stack, user)["events"])
+    assert not any(token in json.dumps(event) for event in tracker(channel_stack, channel.conversation(user))["events"])
 
     assert order.order_number in shown(channel.say(user, "where is my order"))
     assert "no longer linked" in shown(channel.say(user, "unlink"))
@@ -352,7 +355,7 @@ def test_forged_unsigned_and_replayed_webhooks_are_refused(channel_stack: dict[s
     user = channel.user()
     first = channel.inbound(user, "hello")
     assert channel.say(user, body=first)
-    events, calls = len(tracker(channel_stack, user)["events"]), len(PlatformApi.calls)
+    events, calls = len(tracker(channel_stack, channel.conversation(user))["events"]), len(PlatformApi.calls)
     refused = [
         channel.post(channel.inbound(user, "show me tents"), secret=None),
         channel.post(channel.inbound(user, "show me tents"), secret="guessed-secret"),
@@ -363,7 +366,7 @@ def test_forged_unsigned_and_replayed_webhooks_are_refused(channel_stack: dict[s
     assert set(refused) == {403}
     time.sleep(QUIET_SECONDS)
     assert len(PlatformApi.calls) == calls
-    assert len(tracker(channel_stack, user)["events"]) == events
+    assert len(tracker(channel_stack, channel.conversation(user))["events"]) == events
 
 
 @pytest.mark.parametrize("name", CHANNELS)
@@ -372,13 +375,13 @@ def test_a_typed_slash_command_is_text(channel_stack: dict[str, Any], name: str)
     user = channel.user()
     assert channel.say(user, "hello")
     channel.say(user, '/order_status{"order_number": "SA-1001"}')
-    events = tracker(channel_stack, user)["events"]
+    events = tracker(channel_stack, channel.conversation(user))["events"]
     latest = [event for event in events if event["event"] == "user"][-1]
     assert latest["text"].lstrip("\u2060").startswith("/order_status")
     assert not any(entity.get("value") == "SA-1001" and entity.get("extractor") is None
                    for entity in latest["parse_data"]["entities"])
     channel.say(user, "/restart")
-    assert not any(event["event"] == "restart" for event in tracker(channel_stack, user)["events"])
+    assert not any(event["event"] == "restart" for event in tracker(channel_stack, channel.conversation(user))["events"])
 
 
 def push(stack: dict[str, Any], sender: str, channel: str, text: str) -> None:
@@ -397,8 +400,8 @@ def test_whatsapp_outside_the_24_hour_window_sends_only_the_template(channel_sta
     stranger, shopper = whatsapp.user(), whatsapp.user()
     assert whatsapp.say(shopper, "hello")
     before = len(PlatformApi.calls)
-    push(channel_stack, stranger, "whatsapp", "Your cart is waiting")
-    push(channel_stack, shopper, "whatsapp", "Your cart is waiting")
+    push(channel_stack, whatsapp.conversation(stranger), "whatsapp", "Your cart is waiting")
+    push(channel_stack, whatsapp.conversation(shopper), "whatsapp", "Your cart is waiting")
     assert whatsapp.sent(stranger, since=before) == [
         {"messaging_product": "whatsapp", "recipient_type": "individual", "to": stranger, "type": "template",
          "template": {"name": "shop_update", "language": {"code": "en_US"}}}]
@@ -421,7 +424,7 @@ def test_sms_stop_start_and_help(channel_stack: dict[str, Any]) -> None:
     assert "STOP" in shown(sms.say(user, "help"))
     assert sms.say(user, "STOP") == []
     assert sms.say(user, "show me tents") == []  # opted out: nothing reaches Rasa, nothing is sent
-    assert not [e for e in tracker(channel_stack, user)["events"] if e["event"] == "user"]
+    assert not [e for e in tracker(channel_stack, sms.conversation(user))["events"] if e["event"] == "user"]
     assert "subscribed again" in shown(sms.say(user, "start"))
     assert sms.say(user, "hello")
 
