@@ -103,20 +103,20 @@ def verify_customer_token(
 
 
 EXPORT_LINK_TTL = 15 * 60
+LINK_TOKEN_TTL = 15 * 60
 
 
-def sign_export_link(customer_id: str, secret: str, ttl_seconds: int = EXPORT_LINK_TTL, now: float | None = None) -> str:
-    """The opaque part of a "download my data" link: ``<base64url id>.<expiry>.<signature>``
-    under the web app's secret (``SHOP_WEB_SECRET``), valid for ``ttl_seconds``."""
+def _sign_scoped(scope: str, customer_id: str, secret: str, ttl_seconds: int, now: float | None) -> str:
+    """``<base64url id>.<expiry>.<signature of scope:body>``: a customer id for one purpose only."""
     if not customer_id or not secret:
         raise ValueError("customer_id and secret must not be empty")
     expires = int(time.time() if now is None else now) + int(ttl_seconds)
     body = f"{_b64encode(customer_id.encode('utf-8'))}.{expires}"
-    return f"{body}.{_b64encode(hmac.new(secret.encode(), f'export:{body}'.encode(), hashlib.sha256).digest())}"
+    return f"{body}.{_b64encode(hmac.new(secret.encode(), f'{scope}:{body}'.encode(), hashlib.sha256).digest())}"
 
 
-def read_export_link(link: str, secret: str, now: float | None = None) -> str | None:
-    """The customer id of an unexpired export link we signed, or ``None`` for anything else."""
+def _read_scoped(scope: str, link: str, secret: str, now: float | None) -> str | None:
+    """The customer id of an unexpired ``scope`` value we signed, or ``None`` for anything else."""
     if not isinstance(link, str) or not secret or len(link) > MAX_TOKEN_LENGTH or link.count(".") != 2:
         return None
     encoded_id, expires, signature = link.split(".")
@@ -128,8 +128,36 @@ def read_export_link(link: str, secret: str, now: float | None = None) -> str | 
         customer_id = _b64decode(encoded_id).decode("utf-8")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
-    expected = hmac.new(secret.encode(), f"export:{body}".encode(), hashlib.sha256).digest()
+    expected = hmac.new(secret.encode(), f"{scope}:{body}".encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(given, expected):
         return None
     current = time.time() if now is None else now
     return customer_id if current < int(expires) and customer_id else None
+
+
+def sign_export_link(customer_id: str, secret: str, ttl_seconds: int = EXPORT_LINK_TTL, now: float | None = None) -> str:
+    """The opaque part of a "download my data" link: ``<base64url id>.<expiry>.<signature>``
+    under the web app's secret (``SHOP_WEB_SECRET``), valid for ``ttl_seconds``."""
+    return _sign_scoped("export", customer_id, secret, ttl_seconds, now)
+
+
+def read_export_link(link: str, secret: str, now: float | None = None) -> str | None:
+    """The customer id of an unexpired export link we signed, or ``None`` for anything else."""
+    return _read_scoped("export", link, secret, now)
+
+
+def sign_link_token(customer_id: str, secret: str, ttl_seconds: int = LINK_TOKEN_TTL, now: float | None = None) -> str:
+    """A token that links a messaging account to ``customer_id`` when the shopper sends it on the channel.
+
+    Signed with the store secret (``SHOP_STORE_SECRET``) by the store's backend, short-lived, and
+    scoped: it is neither a customer token nor an export link. The recipe, for a store backend::
+
+        body  = base64url(UTF-8 customer id) + "." + str(expiry, integer Unix seconds)
+        token = body + "." + base64url(HMAC-SHA256(key = secret, message = "link:" + body))
+    """
+    return _sign_scoped("link", customer_id, secret, ttl_seconds, now)
+
+
+def read_link_token(token: str, secret: str, now: float | None = None) -> str | None:
+    """The customer id of an unexpired link token signed with the store secret, or ``None``."""
+    return _read_scoped("link", token, secret, now)

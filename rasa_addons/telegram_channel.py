@@ -16,6 +16,11 @@ an output channel, which fails inside the running server. This subclass:
   NLU parses it; only the ``callback_data`` of a button on the bot's own message (which
   Telegram sends back with the callback query) may carry an intent;
 - serves only the health check and the webhook (no ``/set_webhook``);
+- hands each message to :func:`rasa_addons.shopper_messages.handle_shopper_message`: a deep
+  link ``/start <link token>`` links the chat to a customer, "unlink" undoes it, and a turn
+  on which an action failed gets the honest message instead of silence;
+- renders each reply natively (:mod:`rasa_addons.rendering`): the text with a short numbered
+  product list and an inline keyboard ("Add 1. ..." per product, then the quick replies);
 - talks to ``api_url`` (optional) instead of Telegram, for a self-hosted Bot API server
   (https://github.com/tdlib/telegram-bot-api) or a recording server in tests.
 
@@ -42,7 +47,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.bot.api import TELEGRAM_PRODUCTION, Methods, TelegramAPIServer
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.exceptions import TelegramAPIError
 from rasa.core.channels import telegram
 from rasa.core.channels.channel import UserMessage
@@ -50,6 +55,9 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from rasa_addons.rendering import Reply, numbered_list, shorten
+from rasa_addons.shopper_messages import handle_shopper_message
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,8 @@ SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Telegram keeps an undelivered update for 24 hours; an older one can only be a replay.
 MAX_UPDATE_AGE_SECONDS = 24 * 3600
 REMEMBERED_UPDATES = 10_000
+# Bot API limits.
+TEXT_LIMIT, CAPTION_LIMIT, CALLBACK_DATA_BYTES, BUTTON_TEXT, MAX_LISTED = 4096, 1024, 64, 40, 10
 
 
 def as_text(text: str) -> str:
@@ -92,12 +102,6 @@ class SeenUpdates:
             self._floor = oldest if self._floor is None else max(self._floor, oldest)
         return True
 
-    def release(self, update_id: int) -> None:
-        """Forget an update that failed, so Telegram's retry of it is taken."""
-        if update_id in self._ids:
-            self._ids.discard(update_id)
-            self._order.remove(update_id)
-
 
 def bot_button(query: CallbackQuery) -> bool:
     """Whether the callback data is a button the bot itself put on the message it sent."""
@@ -106,11 +110,35 @@ def bot_button(query: CallbackQuery) -> bool:
     return any(button.callback_data == query.data for row in keyboard for button in row)
 
 
+def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """An "Add to cart" button per listed product, then the quick replies, one per row; buttons whose
+    payload Telegram cannot carry (``callback_data`` is at most 64 bytes) are left out."""
+    buttons = [(f"Add {n}. {shorten(card.title, BUTTON_TEXT)}", card.add_payload)
+               for n, card in enumerate(reply.cards[:MAX_LISTED], start=1) if card.add_payload]
+    buttons += [(shorten(b.title, BUTTON_TEXT), b.payload) for b in reply.buttons]
+    rows = [[InlineKeyboardButton(title, callback_data=data)] for title, data in buttons
+            if len(data.encode()) <= CALLBACK_DATA_BYTES]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
 class TelegramOutput(telegram.TelegramOutput):
-    """Rasa's Telegram output, sending to ``server``."""
+    """Rasa's Telegram output, sending to ``server``, each reply as one message with an inline keyboard."""
 
     def __init__(self, access_token: str | None, server: TelegramAPIServer = TELEGRAM_PRODUCTION) -> None:
         Bot.__init__(self, access_token, server=server)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Text, a short numbered product list and the keyboard together; never a raw payload."""
+        reply = Reply.from_message(dict(message))
+        if reply.empty:
+            return
+        text = reply.body(numbered_list(reply.cards, MAX_LISTED))
+        keyboard = inline_keyboard(reply)
+        if reply.image:
+            await self.send_photo(recipient_id, reply.image, caption=shorten(text, CAPTION_LIMIT) or None,
+                                  reply_markup=keyboard)
+        else:
+            await self.send_message(recipient_id, shorten(text or "Choose one:", TEXT_LIMIT), reply_markup=keyboard)
 
 
 class TelegramInput(telegram.TelegramInput):
@@ -203,16 +231,9 @@ class TelegramInput(telegram.TelegramInput):
             if credentials.username != self.verify:
                 log.debug("Invalid access token, check it matches Telegram")
                 return response.text("failed")
-            try:
-                await on_new_message(
-                    UserMessage(text, out_channel, str(msg.chat.id), input_channel=self.name(),
-                                metadata=self.get_metadata(request))
-                )
-            except Exception:
-                self.seen.release(update.update_id)
-                log.exception("Telegram update %s could not be handled", update.update_id)
-                if self.debug_mode:
-                    raise
+            message = UserMessage(text, out_channel, str(msg.chat.id), input_channel=self.name(),
+                                  metadata=self.get_metadata(request))
+            await handle_shopper_message(request, on_new_message, message)  # linking, honest replies
             return response.text("success")
 
         return telegram_webhook

@@ -383,3 +383,18 @@ class ProductAlert(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     product: Mapped[Product] = relationship()
+
+
+class ChannelLink(Base):
+    """A messaging account (a WhatsApp number, a Messenger id...) linked to a customer by a link token.
+
+    Written by the Rasa process when the shopper sends the token on the channel, deleted when
+    they say "unlink" and with the customer on erasure; without a row the shopper is a guest.
+    """
+
+    __tablename__ = "channel_links"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,6 @@
 """What the store knows about a customer, and erasing it ("delete my data").
 
-Erasure deletes the customer's events, carts, reminders, product alerts and profile. Orders are kept,
+Erasure deletes the customer's events, carts, reminders, product alerts, channel links and profile. Orders are kept,
 because tax and accounting law requires it, but anonymized: they move to a fresh
 pseudonymous customer (``erased-<random>``) and lose their e-mail, so nothing left links
 them to the person; audit rows that name one of those orders (cancellations) move to the
@@ -32,6 +32,7 @@ from assistant.store.models import (
     utcnow,
 )
 from assistant.store.repositories.alerts import AlertRepository
+from assistant.store.repositories.channel_links import ChannelLinkRepository
 
 
 def _json_value(value: Any) -> Any:
@@ -153,6 +154,7 @@ class PrivacyRepository:
         self.session.execute(delete(CartNudge).where(CartNudge.customer_id == customer_id))
         alerts = self.session.execute(delete(ProductAlert).where(ProductAlert.customer_id == customer_id)).rowcount
         self._scrub_handoffs(customer_id, sender_ids)
+        ChannelLinkRepository(self.session).forget_customer(customer_id)  # the shopper is a guest on every channel
         order_count = int(self.session.scalar(select(func.count(Order.id)).where(Order.customer_id == customer_id)) or 0)
         pseudonym = None
         if order_count:
