@@ -10,17 +10,39 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
 
 from assistant.agents import add_agent
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+from assistant.web.app import create_app
 from assistant.web.sessions import SESSION_COOKIE, read_session, sender_for
+from tests.test_web_gateway import web_settings
 
 FRAME_TIMEOUT = 60.0
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A migrated store and no Rasa behind the web app: the console's own paths don't need it."""
+    settings = web_settings(tmp_path, "http://127.0.0.1:9")
+    migrate(settings.database_url)
+    return settings
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[str]:
+    """The real web app on a free loopback port; yields its base URL."""
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
 
 
 def create_agent(settings: Settings, role: str = "agent", display_name: str = "Support") -> tuple[str, str]:

@@ -12,42 +12,23 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from assistant.cli import main
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.repositories.agents import AgentRepository
-from assistant.web.app import create_app
 from assistant.web.console.auth import IDLE_SECONDS, AgentSessions
 from assistant.web.console.hub import AgentIdentity
 from assistant.web.console.service import Handoff
 from assistant.web.console.websockets import handoff_state
-from tests.agent_console import AgentClient, create_agent
-from tests.test_web_gateway import web_settings
+from tests.agent_console import AgentClient, create_agent, server, settings
 
 NEW_PASSWORD = "a brand new passphrase"
 
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    settings = web_settings(tmp_path, "http://127.0.0.1:9")  # no Rasa: these paths don't need it
-    migrate(settings.database_url)
-    return settings
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[str]:
-    server = TestServer(create_app(settings), host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("")).rstrip("/")
-    await server.close()
 
 
 def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> int:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,7 +17,7 @@ from sqlalchemy import select
 from assistant.agents import AccountError, add_agent, authenticate
 from assistant.cli import main
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import Agent
 from assistant.web.app import create_app
 from assistant.web.console.keys import LOGIN_THROTTLE
@@ -29,25 +27,10 @@ from assistant.web.console.throttle import (
     WINDOW_SECONDS,
     LoginThrottle,
 )
-from tests.agent_console import AgentClient, create_agent, hidden_csrf
-from tests.test_web_gateway import web_settings
+from tests.agent_console import AgentClient, create_agent, hidden_csrf, server, settings
 
 PASSWORD = "correct horse battery"
 
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    settings = web_settings(tmp_path, "http://127.0.0.1:9")  # no Rasa: these paths don't need it
-    migrate(settings.database_url)
-    return settings
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[str]:
-    server = TestServer(create_app(settings), host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("")).rstrip("/")
-    await server.close()
 
 
 def test_passwords_are_stored_as_argon2id_hashes(settings: Settings) -> None:

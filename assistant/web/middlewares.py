@@ -77,6 +77,13 @@ async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Turn every failure into a JSON error; never leak a traceback to the client."""
+    return await _answer_errors_as_json(request, handler)
+
+
+async def _answer_errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """``handler``'s response, or a JSON error for any failure (redirects pass through)."""
     try:
         return await handler(request)
     except web.HTTPException as error:
@@ -106,14 +113,7 @@ def guard_middleware(allowed_hosts: Iterable[str]) -> Callable[..., Awaitable[we
     ) -> web.StreamResponse:
         if host_name(request.headers.get("Host", "")) not in allowed:
             return error_response(400, "this server does not serve that host name (see SHOP_ALLOWED_HOSTS)")
-        try:
-            return await handler(request)
-        except web.HTTPException as error:
-            if error.status < 400:
-                raise
-            return _from_exception(request, error)
-        except Exception as error:
-            return _from_exception(request, error)
+        return await _answer_errors_as_json(request, handler)
 
     return middleware
 
