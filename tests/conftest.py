@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -20,13 +22,29 @@ MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
 TEST_STORE = PROJECT_ROOT / "var" / "test-store"
 
 
+def always_staffed_policy(directory: Path) -> Path:
+    """The store's policy with support staffed around the clock, written into ``directory``.
+
+    Handoff tests need a person to be reachable whatever the hour the suite runs at; the
+    out-of-hours path has its own tests with their own hours (``test_handoff_hours.py``).
+    """
+    policy = yaml.safe_load((PROJECT_ROOT / "store_policy.yml").read_text())
+    week = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    policy["support"]["hours"] = dict.fromkeys(week, "00:00-23:59:59.999999")
+    path = directory / "store_policy.yml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings for the generated demo store with a fresh SQLite customer database."""
     from assistant.demo_setup import set_up_demo_store
 
-    database = tmp_path_factory.mktemp("store") / "customers.db"
-    settings = load_settings(TEST_STORE, env={"SHOP_DATABASE_URL": f"sqlite:///{database}"})
+    directory = tmp_path_factory.mktemp("store")
+    env = {"SHOP_DATABASE_URL": f"sqlite:///{directory / 'customers.db'}",
+           "SHOP_POLICY_FILE": str(always_staffed_policy(directory))}
+    settings = load_settings(TEST_STORE, env=env)
     set_up_demo_store(settings, progress=False)
     return settings
 
