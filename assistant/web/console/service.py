@@ -210,6 +210,10 @@ class HandoffService:
         except Exception:
             await self._db(lambda uow: _commit(uow, _unclaim(uow, handoff_id)))
             raise
+        # Everything after the join is news for the agent, even if the watcher has not looked
+        # at this conversation yet (on a busy store its first look would take the shopper's
+        # next message as already seen).
+        self._seen[handoff.sender_id] = max(self._seen.get(handoff.sender_id, -1), int(messages[-1]["id"]))
         await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": "agent_joined", "agent_name": agent.display_name})
         await self._push(handoff, messages)
         self.hub.wake.set()
