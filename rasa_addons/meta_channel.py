@@ -35,21 +35,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint
 from sanic.request import Request
-from sanic.response import HTTPResponse
 
+from rasa_addons.meta_webhook import Incoming, meta_webhook
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import Card, RenderedOutput, Reply, numbered_list, shorten, typed_text
 from rasa_addons.shopper_messages import conversation_id, handle_shopper_message, platform_user
-from rasa_addons.webhook_security import (
-    MAX_MESSAGE_AGE_SECONDS,
-    META_SIGNATURE_HEADER,
-    SeenIds,
-    meta_signed,
-    require,
-    verify_token_matches,
-)
+from rasa_addons.webhook_security import SeenIds, require
 
 GRAPH_API = "https://graph.facebook.com/v19.0"
 # Send API limits.
@@ -109,7 +102,7 @@ class MetaOutput(RenderedOutput):
         await post(self.url, json=body, headers=self.headers)
 
 
-def incoming(event: dict[str, Any]) -> tuple[str, str, str, float] | None:
+def incoming(event: dict[str, Any]) -> Incoming | None:
     """``(sender id, message id, text for Rasa, timestamp)`` of one messaging event, or ``None``."""
     sender = (event.get("sender") or {}).get("id")
     stamp = event.get("timestamp")
@@ -158,46 +151,22 @@ class MessengerInput(InputChannel):
         return MetaOutput(self.name(), self.api_url, self.page_access_token)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint(f"{self.name()}_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @hook.route("/webhook", methods=["GET"])
-        async def handshake(request: Request) -> HTTPResponse:
-            if request.args.get("hub.mode") == "subscribe" and verify_token_matches(
-                self.verify, request.args.get("hub.verify_token")
-            ):
-                return response.text(request.args.get("hub.challenge") or "")
-            return response.json({"error": "wrong verify token"}, status=403)
-
-        @hook.route("/webhook", methods=["POST"])
-        async def webhook(request: Request) -> HTTPResponse:
-            if not meta_signed(self.secret, request.body, request.headers.get(META_SIGNATURE_HEADER)):
-                return response.json({"error": "missing or wrong signature"}, status=403)
-            body = request.json
-            if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
-                return response.json({"error": "not a Meta webhook"}, status=400)
-            events = [
+        def read(body: dict[str, Any]) -> list[Incoming]:
+            return [
                 found for entry in body["entry"] if isinstance(entry, dict)
                 for event in entry.get("messaging") or [] if isinstance(event, dict)
                 if (found := incoming(event)) is not None
             ]
-            if events and all(
-                self.seen.seen(mid) or time.time() - stamp > MAX_MESSAGE_AGE_SECONDS for _, mid, _, stamp in events
-            ):
-                return response.json({"error": "message already received or too old"}, status=403)
-            for sender, mid, text, stamp in events:
-                if not self.seen.take(mid) or time.time() - stamp > MAX_MESSAGE_AGE_SECONDS:
-                    continue
-                if text.strip():
-                    message = UserMessage(text, self.get_output_channel(), conversation_id(self.name(), sender),
-                                          input_channel=self.name())
-                    await handle_shopper_message(request, on_new_message, message)
-            return response.text("success")
 
-        return hook
+        async def deliver(request: Request, found: Incoming) -> None:
+            sender, _, text, _ = found
+            if text.strip():
+                message = UserMessage(text, self.get_output_channel(), conversation_id(self.name(), sender),
+                                      input_channel=self.name())
+                await handle_shopper_message(request, on_new_message, message)
+
+        return meta_webhook(f"{self.name()}_webhook", self.name().capitalize(), self.verify, self.secret, self.seen,
+                            read, deliver)
 
 
 class InstagramInput(MessengerInput):

@@ -34,21 +34,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint
 from sanic.request import Request
-from sanic.response import HTTPResponse
 
+from rasa_addons.meta_webhook import Incoming, meta_webhook
 from rasa_addons.platform_api import post
 from rasa_addons.rendering import Button, Card, RenderedOutput, Reply, numbered_list, shorten, typed_text
 from rasa_addons.shopper_messages import conversation_id, handle_shopper_message, platform_user
-from rasa_addons.webhook_security import (
-    MAX_MESSAGE_AGE_SECONDS,
-    META_SIGNATURE_HEADER,
-    SeenIds,
-    meta_signed,
-    require,
-    verify_token_matches,
-)
+from rasa_addons.webhook_security import SeenIds, require
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +155,7 @@ class WhatsAppOutput(RenderedOutput):
         await post(self.url, json=body, headers=self.headers)
 
 
-def incoming(value: dict[str, Any]) -> list[tuple[str, str, str, float]]:
+def incoming(value: dict[str, Any]) -> list[Incoming]:
     """``(wa_id, message id, text for Rasa, timestamp)`` of each shopper message in a change value."""
     found = []
     for message in value.get("messages") or []:
@@ -220,44 +213,19 @@ class WhatsAppInput(InputChannel):
                               self.template, self.template_language)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("whatsapp_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @hook.route("/webhook", methods=["GET"])
-        async def handshake(request: Request) -> HTTPResponse:
-            if request.args.get("hub.mode") == "subscribe" and verify_token_matches(
-                self.verify, request.args.get("hub.verify_token")
-            ):
-                return response.text(request.args.get("hub.challenge") or "")
-            return response.json({"error": "wrong verify token"}, status=403)
-
-        @hook.route("/webhook", methods=["POST"])
-        async def webhook(request: Request) -> HTTPResponse:
-            if not meta_signed(self.app_secret, request.body, request.headers.get(META_SIGNATURE_HEADER)):
-                return response.json({"error": "missing or wrong signature"}, status=403)
-            body = request.json
-            if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
-                return response.json({"error": "not a WhatsApp webhook"}, status=400)
-            messages = [
+        def read(body: dict[str, Any]) -> list[Incoming]:
+            return [
                 found for entry in body["entry"] if isinstance(entry, dict)
                 for change in entry.get("changes") or [] if isinstance(change, dict)
                 for found in incoming(change.get("value") or {})
             ]
-            if messages and all(
-                self.seen.seen(mid) or time.time() - stamp > MAX_MESSAGE_AGE_SECONDS for _, mid, _, stamp in messages
-            ):
-                return response.json({"error": "message already received or too old"}, status=403)
-            for wa_id, mid, text, stamp in messages:
-                if not self.seen.take(mid) or time.time() - stamp > MAX_MESSAGE_AGE_SECONDS:
-                    continue
-                self.window.opened(wa_id, stamp)
-                if text.strip():
-                    message = UserMessage(text, self.get_output_channel(), conversation_id(self.name(), wa_id),
-                                          input_channel=self.name())
-                    await handle_shopper_message(request, on_new_message, message)
-            return response.text("success")
 
-        return hook
+        async def deliver(request: Request, found: Incoming) -> None:
+            wa_id, _, text, stamp = found
+            self.window.opened(wa_id, stamp)
+            if text.strip():
+                message = UserMessage(text, self.get_output_channel(), conversation_id(self.name(), wa_id),
+                                      input_channel=self.name())
+                await handle_shopper_message(request, on_new_message, message)
+
+        return meta_webhook("whatsapp_webhook", "WhatsApp", self.verify, self.app_secret, self.seen, read, deliver)
