@@ -101,11 +101,14 @@ def test_featurizer_in_rasa_gives_sentence_transformers_vectors() -> None:
     expected = _reference(texts)
     for key in ("run_time", "training"):
         per_message = out[key]
-        # The empty message gets no feature; every other message gets exactly one (1, 384) vector.
-        assert [len(v) for v in per_message] == [1 if t else 0 for t in SENTENCES]
-        got = np.array([v[0] for v in per_message if v], dtype=np.float32)
+        # Every message with a text gets exactly one (1, 384) vector, the empty one too: DIET is
+        # trained with this feature on every message and cannot parse one that lacks it.
+        assert [len(v) for v in per_message] == [1] * len(SENTENCES)
+        got = np.array([v[0] for v, t in zip(per_message, SENTENCES, strict=True) if t], dtype=np.float32)
         assert got.shape == expected.shape
         assert np.sum(got * expected, axis=1).min() > 0.999, key
+        empty = np.array(per_message[SENTENCES.index("")][0], dtype=np.float32)
+        assert abs(float(np.linalg.norm(empty)) - 1.0) < 1e-4, key
 
 
 def test_a_changed_encoder_changes_the_training_fingerprint(tmp_path: Path) -> None:
