@@ -1,0 +1,129 @@
+"""``shop-assistant catalog``: import, index, change and search the product catalog.
+
+Every change to the catalog also updates the customer store's product mirror, last, so an
+unreachable store loses none of the catalog work (``store_steps.sync_store_mirror``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from assistant.cli.common import Subparsers, add_command, add_group, print_json
+from assistant.settings import Settings
+from assistant.store_steps import (
+    build_catalog_index,
+    index_params,
+    index_state,
+    mirror_catalog,
+    sync_store_mirror,
+)
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog_index.importer import CatalogImportError, import_catalog
+
+    try:
+        report = import_catalog(Path(args.file), settings.catalog_path)
+    except CatalogImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return sync_store_mirror(settings, lambda session: mirror_catalog(session, settings))
+
+
+def cmd_sync_store(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.catalog_path.exists():
+        print(f"error: no catalog at {settings.catalog_path}; run `shop-assistant catalog import FILE` first", file=sys.stderr)
+        return 1
+    return sync_store_mirror(settings, lambda session: mirror_catalog(session, settings))
+
+
+def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:
+    params = index_params(settings, **vars(args))
+    if args.if_stale and index_state(settings).ok:
+        print(f"index is up to date ({settings.index_dir})")
+        return 0
+    # a stale index is caught up incrementally
+    manifest = build_catalog_index(settings, params, progress=not args.quiet, incremental=args.if_stale)
+    print(f"indexed {manifest.product_count} products ({manifest.faiss_index_type}) in {manifest.build_seconds:.1f} s"
+          f" -> {settings.index_dir}")
+    return 0
+
+
+def cmd_upsert(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.store.product_sync import mirror_products
+    from catalog_index.importer import CatalogImportError, normalize_file
+    from catalog_index.update import upsert_products
+
+    try:
+        report, products = normalize_file(Path(args.file))
+    except CatalogImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if report.skipped or report.duplicates:
+        print("\n".join(report.summary().splitlines()[1:]))  # the counts line and the skipped rows
+    done = upsert_products(
+        settings.catalog_path, settings.index_dir, settings.embedding_model, products,
+        params=index_params(settings, **vars(args)), batch_size=settings.embed_batch_size,  # params: only if there is no index yet
+    )
+    print(done.summary())
+    return sync_store_mirror(settings, lambda session: mirror_products(session, products.values()))
+
+
+def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.store.product_sync import withdraw_products
+    from catalog_index.update import delete_products
+
+    try:
+        done = delete_products(
+            settings.catalog_path, settings.index_dir, settings.embedding_model, args.ids,
+            params=index_params(settings, **vars(args)), batch_size=settings.embed_batch_size,
+        )
+    except (KeyError, ValueError) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    print(done.summary())
+    deleted = [product_id for product_id in dict.fromkeys(args.ids) if product_id not in done.unknown_ids]
+    return sync_store_mirror(settings, lambda session: withdraw_products(session, deleted))  # rows stay for history
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog_index.search import CatalogSearcher, result_to_json
+
+    searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
+    queries = [args.query] if args.query else Path(args.queries).read_text().splitlines()
+    for query in queries:
+        result = searcher.search_parsed(query, k=args.k)
+        if args.json:
+            print_json({"query": query, **result_to_json(result)})
+            continue
+        print(f"# {query}")
+        for rank, hit in enumerate(result.hits, 1):
+            price = hit.product.get("price")
+            print(f"{rank:3}. {hit.product['title']}  {'' if price is None else f'{price:.2f}'}  [{hit.product['id']}]")
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    catalog = add_group(sub, "catalog", "import, index and search the product catalog")
+    add_command(catalog, "import", cmd_import, "import a catalog (JSON Lines or CSV)").add_argument("file")
+    build = add_command(catalog, "build-index", cmd_build_index, "embed the catalog and build the FAISS index")
+    build.add_argument("--if-stale", action="store_true", help="do nothing when the index matches the catalog")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    upsert = add_command(catalog, "upsert", cmd_upsert, "add or update products from a file, re-embedding only those")
+    upsert.add_argument("file", help="products to add or replace (same formats as import)")
+    delete = add_command(catalog, "delete", cmd_delete, "delete products by id and update the index")
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    add_command(catalog, "sync-store", cmd_sync_store, "bring the customer store's product mirror up to the catalog")
+    # upsert and delete keep the parameters the index was built with (its manifest's)
+    build.add_argument("--ann-threshold", type=int, help="products above which an IVF index replaces exact search")
+    build.add_argument("--nlist", type=int, help="IVF inverted lists (0: about sqrt(products))")
+    build.add_argument("--nprobe", type=int, help="IVF lists searched per query")
+    build.add_argument("--quantizer", choices=("flat", "sq8"), help="IVF vector storage")
+    search = add_command(catalog, "search", cmd_search, "search the catalog")
+    search.add_argument("query", nargs="?")
+    search.add_argument("--queries", help="file with one query per line (batch)")
+    search.add_argument("--k", type=int, default=10)
+    search.add_argument("--json", action="store_true")

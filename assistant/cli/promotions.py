@@ -1,0 +1,73 @@
+"""``shop-assistant promotions``: the store's offers (percent or amount off, by scope and segment)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from assistant.cli.common import Subparsers, add_command, add_group, print_json
+from assistant.settings import Settings
+from assistant.store_steps import open_store
+
+
+def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    def when(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text) if text else None
+
+    scope = "category" if args.category else "product" if args.product else "store"
+    try:
+        with open_store(settings) as uow:
+            promotion = uow.promotions.add(
+                args.code, args.title, "percent" if args.percent else "amount", args.percent or args.amount,
+                scope=scope, scope_value=args.category or args.product, min_basket=args.min_basket,
+                segment=args.segment, segment_value=args.tier, starts_at=when(args.starts), ends_at=when(args.ends),
+            )
+            uow.commit()
+    except ValueError as error:
+        print(f"not added: {error}", file=sys.stderr)
+        return 2
+    except IntegrityError:
+        print(f"not added: a promotion with code {args.code!r} already exists", file=sys.stderr)
+        return 1
+    print(f"promotion {promotion.code} added")
+    return 0
+
+
+def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
+    with open_store(settings) as uow:
+        promotions = uow.promotions.active() if args.active else uow.promotions.all()
+    columns = ("code", "title", "kind", "value", "scope", "scope_value", "min_basket", "segment", "segment_value",
+               "starts_at", "ends_at")
+    for promotion in promotions:
+        row = {name: getattr(promotion, name) for name in columns}
+        row["starts_at"], row["ends_at"] = (v.isoformat() if v else None for v in (promotion.starts_at, promotion.ends_at))
+        if args.json:
+            print_json(row)
+        else:
+            print("  ".join(f"{name}={value}" for name, value in row.items() if value is not None))
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    promotions = add_group(sub, "promotions", "store offers")
+    promo_add = add_command(promotions, "add", cmd_add, "add an offer")
+    promo_add.add_argument("code", help="unique short name, e.g. SHOES20")
+    promo_add.add_argument("--title", required=True, help="what shoppers see, e.g. \"Running week\"")
+    size = promo_add.add_mutually_exclusive_group(required=True)
+    size.add_argument("--percent", type=float, help="percent off")
+    size.add_argument("--amount", type=float, help="currency amount off")
+    target = promo_add.add_mutually_exclusive_group()
+    target.add_argument("--category", help="only this category or subcategory (default: whole store)")
+    target.add_argument("--product", help="only this product id")
+    promo_add.add_argument("--min-basket", type=float, help="minimum basket total")
+    promo_add.add_argument("--segment", default="everyone", choices=("everyone", "new_customers", "loyalty_tier"))
+    promo_add.add_argument("--tier", help="the loyalty tier, with --segment loyalty_tier")
+    promo_add.add_argument("--starts", help="ISO date-time (UTC unless given); default: now")
+    promo_add.add_argument("--ends", help="ISO date-time (UTC unless given); default: open-ended")
+    promo_list = add_command(promotions, "list", cmd_list, "list offers")
+    promo_list.add_argument("--active", action="store_true", help="only offers valid now")
+    promo_list.add_argument("--json", action="store_true")

@@ -1,0 +1,96 @@
+"""``shop-assistant up|web|chat|token``: run the stack, one server of it, or talk to it."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from assistant.cli.common import Subparsers, add_command
+from assistant.settings import PROJECT_ROOT, Settings
+
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.identity import sign_customer_token
+
+    print(sign_customer_token(args.customer, settings.store_secret, ttl_seconds=args.ttl))
+    return 0
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.web.app import run_web
+
+    run_web(settings, port=args.port, demo_mode=args.demo)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.launcher import Ports, StackError, running_stack
+
+    ports = Ports()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children as Ctrl-C does
+    try:
+        with running_stack(settings, Path(args.model), ports, demo_mode=args.demo):
+            print(
+                f"\nShop Assistant is running on the store in {settings.data_dir}\n"
+                f"  chat in the browser:   http://127.0.0.1:{ports.web}/\n"
+                f"  chat in the terminal:  .venv/bin/shop-assistant chat\n"
+                f"  Rasa HTTP API:         http://127.0.0.1:{ports.rasa}/ (token in var/secrets.json)\n"
+                f"  logs:                  {settings.data_dir / 'logs'}\n"
+                "Press Ctrl-C to stop.",
+                flush=True,
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                # A second Ctrl-C must not cut the clean shutdown short.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                print("\nstopping...", flush=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted while starting; stopped", file=sys.stderr)
+        return 130
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("stopped", flush=True)
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.chat_client import chat
+
+    token = None
+    if args.customer:
+        from assistant.identity import sign_customer_token
+
+        token = sign_customer_token(args.customer, settings.store_secret)
+    chat(args.url, token)
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    token = add_command(sub, "token", cmd_token, "print a store-signed customer token (what the store's backend issues)")
+    token.add_argument("--customer", required=True)
+    token.add_argument("--ttl", type=int, default=3600)
+
+    web = add_command(sub, "web", cmd_web, "run the web app (widget, REST API)")
+    web.add_argument("--port", type=int, default=None)
+    web.add_argument("--demo", action="store_true", help="demo storefront with a demo login")
+
+    up = add_command(sub, "up", cmd_up, "start action server, Rasa and the web app; Ctrl-C stops them")
+    up.add_argument("--model", default=str(DEFAULT_MODEL))
+    up.add_argument("--demo", action="store_true")
+
+    chat = add_command(sub, "chat", cmd_chat, "chat with the running assistant in the terminal")
+    chat.add_argument("--url", default="http://127.0.0.1:8080")
+    chat.add_argument("--customer", help="chat as this customer (signs a token with the local store secret)")
