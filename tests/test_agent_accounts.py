@@ -22,9 +22,9 @@ from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.repositories.agents import AgentRepository
 from assistant.web.console.auth import IDLE_SECONDS, AgentSessions
-from assistant.web.console.hub import AgentIdentity
-from assistant.web.console.service import Handoff
-from assistant.web.console.websockets import handoff_state
+from assistant.web.live.frames import handoff_state
+from assistant.web.live.handoffs import Handoff
+from assistant.web.live.hub import AgentIdentity
 from tests.agent_console import AgentClient, create_agent, server, settings
 
 NEW_PASSWORD = "a brand new passphrase"

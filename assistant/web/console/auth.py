@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from assistant.web.console.hub import AgentIdentity
+from assistant.web.live.hub import AgentIdentity
 
 AGENT_COOKIE = "sa_agent"
 LOGIN_CSRF_COOKIE = "sa_agent_login"

@@ -28,10 +28,11 @@ from assistant.web.console.auth import (
     same_origin,
     set_session_cookie,
 )
-from assistant.web.console.hub import AgentIdentity
-from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, LOGIN_THROTTLE
-from assistant.web.console.service import ConsoleError
+from assistant.web.console.keys import AGENT_SESSIONS, LOGIN_THROTTLE
 from assistant.web.keys import SETTINGS, STORE
+from assistant.web.live.handoffs import ConsoleError
+from assistant.web.live.hub import AgentIdentity
+from assistant.web.live.keys import HANDOFFS
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import read_json_object
 from assistant.web.rasa_client import RasaUnavailable

@@ -16,8 +16,8 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from assistant.web.console.hub import Hub
-from assistant.web.console.service import HandoffService
+from assistant.web.live.handoffs import HandoffService
+from assistant.web.live.hub import Hub
 from assistant.web.rasa_client import RasaUnavailable
 
 log = logging.getLogger(__name__)

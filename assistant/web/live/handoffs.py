@@ -27,8 +27,8 @@ from assistant.store.db import UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
 from assistant.store.repositories.agents import AgentRepository
 from assistant.store_policy import StorePolicy
-from assistant.web.console.hub import AgentIdentity, Hub
-from assistant.web.console.profile import customer_profile
+from assistant.web.live.hub import AgentIdentity, Hub
+from assistant.web.live.profile import customer_profile
 from assistant.web.rasa_client import RasaClient, transcript
 
 log = logging.getLogger(__name__)
