@@ -8,13 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.web.console.auth import AgentSessions
 from assistant.web.console.keys import AGENT_SESSIONS, LOGIN_THROTTLE
-from assistant.web.console.throttle import LoginThrottle
+from assistant.web.console.session_store import make_session_store
+from assistant.web.console.throttle import make_throttle
 from assistant.web.console.views import account_current
-from assistant.web.keys import STORE
+from assistant.web.keys import SETTINGS, STORE
 
 log = logging.getLogger(__name__)
 # How soon a console WebSocket closes after its session expired, idled out or was revoked.
@@ -22,14 +24,21 @@ SWEEP_SECONDS = 30.0
 
 
 async def console_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Agent sessions, the login throttle and the sweeper of ended sessions, for the app's lifetime."""
-    app[AGENT_SESSIONS] = AgentSessions()
-    app[LOGIN_THROTTLE] = LoginThrottle()
+    """Agent sessions, the login throttle and the sweeper of ended sessions, for the app's lifetime.
+
+    Both live in Redis when ``SHOP_REDIS_URL`` is set (any web replica accepts any agent's
+    session, the throttle counts across replicas), else in this process (the demo profile).
+    """
+    redis_url = app[SETTINGS].redis_url
+    app[AGENT_SESSIONS] = AgentSessions(make_session_store(redis_url))
+    app[LOGIN_THROTTLE] = make_throttle(redis_url)
     sweeper = asyncio.create_task(sweep_sessions(app))
     yield
     sweeper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
+    await app[AGENT_SESSIONS].store.close()
+    await app[LOGIN_THROTTLE].close()
 
 
 async def sweep_sessions(app: web.Application, every: float = SWEEP_SECONDS) -> None:
@@ -39,7 +48,7 @@ async def sweep_sessions(app: web.Application, every: float = SWEEP_SECONDS) -> 
         await asyncio.sleep(every)
         try:
             await sessions.sweep(lambda session: account_current(store, session))
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, RedisError) as error:
             log.warning("agent sessions not checked, store unreachable: %s", error)
 
 

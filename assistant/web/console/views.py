@@ -44,9 +44,9 @@ CONSOLE_PAGE = Template((TEMPLATES / "console.html").read_text())
 MAX_REPLY_CHARS = 4_000
 
 
-def current_session(request: web.Request) -> AgentSession | None:
-    """The request's session as this process knows it (expiry and idle time checked, not the account)."""
-    return request.app[AGENT_SESSIONS].get(request.cookies.get(AGENT_COOKIE))
+async def current_session(request: web.Request) -> AgentSession | None:
+    """The request's session as the session store knows it (expiry and idle time checked, not the account)."""
+    return await request.app[AGENT_SESSIONS].get(request.cookies.get(AGENT_COOKIE))
 
 
 async def account_current(store: sessionmaker[Session], session: AgentSession) -> bool:
@@ -61,9 +61,9 @@ async def account_current(store: sessionmaker[Session], session: AgentSession) -
 
 async def live_session(request: web.Request) -> AgentSession | None:
     """The request's session if it is still good, the account checked in the store (a disable takes effect at once)."""
-    session = current_session(request)
+    session = await current_session(request)
     if session is not None and not await account_current(request.app[STORE], session):
-        request.app[AGENT_SESSIONS].drop(session)
+        await request.app[AGENT_SESSIONS].drop(session)
         return None
     return session
 
@@ -84,7 +84,7 @@ def _login_page(request: web.Request, error: str = "", status: int = 200) -> web
 
 
 async def get_login(request: web.Request) -> web.StreamResponse:
-    if current_session(request) is not None:
+    if await current_session(request) is not None:
         return _redirect("/agent")
     return _login_page(request)
 
@@ -95,7 +95,7 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, "Your login form expired; please try again.", status=403)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     throttle = request.app[LOGIN_THROTTLE]
-    attempt = throttle.attempt(username, client_address(request))
+    attempt = await throttle.attempt(username, client_address(request))
     if attempt.retry_after is not None:
         minutes = max(1, round(attempt.retry_after / 60))
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
@@ -109,8 +109,8 @@ async def post_login(request: web.Request) -> web.StreamResponse:
     signed_in = await asyncio.to_thread(check)
     if signed_in is None:
         return _login_page(request, "Wrong username or password.", status=401)
-    throttle.succeeded(attempt)
-    token, _ = request.app[AGENT_SESSIONS].start(*signed_in)
+    await throttle.succeeded(attempt)
+    token, _ = await request.app[AGENT_SESSIONS].start(*signed_in)
     response = _redirect("/agent")
     set_session_cookie(request, response, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/agent")
@@ -122,7 +122,7 @@ async def post_logout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     if session is None or not csrf_ok(request, session, str(form.get(CSRF_FIELD, ""))):
         raise ApiError(403, "not signed in, or the form's CSRF token is missing")
-    request.app[AGENT_SESSIONS].end(request.cookies.get(AGENT_COOKIE))
+    await request.app[AGENT_SESSIONS].end(request.cookies.get(AGENT_COOKIE))
     response = _redirect("/agent/login")
     response.del_cookie(AGENT_COOKIE, path="/agent")
     return response

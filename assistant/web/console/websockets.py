@@ -7,6 +7,7 @@ import contextlib
 from aiohttp import web
 
 from assistant.web.console.auth import same_origin
+from assistant.web.console.keys import AGENT_SESSIONS
 from assistant.web.console.views import live_session
 from assistant.web.live.frames import HEARTBEAT_SECONDS, client_frames
 from assistant.web.live.handoffs import ConsoleError
@@ -25,9 +26,9 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     agent: AgentIdentity = session.agent
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=16 * 1024)
     await socket.prepare(request)
-    hub, handoffs = request.app[HUB], request.app[HANDOFFS]
+    hub, handoffs, sessions = request.app[HUB], request.app[HANDOFFS], request.app[AGENT_SESSIONS]
     hub.agents[socket] = agent
-    session.sockets.add(socket)  # closed when the session ends (logout, expiry, idle, account change)
+    sessions.attach(session, socket)  # closed when the session ends (logout, expiry, idle, account change)
     try:
         async for frame in client_frames(socket):
             if frame.get("type") == "typing" and isinstance(frame.get("conversation"), int):
@@ -36,5 +37,5 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
                     await hub.to_shopper(handoff.sender_id, {"type": "typing", "from": "agent", "on": bool(frame.get("on"))})
     finally:
         hub.agents.pop(socket, None)
-        session.sockets.discard(socket)
+        sessions.detach(session, socket)
     return socket
