@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 class SlotLock:
     """Who runs the pass of a time slot, across web replicas sharing one Redis."""
 
-    def __init__(self, redis_url: str, seconds: int) -> None:
-        self._redis, self._prefix = connect(redis_url), namespace(redis_url) + "nudge:"
+    def __init__(self, settings: Settings, seconds: int) -> None:
+        self._redis = connect(settings.redis_url)
+        self._prefix = namespace(settings.redis_url, settings.database_url) + "nudge:"
         self._ttl_ms = seconds * 2000  # past the slot's end, so a late replica finds it taken
 
     async def mine(self, slot: int) -> bool:
@@ -55,7 +56,7 @@ async def run_pass(settings: Settings, slot: int, lock: SlotLock | None) -> Nudg
 
 async def _every(app: web.Application, seconds: int) -> None:
     settings = app[SETTINGS]
-    lock = SlotLock(settings.redis_url, seconds) if settings.redis_url else None
+    lock = SlotLock(settings, seconds) if settings.redis_url else None
     try:
         while True:
             await asyncio.sleep(seconds - time.time() % seconds)  # the start of the next slot

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from typing import Any
 
 import aio_pika
@@ -36,8 +37,9 @@ def wakes(event: Any) -> bool:
 
 
 class EventConsumer:
-    def __init__(self, url: str, exchange: str, hub: Hub) -> None:
+    def __init__(self, url: str, exchange: str, hub: Hub, name: str | None = None) -> None:
         self.url, self.exchange, self.hub = url, exchange, hub
+        self.name = name or f"shop-web-{os.getpid()}"  # how RabbitMQ lists this replica's connection
         self.bound = asyncio.Event()  # set while this replica's queue is bound (tests wait for it)
         self._backoff, self._failures = 0.5, 0
 
@@ -52,7 +54,7 @@ class EventConsumer:
 
     async def _consume_once(self) -> None:
         """Bind a fresh queue and consume until the connection is lost (raises ``ConnectionError``)."""
-        connection = await aio_pika.connect(self.url, timeout=10)
+        connection = await aio_pika.connect(self.url, timeout=10, client_properties={"connection_name": self.name})
         lost: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
 
         def on_close(_: Any, error: BaseException | None = None) -> None:
@@ -70,8 +72,8 @@ class EventConsumer:
                 self._on_message(message)
 
             await queue.consume(on_message, no_ack=True)
-            if self._failures:
-                log.info("broker: consuming Rasa's events again after %d failed attempt(s)", self._failures)
+            log.info("broker: consuming Rasa's events from exchange %s (after %d failed attempts)", self.exchange,
+                     self._failures)
             self._backoff, self._failures = 0.5, 0
             self.bound.set()
             self.hub.wake.set()  # catch up on whatever happened before (or while away)

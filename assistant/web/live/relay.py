@@ -43,8 +43,7 @@ class RedisRelay:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self.channel)
-                    if backoff > 0.5:
-                        log.info("live relay: subscribed to Redis again")
+                    log.info("live relay: subscribed to %s", self.channel)
                     backoff = 0.5
                     self.subscribed.set()
                     async for raw in pubsub.listen():

@@ -54,7 +54,7 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
         service = HandoffService(app[STORE], app[RASA], hub, policy)
         watcher = watch(service, hub, poll)
     else:
-        space = namespace(settings.redis_url)
+        space = namespace(settings.redis_url, settings.database_url)
         links.relay = hub.relay = RedisRelay(redis, space + "live")
         jobs.append(links.relay.listen(hub))
         service = HandoffService(app[STORE], app[RASA], hub, policy, RedisMarks(redis, space + "live:marks"))

@@ -1,12 +1,15 @@
 """What web replicas share through Redis in production: a namespace, one-pass locks, the watch marks.
 
-The namespace is per Redis database (``shop:<db>:``), so stores that share a Redis server
-on different databases never see each other's keys or pub/sub messages (pub/sub channels
-are server-wide in Redis, keys are not).
+The namespace names the Redis database and the store (``shop:<db>:<digest of the customer
+store's URL>:``): the replicas of one store share it, and two stores on one Redis server
+never see each other's keys or pub/sub messages (pub/sub channels are server-wide in Redis,
+whatever the database number). Replicas must therefore be given the same
+``SHOP_DATABASE_URL``, as they are by one deployment's configuration.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -35,10 +38,11 @@ return 0
 """
 
 
-def namespace(redis_url: str) -> str:
-    """``shop:<db>:`` for the Redis database the URL names (0 when it names none)."""
+def namespace(redis_url: str, database_url: str) -> str:
+    """``shop:<db>:<store>:``: the Redis database the URL names (0 when none) and the store's digest."""
     db = urllib.parse.urlsplit(redis_url).path.strip("/") or "0"
-    return f"shop:{db}:"
+    store = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    return f"shop:{db}:{store}:"
 
 
 def connect(redis_url: str) -> redis.asyncio.Redis:
