@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import secrets
 import subprocess
@@ -26,7 +27,7 @@ import aiohttp
 import pytest
 import redis.asyncio
 
-from assistant.launcher import Ports, Service, _start, _wait_healthy, child_environment, free_port, stop
+from assistant.launcher import Ports, Service, _start, _wait_healthy, child_environment, free_port, services, stop
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import HandoffRequest
@@ -37,7 +38,7 @@ from assistant.web.live.hub import Hub
 from assistant.web.live.relay import RedisRelay
 from assistant.web.nudge_task import SlotLock, run_pass
 from tests.agent_console import AgentClient, ShopperClient, create_agent, hidden_csrf, next_frame
-from tests.conftest import always_staffed_policy
+from tests.conftest import MODEL_PATH, always_staffed_policy
 from tests.production_services import rabbitmq_test_url, redis_test_url, require_rabbitmq, require_redis, unique
 from tests.store_fixtures import postgres_url  # noqa: F401 (a fixture)
 from tests.test_web_gateway import GATEWAY_TOKEN, RASA_TOKEN, STORE_SECRET, WEB_SECRET
@@ -312,3 +313,85 @@ async def test_the_relay_resubscribes_after_redis_drops_it(caplog: pytest.LogCap
 
 async def _record(got: list[dict[str, Any]], message: dict[str, Any]) -> None:
     got.append(message)
+
+
+def endpoints_with_broker(directory: Path, exchange: str, queue: str) -> Path:
+    """Rasa's endpoints with its Pika event broker on ``exchange`` (and ``queue``, which Rasa insists on)."""
+    path = directory / "endpoints.yml"
+    path.write_text(
+        "action_endpoint:\n  url: ${ACTION_ENDPOINT_URL}\n  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+        "event_broker:\n  type: pika\n  url: 127.0.0.1\n  port: 5672\n  username: guest\n  password: guest\n"
+        f"  exchange_name: {exchange}\n  queues:\n    - {queue}\n"
+    )
+    return path
+
+
+async def delete_queue(name: str) -> None:
+    connection = await aio_pika.connect(rabbitmq_test_url())
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(name)
+
+
+@pytest.mark.integration
+async def test_a_shoppers_message_on_one_replica_reaches_the_agent_on_the_other_live(
+    demo_settings: Settings, tmp_path: Path,
+) -> None:
+    """Real Rasa publishing its events to RabbitMQ, the real action server, two web replicas:
+    the widget talks to the first, the console to the second."""
+    from assistant.launcher import services
+    from tests.conftest import MODEL_PATH
+
+    await require_redis()
+    await require_rabbitmq()
+    if not MODEL_PATH.exists():
+        pytest.fail(f"no trained model at {MODEL_PATH}; `make test` trains it first")
+    exchange, queue = unique("exchange"), unique("rasa-events")
+    settings = dataclasses.replace(
+        demo_settings, redis_url=redis_test_url(), rabbitmq_url=rabbitmq_test_url(), rabbitmq_exchange=exchange
+    )
+    ports = Ports.free()
+    backends = [service for service in services(settings, MODEL_PATH, ports, tmp_path, demo_mode=False)
+                if service.name != "web app"]
+    rasa = backends[1].command
+    rasa[rasa.index("--endpoints") + 1] = str(endpoints_with_broker(tmp_path, exchange, queue))
+    env = replica_environment(settings, ports.rasa, ports.web)
+    try:
+        for service in backends:
+            _start(service, env)
+            _wait_healthy(service, 600.0)
+        with web_replicas(settings, tmp_path, rasa_port=ports.rasa) as (first, second):
+            for n in range(2):
+                await wait_for_log(tmp_path / f"web-{n}.log", "live relay: subscribed", "broker: consuming")
+            await _take_over_across_replicas(settings, first, second)
+    finally:
+        stop(backends)
+        await delete_queue(queue)
+
+
+async def _take_over_across_replicas(settings: Settings, first: str, second: str) -> None:
+    shopper, agent = ShopperClient(first), AgentClient(second)
+    try:
+        await agent.login(*create_agent(settings, display_name="Sam"))
+        await shopper.chat("hi")
+        await shopper.chat("I want to talk to a person")
+        sender = shopper.sender(settings.web_secret)
+        item = await agent.queue_item(sender)
+        stream = await shopper.stream()
+        async with agent.socket() as console:
+            status, claimed = await agent.call("POST", f"/conversations/{item['id']}/claim")
+            assert status == 200, claimed
+            joined = await next_frame(stream, lambda f: f["type"] == "handoff" and f["state"] != "waiting")
+            assert (joined["state"], joined["agent_name"]) == ("agent_joined", "Sam")
+            held = await shopper.chat("are you a real person?")
+            assert held == {"messages": [], "held_by_agent": True}
+            relayed = await next_frame(console, lambda f: f["type"] == "message" and f["message"]["from"] == "user")
+            assert (relayed["conversation"], relayed["message"]["text"]) == (item["id"], "are you a real person?")
+            status, sent = await agent.call("POST", f"/conversations/{item['id']}/messages", {"text": "Yes, I'm Sam."})
+            assert status == 200, sent
+            pushed = await next_frame(stream, lambda f: f["type"] == "message" and f["message"]["from"] == "agent")
+            assert pushed["message"]["text"] == "Yes, I'm Sam."
+        await stream.close()
+    finally:
+        await shopper.close()
+        await agent.close()
