@@ -26,12 +26,14 @@ import aio_pika
 import aiohttp
 import pytest
 import redis.asyncio
+from aiohttp.test_utils import TestServer
 
 from assistant.launcher import Ports, Service, _start, _wait_healthy, child_environment, free_port, services, stop
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import HandoffRequest
 from assistant.store.repositories.agents import AgentRepository
+from assistant.web.app import create_app
 from assistant.web.console.throttle import MAX_FAILURES_PER_USERNAME
 from assistant.web.live.broker import EventConsumer
 from assistant.web.live.hub import Hub
@@ -395,3 +397,30 @@ async def _take_over_across_replicas(settings: Settings, first: str, second: str
     finally:
         await shopper.close()
         await agent.close()
+
+
+async def test_with_redis_gone_shoppers_are_still_served_and_the_console_says_what_is_down(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing listens on the Redis port: rate limits are not counted (logged), the shopper's
+    requests still go through, and the console answers 503 naming the problem."""
+    settings = dataclasses.replace(
+        replica_settings(tmp_path, f"sqlite:///{tmp_path / 'customers.db'}", unique("exchange")),
+        redis_url=f"redis://127.0.0.1:{free_port()}/3", rabbitmq_url="",
+    )
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    try:
+        shopper = ShopperClient(str(server.make_url("")).rstrip("/"))
+        try:
+            assert await shopper.history() == []
+        finally:
+            await shopper.close()
+        assert any("rate limits not counted, Redis unreachable" in record.message for record in caplog.records)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+            headers = {"Cookie": "sa_agent=some-token"}
+            async with http.get(server.make_url("/agent/api/queue"), headers=headers) as answer:
+                assert answer.status == 503
+                assert "agent sessions are unavailable" in (await answer.json())["error"]
+    finally:
+        await server.close()

@@ -65,7 +65,7 @@ class RedisSessionStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio
 
-        self._redis = redis.asyncio.Redis.from_url(url)
+        self._redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
     async def save(self, key: str, session: AgentSession, ttl: int) -> None:
         await self._redis.set(REDIS_PREFIX + key, json.dumps(session.as_json()), ex=ttl)

@@ -141,7 +141,7 @@ class RedisLoginThrottle:
     def __init__(self, url: str, clock: Callable[[], float] = time.time, prefix: str = "shop:login:") -> None:
         import redis.asyncio
 
-        self._redis = redis.asyncio.Redis.from_url(url)
+        self._redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self.clock, self.PREFIX = clock, prefix
 
     async def attempt(self, username: str, address: str | None) -> Attempt:

@@ -13,6 +13,7 @@ from string import Template
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.agents import authenticate, session_valid
@@ -44,9 +45,15 @@ CONSOLE_PAGE = Template((TEMPLATES / "console.html").read_text())
 MAX_REPLY_CHARS = 4_000
 
 
+SESSIONS_DOWN = "agent sessions are unavailable right now (their store does not answer); try again in a minute"
+
+
 async def current_session(request: web.Request) -> AgentSession | None:
     """The request's session as the session store knows it (expiry and idle time checked, not the account)."""
-    return await request.app[AGENT_SESSIONS].get(request.cookies.get(AGENT_COOKIE))
+    try:
+        return await request.app[AGENT_SESSIONS].get(request.cookies.get(AGENT_COOKIE))
+    except RedisError:
+        raise ApiError(503, SESSIONS_DOWN) from None
 
 
 async def account_current(store: sessionmaker[Session], session: AgentSession) -> bool:
@@ -95,7 +102,10 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, "Your login form expired; please try again.", status=403)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     throttle = request.app[LOGIN_THROTTLE]
-    attempt = await throttle.attempt(username, client_address(request))
+    try:
+        attempt = await throttle.attempt(username, client_address(request))
+    except RedisError:
+        return _login_page(request, "Sign-in is unavailable right now; please try again in a minute.", status=503)
     if attempt.retry_after is not None:
         minutes = max(1, round(attempt.retry_after / 60))
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
