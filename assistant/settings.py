@@ -111,11 +111,17 @@ class Settings:
     token_max_ttl: int = 24 * 3600
     redis_url: str = ""
     rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Stateless web app (topo-live, issue #11.2): Rasa's event broker, whose tracker events drive
+    # the live updates when set (else the web app polls the open handoffs, the demo profile);
+    # the fanout exchange Rasa's Pika broker publishes to.
+    rabbitmq_url: str = ""
+    rabbitmq_exchange: str = "rasa-exchange"
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
         shown = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith(SECRET_FIELD_SUFFIXES)}
         shown["database_url"] = _without_password(self.database_url)
+        shown["rabbitmq_url"] = _without_password(self.rabbitmq_url)
         return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
     @property
@@ -170,4 +176,7 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         rate_limit_exempt=tuple(
             a.strip() for a in env.get("SHOP_RATE_LIMIT_EXEMPT", "127.0.0.1,::1").split(",") if a.strip()
         ),
+        # Stateless web app (topo-live, issue #11.2)
+        rabbitmq_url=env.get("SHOP_RABBITMQ_URL", ""),
+        rabbitmq_exchange=env.get("SHOP_RABBITMQ_EXCHANGE") or "rasa-exchange",
     )

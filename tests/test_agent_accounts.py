@@ -22,9 +22,10 @@ from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.repositories.agents import AgentRepository
 from assistant.web.console.auth import IDLE_SECONDS, AgentSessions
-from assistant.web.console.hub import AgentIdentity
-from assistant.web.console.service import Handoff
-from assistant.web.console.websockets import handoff_state
+from assistant.web.console.session_store import MemorySessionStore
+from assistant.web.live.frames import handoff_state
+from assistant.web.live.handoffs import Handoff
+from assistant.web.live.hub import AgentIdentity
 from tests.agent_console import AgentClient, create_agent, server, settings
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -148,22 +149,22 @@ async def test_queue_shows_an_agent_unclaimed_and_own_conversations_and_an_admin
 
 async def test_idle_and_expired_sessions_end() -> None:
     now = [1000.0]
-    sessions = AgentSessions(clock=lambda: now[0])
-    token, session = sessions.start(AgentIdentity(1, "ann", "agent", "Ann"))
+    sessions = AgentSessions(MemorySessionStore(), clock=lambda: now[0])
+    token, session = await sessions.start(AgentIdentity(1, "ann", "agent", "Ann"))
     assert session.csrf_token not in repr(sessions) and token not in repr(sessions)  # no secret in a repr
     now[0] += IDLE_SECONDS - 1
-    assert sessions.get(token) is not None  # activity resets the idle clock
+    assert await sessions.get(token) is not None  # activity resets the idle clock
     now[0] += IDLE_SECONDS - 1
-    assert sessions.get(token) is not None
-    other, _ = sessions.start(AgentIdentity(2, "bob", "agent"))
+    assert await sessions.get(token) is not None
+    other, _ = await sessions.start(AgentIdentity(2, "bob", "agent"))
     now[0] += IDLE_SECONDS + 1
-    assert sessions.get(token) is None
+    assert await sessions.get(token) is None
 
     async def valid(_: object) -> bool:
         return True
 
     assert await sessions.sweep(valid) == 1  # bob's, idle too
-    assert sessions.get(other) is None
+    assert await sessions.get(other) is None
 
 
 def test_shoppers_see_the_display_name_never_the_login_name(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

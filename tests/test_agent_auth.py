@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import secrets
 import sys
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -26,8 +29,11 @@ from assistant.web.console.throttle import (
     MAX_FAILURES_PER_USERNAME,
     WINDOW_SECONDS,
     LoginThrottle,
+    RedisLoginThrottle,
+    Throttle,
 )
 from tests.agent_console import AgentClient, create_agent, hidden_csrf, server, settings
+from tests.production_services import redis_test_url, require_redis
 
 PASSWORD = "correct horse battery"
 
@@ -173,32 +179,51 @@ async def test_repeated_wrong_passwords_lock_the_username_for_a_while(settings: 
         await colleague.close()
 
 
-def test_the_lock_lifts_after_the_window_and_a_success_clears_the_count() -> None:
+@pytest.fixture(params=["memory", "redis"])
+async def make_throttle(request: pytest.FixtureRequest) -> AsyncIterator[Callable[[Callable[[], float]], Throttle]]:
+    """The in-process throttle (demo) and the Redis one (production, skipped without Redis)."""
+    made: list[Throttle] = []
+
+    def make(clock: Callable[[], float]) -> Throttle:
+        if request.param == "memory":
+            made.append(LoginThrottle(clock=clock))
+        else:
+            made.append(RedisLoginThrottle(redis_test_url(), clock=clock, prefix=f"test:login:{secrets.token_hex(4)}:"))
+        return made[-1]
+
+    if request.param == "redis":
+        await require_redis()
+    yield make
+    for throttle in made:
+        await throttle.close()
+
+
+async def test_the_lock_lifts_after_the_window_and_a_success_clears_the_count(make_throttle: Any) -> None:
     now = [1000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
+    throttle = make_throttle(lambda: now[0])
     for _ in range(MAX_FAILURES_PER_USERNAME):
-        assert throttle.attempt("Dana", "10.0.0.1").allowed
-    refused = throttle.attempt("dana", "10.0.0.2")  # by username, any address, any case
+        assert (await throttle.attempt("Dana", "10.0.0.1")).allowed
+    refused = await throttle.attempt("dana", "10.0.0.2")  # by username, any address, any case
     assert refused.retry_after == WINDOW_SECONDS
-    assert throttle.failures(username="dana") == MAX_FAILURES_PER_USERNAME + 1  # refused attempts count too
+    assert await throttle.failures(username="dana") == MAX_FAILURES_PER_USERNAME + 1  # refused attempts count too
     now[0] += WINDOW_SECONDS
-    assert throttle.attempt("dana", "10.0.0.1").allowed  # only the refused one is still in the window
-    throttle.succeeded(throttle.attempt("dana", None))
-    assert throttle.failures(username="dana") == 0
+    assert (await throttle.attempt("dana", "10.0.0.1")).allowed  # only the refused one is still in the window
+    await throttle.succeeded(await throttle.attempt("dana", None))
+    assert await throttle.failures(username="dana") == 0
     for _ in range(MAX_FAILURES_PER_USERNAME - 1):
-        throttle.attempt("dana", None)
-    assert throttle.attempt("dana", None).allowed
+        await throttle.attempt("dana", None)
+    assert (await throttle.attempt("dana", None)).allowed
     for n in range(MAX_FAILURES_PER_ADDRESS):  # many usernames from one address
-        throttle.attempt(f"user{n}", "10.0.0.9")
-    assert not throttle.attempt("someone-new", "10.0.0.9").allowed
+        await throttle.attempt(f"user{n}", "10.0.0.9")
+    assert not (await throttle.attempt("someone-new", "10.0.0.9")).allowed
 
 
-def test_a_success_takes_back_only_its_own_attempt_on_the_address() -> None:
-    throttle = LoginThrottle(clock=lambda: 5.0)
-    throttle.attempt("mallory", "10.0.0.7")
-    throttle.succeeded(throttle.attempt("erin", "10.0.0.7"))
-    assert throttle.failures(address="10.0.0.7") == 1
-    assert throttle.failures(username="mallory") == 1
+async def test_a_success_takes_back_only_its_own_attempt_on_the_address(make_throttle: Any) -> None:
+    throttle = make_throttle(lambda: 5.0)
+    await throttle.attempt("mallory", "10.0.0.7")
+    await throttle.succeeded(await throttle.attempt("erin", "10.0.0.7"))
+    assert await throttle.failures(address="10.0.0.7") == 1
+    assert await throttle.failures(username="mallory") == 1
 
 
 async def test_a_burst_of_parallel_wrong_passwords_records_every_failure_and_none_passes(settings: Settings) -> None:
@@ -222,7 +247,7 @@ async def test_a_burst_of_parallel_wrong_passwords_records_every_failure_and_non
             statuses = await asyncio.gather(*(guess(n) for n in range(50)))
             assert statuses.count(401) == MAX_FAILURES_PER_USERNAME  # checked, and wrong
             assert statuses.count(429) == 50 - MAX_FAILURES_PER_USERNAME  # refused without a check
-            assert app[LOGIN_THROTTLE].failures(username=username) == 50
+            assert await app[LOGIN_THROTTLE].failures(username=username) == 50
             form = {"username": username, "password": password, "csrf_token": token}
             async with http.post(f"{base}/agent/login", data=form, headers={"Cookie": f"sa_agent_login={nonce}"},
                                  allow_redirects=False) as answer:

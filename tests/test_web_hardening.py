@@ -261,8 +261,8 @@ async def test_a_flood_of_guest_requests_does_not_hide_a_customer(client: TestCl
     """Issue #12 item 5: the console lists 200; a customer's request shows even behind 250 guests'."""
     from assistant.store.db import UnitOfWork
     from assistant.store.models import HandoffRequest
-    from assistant.web.console.keys import HANDOFFS
     from assistant.web.keys import STORE
+    from assistant.web.live.keys import HANDOFFS
 
     with UnitOfWork(client.app[STORE]) as uow:
         uow.customers.upsert("C-flooded", email="flooded@example.com")

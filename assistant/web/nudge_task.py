@@ -2,6 +2,11 @@
 
 Off by default: ``shop-assistant nudge run`` from cron does the same. Both may run at once;
 the reminder log's unique key keeps every cart version to one message.
+
+With several web replicas (``SHOP_REDIS_URL`` set) each pass runs once across them: time is
+cut into slots of the interval, every replica wakes at the start of a slot, and only the one
+whose ``SET NX PX`` of the slot's key succeeds runs the pass. The key is left to expire, so a
+replica that wakes late in the same slot does not run it again.
 """
 
 from __future__ import annotations
@@ -9,25 +14,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
-from assistant.nudge import run_nudges
+from assistant.nudge import NudgeReport, run_nudges
+from assistant.settings import Settings
 from assistant.web.keys import SETTINGS
+from assistant.web.live.shared import connect, namespace, take_pass
 
 log = logging.getLogger(__name__)
 
 
+class SlotLock:
+    """Who runs the pass of a time slot, across web replicas sharing one Redis."""
+
+    def __init__(self, settings: Settings, seconds: int) -> None:
+        self._redis = connect(settings.redis_url)
+        self._prefix = namespace(settings.redis_url, settings.database_url) + "nudge:"
+        self._ttl_ms = seconds * 2000  # past the slot's end, so a late replica finds it taken
+
+    async def mine(self, slot: int) -> bool:
+        return await take_pass(self._redis, f"{self._prefix}{slot}", self._ttl_ms)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+async def run_pass(settings: Settings, slot: int, lock: SlotLock | None) -> NudgeReport | None:
+    """Run the reminder pass of ``slot`` unless another replica has it (``None`` then)."""
+    try:
+        if lock is not None and not await lock.mine(slot):
+            return None
+    except RedisError as error:
+        log.warning("cart reminders skipped in this slot: Redis unreachable (%s)", error)
+        return None
+    return await asyncio.to_thread(run_nudges, settings)
+
+
 async def _every(app: web.Application, seconds: int) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            report = await asyncio.to_thread(run_nudges, app[SETTINGS])
-            if report.sent or report.failed:
-                log.info("cart reminders: %s", report.summary())
-        except Exception:
-            log.exception("the cart reminder run failed; trying again in %s s", seconds)
+    settings = app[SETTINGS]
+    lock = SlotLock(settings, seconds) if settings.redis_url else None
+    try:
+        while True:
+            await asyncio.sleep(seconds - time.time() % seconds)  # the start of the next slot
+            try:
+                report = await run_pass(settings, int(time.time() // seconds), lock)
+                if report is not None and (report.sent or report.failed):
+                    log.info("cart reminders: %s", report.summary())
+            except Exception:
+                log.exception("the cart reminder run failed; trying again in %s s", seconds)
+    finally:
+        if lock is not None:
+            await lock.close()
 
 
 async def nudge_timer_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ cookie to get a fresh session each time still meets the address limit.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -19,10 +20,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from assistant.web.middlewares import error_response
 from assistant.web.sessions import SESSION_ID
 
+log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 
 
@@ -92,18 +95,26 @@ class MemoryRateStore:
 
 
 class RedisRateStore:
-    """Counts in Redis (``INCR`` + ``EXPIRE`` in one transaction), shared by all replicas."""
+    """Counts in Redis (``INCR`` + ``EXPIRE`` in one transaction), shared by all replicas.
+
+    While Redis is unreachable every hit counts as the first (logged): the limits protect the
+    shop, and an outage of their counters must not turn away every shopper's message.
+    """
 
     def __init__(self, url: str) -> None:
         import redis.asyncio
 
-        self._redis = redis.asyncio.Redis.from_url(url)
+        self._redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
     async def hit(self, key: str, window_seconds: int) -> int:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(f"shop:rate:{key}")
-            pipe.expire(f"shop:rate:{key}", window_seconds, nx=True)
-            count, _ = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(f"shop:rate:{key}")
+                pipe.expire(f"shop:rate:{key}", window_seconds, nx=True)
+                count, _ = await pipe.execute()
+        except (RedisError, OSError) as error:
+            log.warning("rate limits not counted, Redis unreachable: %s", error)
+            return 1
         return int(count)
 
     async def close(self) -> None:

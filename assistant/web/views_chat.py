@@ -23,8 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
-from assistant.web.console.keys import HANDOFFS, HUB
 from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
+from assistant.web.live.keys import HANDOFFS, HUB
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import message_id_param, read_json_object
 from assistant.web.rasa_client import RasaClient, RasaUnavailable, last_restart, transcript

@@ -173,6 +173,3 @@ async def post_events(request: web.Request) -> web.Response:
     result = await asyncio.to_thread(store_events, request.app[STORE], events)
     return web.json_response(result)
 
-
-def setup_events(app: web.Application) -> None:
-    app.router.add_post("/api/events", post_events)

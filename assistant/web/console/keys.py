@@ -5,11 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from assistant.web.console.auth import AgentSessions
-from assistant.web.console.hub import Hub
-from assistant.web.console.service import HandoffService
-from assistant.web.console.throttle import LoginThrottle
+from assistant.web.console.throttle import Throttle
 
-HUB = web.AppKey("hub", Hub)
-HANDOFFS = web.AppKey("handoffs", HandoffService)
 AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
-LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+LOGIN_THROTTLE = web.AppKey("login_throttle", Throttle)

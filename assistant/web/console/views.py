@@ -13,6 +13,7 @@ from string import Template
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.agents import authenticate, session_valid
@@ -28,10 +29,11 @@ from assistant.web.console.auth import (
     same_origin,
     set_session_cookie,
 )
-from assistant.web.console.hub import AgentIdentity
-from assistant.web.console.keys import AGENT_SESSIONS, HANDOFFS, LOGIN_THROTTLE
-from assistant.web.console.service import ConsoleError
+from assistant.web.console.keys import AGENT_SESSIONS, LOGIN_THROTTLE
 from assistant.web.keys import SETTINGS, STORE
+from assistant.web.live.handoffs import ConsoleError
+from assistant.web.live.hub import AgentIdentity
+from assistant.web.live.keys import HANDOFFS
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import read_json_object
 from assistant.web.rasa_client import RasaUnavailable
@@ -43,9 +45,15 @@ CONSOLE_PAGE = Template((TEMPLATES / "console.html").read_text())
 MAX_REPLY_CHARS = 4_000
 
 
-def current_session(request: web.Request) -> AgentSession | None:
-    """The request's session as this process knows it (expiry and idle time checked, not the account)."""
-    return request.app[AGENT_SESSIONS].get(request.cookies.get(AGENT_COOKIE))
+SESSIONS_DOWN = "agent sessions are unavailable right now (their store does not answer); try again in a minute"
+
+
+async def current_session(request: web.Request) -> AgentSession | None:
+    """The request's session as the session store knows it (expiry and idle time checked, not the account)."""
+    try:
+        return await request.app[AGENT_SESSIONS].get(request.cookies.get(AGENT_COOKIE))
+    except RedisError:
+        raise ApiError(503, SESSIONS_DOWN) from None
 
 
 async def account_current(store: sessionmaker[Session], session: AgentSession) -> bool:
@@ -60,9 +68,9 @@ async def account_current(store: sessionmaker[Session], session: AgentSession) -
 
 async def live_session(request: web.Request) -> AgentSession | None:
     """The request's session if it is still good, the account checked in the store (a disable takes effect at once)."""
-    session = current_session(request)
+    session = await current_session(request)
     if session is not None and not await account_current(request.app[STORE], session):
-        request.app[AGENT_SESSIONS].drop(session)
+        await request.app[AGENT_SESSIONS].drop(session)
         return None
     return session
 
@@ -83,7 +91,7 @@ def _login_page(request: web.Request, error: str = "", status: int = 200) -> web
 
 
 async def get_login(request: web.Request) -> web.StreamResponse:
-    if current_session(request) is not None:
+    if await current_session(request) is not None:
         return _redirect("/agent")
     return _login_page(request)
 
@@ -94,7 +102,10 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, "Your login form expired; please try again.", status=403)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     throttle = request.app[LOGIN_THROTTLE]
-    attempt = throttle.attempt(username, client_address(request))
+    try:
+        attempt = await throttle.attempt(username, client_address(request))
+    except RedisError:
+        return _login_page(request, "Sign-in is unavailable right now; please try again in a minute.", status=503)
     if attempt.retry_after is not None:
         minutes = max(1, round(attempt.retry_after / 60))
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
@@ -108,8 +119,8 @@ async def post_login(request: web.Request) -> web.StreamResponse:
     signed_in = await asyncio.to_thread(check)
     if signed_in is None:
         return _login_page(request, "Wrong username or password.", status=401)
-    throttle.succeeded(attempt)
-    token, _ = request.app[AGENT_SESSIONS].start(*signed_in)
+    await throttle.succeeded(attempt)
+    token, _ = await request.app[AGENT_SESSIONS].start(*signed_in)
     response = _redirect("/agent")
     set_session_cookie(request, response, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/agent")
@@ -121,7 +132,7 @@ async def post_logout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     if session is None or not csrf_ok(request, session, str(form.get(CSRF_FIELD, ""))):
         raise ApiError(403, "not signed in, or the form's CSRF token is missing")
-    request.app[AGENT_SESSIONS].end(request.cookies.get(AGENT_COOKIE))
+    await request.app[AGENT_SESSIONS].end(request.cookies.get(AGENT_COOKIE))
     response = _redirect("/agent/login")
     response.del_cookie(AGENT_COOKIE, path="/agent")
     return response

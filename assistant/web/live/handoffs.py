@@ -27,8 +27,9 @@ from assistant.store.db import UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
 from assistant.store.repositories.agents import AgentRepository
 from assistant.store_policy import StorePolicy
-from assistant.web.console.hub import AgentIdentity, Hub
-from assistant.web.console.profile import customer_profile
+from assistant.web.live.hub import AgentIdentity, Hub
+from assistant.web.live.profile import customer_profile
+from assistant.web.live.shared import Marks, MemoryMarks
 from assistant.web.rasa_client import RasaClient, transcript
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,13 @@ RESUME_EVENTS = [
 
 
 class HandoffService:
-    def __init__(self, sessions: sessionmaker[Session], rasa: RasaClient, hub: Hub, policy: StorePolicy) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], rasa: RasaClient, hub: Hub, policy: StorePolicy, marks: Marks | None = None
+    ) -> None:
         self.sessions, self.rasa, self.hub, self.policy = sessions, rasa, hub, policy
         self._locks: dict[str, asyncio.Lock] = {}
-        self._seen: dict[str, int] = {}  # sender -> last tracker event index pushed to agents
+        # sender -> last tracker event index pushed to agents (in Redis when replicas share the work)
+        self.marks: Marks = marks or MemoryMarks()
 
     async def _db(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run ``work`` in one transaction on a worker thread (the driver is synchronous)."""
@@ -213,7 +217,7 @@ class HandoffService:
         # Everything after the join is news for the agent, even if the watcher has not looked
         # at this conversation yet (on a busy store its first look would take the shopper's
         # next message as already seen).
-        self._seen[handoff.sender_id] = max(self._seen.get(handoff.sender_id, -1), int(messages[-1]["id"]))
+        await self.marks.raise_to(handoff.sender_id, int(messages[-1]["id"]))
         await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": "agent_joined", "agent_name": agent.display_name})
         await self._push(handoff, messages)
         self.hub.wake.set()
@@ -270,8 +274,8 @@ class HandoffService:
         async with lock:
             tracker = await self.rasa.tracker(handoff.sender_id)
             events = tracker.get("events") or []
-            seen = self._seen.get(handoff.sender_id)
-            self._seen[handoff.sender_id] = len(events) - 1
+            seen = await self.marks.get(handoff.sender_id)
+            await self.marks.set(handoff.sender_id, len(events) - 1)
             for message in transcript(tracker, after=len(events) - 1 if seen is None else seen):
                 await self.hub.to_agents({"type": "message", "conversation": handoff.id, "message": message}, handoff.claimed_by)
             if handoff.status == "waiting" and handoff.after_hours and handoff.left_message is None and tracker.get("paused"):
@@ -297,15 +301,15 @@ class HandoffService:
             "system",
         )
         messages = await self._say(handoff, [*RESUME_EVENTS, thanks])
-        self._seen[handoff.sender_id] = max(self._seen.get(handoff.sender_id, -1), int(messages[-1]["id"]))
+        await self.marks.raise_to(handoff.sender_id, int(messages[-1]["id"]))
         await self._push(handoff, messages)  # the widget drops what it already has (same ids)
         await self.hub.to_agents({"type": "queue"})
         return messages
 
-    def forget(self, open_senders: set[str]) -> None:
+    async def forget(self, open_senders: set[str]) -> None:
         """Drop the watch state of conversations that are no longer open."""
-        for sender in set(self._seen) - open_senders:
-            self._seen.pop(sender, None)
+        await self.marks.keep_only(open_senders)
+        for sender in set(self._locks) - open_senders:
             self._locks.pop(sender, None)
 
 

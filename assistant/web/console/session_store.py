@@ -1,0 +1,89 @@
+"""Where agent sessions live: this process's memory (demo) or Redis (production, ``SHOP_REDIS_URL``).
+
+Redis rather than the customer store's SQL database, because production needs Redis anyway
+(rate limits, the live fan-out between web replicas, the reminder lock) and it fits what a
+session is: a key read and rewritten on every console request, whose TTL (refreshed on use,
+at most the session's absolute end) expires idle and old sessions without a sweep or a write
+to the store of record; a logout deletes the key, which every replica reads on the next
+request. The demo profile is one web process, so it keeps sessions in memory as before and
+needs neither a schema change nor a write to SQLite per console request. What must outlive a
+session's key (the account, its disable and its password epoch) stays in SQL, checked on
+every request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from assistant.web.console.auth import AgentSession
+
+REDIS_PREFIX = "shop:agent-session:"
+
+
+class SessionStore(Protocol):
+    """Sessions by key (the hash of the cookie token); ``ttl`` is in seconds."""
+
+    async def save(self, key: str, session: AgentSession, ttl: int) -> None: ...
+
+    async def load(self, key: str) -> AgentSession | None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def unexpiring_keys(self) -> list[str]:
+        """Keys the store cannot expire by itself (the sweeper checks them)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemorySessionStore:
+    """Sessions in a dict, for one web process; the sweeper ends idle ones."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, AgentSession] = {}
+
+    async def save(self, key: str, session: AgentSession, ttl: int) -> None:
+        self._sessions[key] = session
+
+    async def load(self, key: str) -> AgentSession | None:
+        return self._sessions.get(key)
+
+    async def delete(self, key: str) -> None:
+        self._sessions.pop(key, None)
+
+    async def unexpiring_keys(self) -> list[str]:
+        return list(self._sessions)
+
+    async def close(self) -> None:
+        self._sessions.clear()
+
+
+class RedisSessionStore:
+    """Sessions as JSON under ``shop:agent-session:<hash>`` with a TTL, shared by every web replica."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio
+
+        self._redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+    async def save(self, key: str, session: AgentSession, ttl: int) -> None:
+        await self._redis.set(REDIS_PREFIX + key, json.dumps(session.as_json()), ex=ttl)
+
+    async def load(self, key: str) -> AgentSession | None:
+        raw = await self._redis.get(REDIS_PREFIX + key)
+        return AgentSession.from_json(key, json.loads(raw)) if raw else None
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(REDIS_PREFIX + key)
+
+    async def unexpiring_keys(self) -> list[str]:
+        return []
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def make_session_store(redis_url: str) -> SessionStore:
+    """Redis when a URL is configured, else memory (the same choice as the rate limits)."""
+    return RedisSessionStore(redis_url) if redis_url else MemorySessionStore()
