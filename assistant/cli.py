@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.settings import PROJECT_ROOT, Settings, load_settings
+from assistant.settings import PROJECT_ROOT, ConfigurationError, Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -533,7 +533,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings(args.data_dir)
+    try:
+        settings = load_settings(args.data_dir, profile=getattr(args, "profile", None))
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return int(args.handler(settings, args))
 
 

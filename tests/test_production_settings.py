@@ -1,0 +1,65 @@
+"""The production profile's settings (issue #11): secrets and services from the environment
+or a refusal naming every missing variable; no per-checkout secret generated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import PROJECT_ROOT, SECRET_NAMES, ConfigurationError, load_settings
+
+PRODUCTION_ENV = {
+    **{name: f"{name.lower()}-value" for name in SECRET_NAMES},
+    "SHOP_PROFILE": "production",
+    "SHOP_DATABASE_URL": "postgresql+psycopg://shop:pw@db.internal:5432/shop",
+    "SHOP_TRACKER_DATABASE_URL": "postgresql://rasa:pw@db.internal:5432/rasa",
+    "SHOP_REDIS_URL": "redis://redis.internal:6379/0",
+    "SHOP_RABBITMQ_URL": "amqp://shop:pw@mq.internal:5672/",
+    "SHOP_EMBEDDING_MODEL": "unused",
+}
+
+
+def test_production_refuses_naming_every_missing_variable(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("GATEWAY_TOKEN", "SHOP_WEB_SECRET", "SHOP_REDIS_URL")}
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(tmp_path, env=env)
+    message = str(refused.value)
+    assert "\n" not in message
+    for name in ("GATEWAY_TOKEN", "SHOP_WEB_SECRET", "SHOP_REDIS_URL"):
+        assert name in message
+    assert "SHOP_STORE_SECRET" not in message
+
+
+def test_production_keeps_customers_in_postgresql(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="PostgreSQL"):
+        load_settings(tmp_path, env={**PRODUCTION_ENV, "SHOP_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"})
+
+
+def test_production_takes_everything_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, env=PRODUCTION_ENV)
+    assert settings.profile == "production" and settings.web_secret == "shop_web_secret-value"
+    assert settings.rabbitmq_exchange == "rasa-exchange" and settings.guest_tracker_days == 30
+    assert "pw" not in repr(settings)
+
+
+def test_the_profile_argument_wins_and_unknown_profiles_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="set "):
+        load_settings(tmp_path, env={"SHOP_EMBEDDING_MODEL": "unused"}, profile="production")
+    with pytest.raises(ConfigurationError, match="SHOP_PROFILE"):
+        load_settings(tmp_path, env={"SHOP_PROFILE": "staging"})
+    with pytest.raises(ConfigurationError, match="SHOP_TRUSTED_PROXIES"):
+        load_settings(tmp_path, env={"SHOP_TRUSTED_PROXIES": "10.0.0.0/33", "SHOP_EMBEDDING_MODEL": "unused"})
+
+
+def test_the_cli_refuses_to_start_without_secrets(tmp_path: Path) -> None:
+    """``shop-assistant web`` in production with no secrets: one clear line, exit 2, nothing generated."""
+    env = {"PATH": "/usr/bin:/bin", "SHOP_PROFILE": "production", "SHOP_EMBEDDING_MODEL": "unused",
+           "SHOP_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "web"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: the production profile") and "SHOP_STORE_SECRET" in done.stderr
+    assert "Traceback" not in done.stderr
