@@ -106,10 +106,9 @@ class RouteAccessLogger(AbstractAccessLogger):
 
 def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False) -> None:
     """Serve the app until interrupted (``shop-assistant web``); ``--demo`` on loopback only."""
-    from assistant.launcher import StackError, require_loopback_for_demo
-
     from sqlalchemy.exc import SQLAlchemyError
 
+    from assistant.launcher import StackError, require_loopback_for_demo
     from assistant.store.db import SchemaBehind, require_current_schema
 
     try:
