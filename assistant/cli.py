@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant import tracker_cli
 from assistant.settings import PROJECT_ROOT, ConfigurationError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -164,10 +165,10 @@ def cmd_catalog_search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_history_import(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.store.db import migrate
+    from assistant.store.db import prepare_schema
     from assistant.store.history_import import import_history
 
-    migrate(settings.database_url)
+    prepare_schema(settings.database_url, settings.profile)
     report = import_history(settings.database_url, Path(args.file))
     print(report.summary())
     return 0
@@ -273,9 +274,9 @@ def cmd_agents_change(settings: Settings, args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _store_unit_of_work(settings: Settings) -> Iterator[UnitOfWork]:
     """One transaction on the store, migrated to head first; the engine is closed afterwards."""
-    from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+    from assistant.store.db import UnitOfWork, make_engine, make_session_factory, prepare_schema
 
-    migrate(settings.database_url)
+    prepare_schema(settings.database_url, settings.profile)
     engine = make_engine(settings.database_url)
     try:
         with UnitOfWork(make_session_factory(engine)) as uow:
@@ -286,10 +287,13 @@ def _store_unit_of_work(settings: Settings) -> Iterator[UnitOfWork]:
 
 def cmd_nudge_run(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.nudge import run_nudges
-    from assistant.store.db import migrate
+    from assistant.store.db import prepare_schema
+    from assistant.tracker_retention import prune_guest_trackers
 
-    migrate(settings.database_url)
+    prepare_schema(settings.database_url, settings.profile)
     report = run_nudges(settings, dry_run=args.dry_run)
+    if not args.dry_run and (pruned := prune_guest_trackers(settings)):  # production: tracker retention
+        print(f"deleted {pruned} idle guest conversation(s) from the tracker store")
     for label in report.planned:
         print(f"would remind {label}")
     for label in report.quiet:
@@ -345,7 +349,7 @@ def cmd_promotions_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.store.db import migrate
 
-    migrate(settings.database_url)
+    migrate(settings.database_url)  # the schema's one owner in the production profile
     print(f"customer store at head: {settings.database_url.split('@')[-1]}")
     return 0
 
@@ -377,16 +381,25 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.launcher import Ports, StackError, running_stack
+    from assistant.production_plan import FrontPorts, running_production
 
     ports = Ports()
+    stack: contextlib.AbstractContextManager[object] = running_stack(settings, Path(args.model), ports, demo_mode=args.demo)
+    token_from = "var/secrets.json"
+    if settings.profile == "production":  # N replicas of each server behind HAProxy
+        if args.demo:
+            print("error: --demo is the demo profile's login page; the production profile has none", file=sys.stderr)
+            return 2
+        stack = running_production(settings, Path(args.model), replicas=args.replicas, fronts=FrontPorts())
+        token_from = "RASA_AUTH_TOKEN"
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children as Ctrl-C does
     try:
-        with running_stack(settings, Path(args.model), ports, demo_mode=args.demo):
+        with stack:
             print(
-                f"\nShop Assistant is running on the store in {settings.data_dir}\n"
+                f"\nShop Assistant ({settings.profile}) is running on the store in {settings.data_dir}\n"
                 f"  chat in the browser:   http://127.0.0.1:{ports.web}/\n"
                 f"  chat in the terminal:  .venv/bin/shop-assistant chat\n"
-                f"  Rasa HTTP API:         http://127.0.0.1:{ports.rasa}/ (token in var/secrets.json)\n"
+                f"  Rasa HTTP API:         http://127.0.0.1:{ports.rasa}/ (token in {token_from})\n"
                 f"  logs:                  {settings.data_dir / 'logs'}\n"
                 "Press Ctrl-C to stop.",
                 flush=True,
@@ -505,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     promo_list.add_argument("--active", action="store_true", help="only offers valid now")
     promo_list.add_argument("--json", action="store_true")
 
+    tracker_cli.register(sub)
     db = sub.add_parser("db", help="customer store").add_subparsers(dest="db_command", required=True)
     add("migrate", cmd_db_migrate, "run schema migrations to head", db)
 
@@ -524,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = add("up", cmd_up, "start action server, Rasa and the web app; Ctrl-C stops them")
     up.add_argument("--model", default=str(DEFAULT_MODEL))
     up.add_argument("--demo", action="store_true")
+    up.add_argument("--profile", choices=("demo", "production"), help="overrides SHOP_PROFILE (default demo)")
+    up.add_argument("--replicas", type=int, default=1, help="production: how many of each server behind HAProxy")
 
     chat = add("chat", cmd_chat, "chat with the running assistant in the terminal")
     chat.add_argument("--url", default="http://127.0.0.1:8080")
@@ -538,7 +554,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return int(args.handler(settings, args))
+    from assistant.store.db import SchemaBehind
+
+    try:
+        return int(args.handler(settings, args))
+    except SchemaBehind as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

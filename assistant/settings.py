@@ -152,6 +152,7 @@ class Settings:
     tracker_database_url: str = ""
     rabbitmq_url: str = ""
     rabbitmq_exchange: str = "rasa-exchange"
+    rabbitmq_analytics_queue: str = "shop_analytics"  # durable, bound to the exchange by Rasa
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     guest_tracker_days: int = 30
 
@@ -230,6 +231,7 @@ def load_settings(
         tracker_database_url=env.get("SHOP_TRACKER_DATABASE_URL", ""),
         rabbitmq_url=env.get("SHOP_RABBITMQ_URL", ""),
         rabbitmq_exchange=env.get("SHOP_RABBITMQ_EXCHANGE") or "rasa-exchange",
+        rabbitmq_analytics_queue=env.get("SHOP_RABBITMQ_ANALYTICS_QUEUE") or "shop_analytics",
         trusted_proxies=_networks(env.get("SHOP_TRUSTED_PROXIES", "")),
         guest_tracker_days=int(env.get("SHOP_GUEST_TRACKER_DAYS", "30")),
     )

@@ -178,3 +178,13 @@ def require_current_schema(url: str | URL) -> None:
             f"the customer store's schema is at revision {current or 'none'}, this code needs {head}: "
             "run `shop-assistant db migrate` first (the production profile never migrates on start)"
         )
+
+
+def prepare_schema(url: str | URL, profile: str) -> None:
+    """What a command does before using the store: the demo profile migrates on the spot
+    (one process, nothing else to coordinate); the production profile only checks, since
+    ``shop-assistant db migrate`` is the schema's one owner there (:class:`SchemaBehind`)."""
+    if profile == "production":
+        require_current_schema(url)
+    else:
+        migrate(url)

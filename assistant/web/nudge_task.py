@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from assistant.nudge import run_nudges
+from assistant.tracker_retention import prune_guest_trackers
 from assistant.web.keys import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ async def _every(app: web.Application, seconds: int) -> None:
             report = await asyncio.to_thread(run_nudges, app[SETTINGS])
             if report.sent or report.failed:
                 log.info("cart reminders: %s", report.summary())
+            if await asyncio.to_thread(prune_guest_trackers, app[SETTINGS]):  # production: tracker retention
+                log.info("idle guest conversations deleted from the tracker store")
         except Exception:
             log.exception("the cart reminder run failed; trying again in %s s", seconds)
 
