@@ -37,6 +37,7 @@ class Pool:
     listen_port: int
     health_path: str
     replica_ports: tuple[int, ...]
+    health_host: str = "127.0.0.1"  # the Host of the check: the web app answers only its allowed hosts
 
 
 def _acl_sources(trusted: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
@@ -93,7 +94,7 @@ def haproxy_config(
             ]
         lines += [f"    default_backend {pool.name}_replicas", "", f"backend {pool.name}_replicas", "    balance roundrobin",
                   "    option httpchk",
-                  f"    http-check send meth GET uri {pool.health_path} ver HTTP/1.1 hdr Host 127.0.0.1",
+                  f"    http-check send meth GET uri {pool.health_path} ver HTTP/1.1 hdr Host {pool.health_host}",
                   "    http-check expect status 200"]
         lines += [f"    server {pool.name}{number} 127.0.0.1:{port} check"
                   for number, port in enumerate(pool.replica_ports, start=1)]

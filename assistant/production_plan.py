@@ -141,7 +141,8 @@ def load_balancer(fronts: FrontPorts, replicas: list[Ports], settings: Settings,
         raise StackError("HAProxy is not installed: run `make haproxy` (or `sudo apt-get install haproxy`)")
     config = haproxy_config(
         [
-            Pool("web", fronts.web, "/healthz", tuple(ports.web for ports in replicas)),
+            Pool("web", fronts.web, "/healthz", tuple(ports.web for ports in replicas),
+                 health_host=settings.allowed_hosts[0] if settings.allowed_hosts else "127.0.0.1"),
             Pool("rasa", fronts.rasa, "/", tuple(ports.rasa for ports in replicas)),
             Pool("actions", fronts.actions, "/health", tuple(ports.action_server for ports in replicas)),
         ],
