@@ -159,7 +159,7 @@ def _start(service: Service, env: dict[str, str]) -> None:
     )
 
 
-def _wait_healthy(service: Service, timeout: float) -> None:
+def wait_healthy(service: Service, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     assert service.process is not None
     while time.monotonic() < deadline:
@@ -179,7 +179,7 @@ def start_together(group: list[Service], env: dict[str, str], timeout: float, st
         _start(service, env)
         started.append(service)
     for service in group:
-        _wait_healthy(service, timeout)
+        wait_healthy(service, timeout)
 
 
 def stop(running: list[Service], grace: float = 10.0) -> None:

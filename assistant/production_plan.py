@@ -34,6 +34,7 @@ from assistant.launcher import (
     services,
     start_together,
     stop,
+    wait_healthy,
 )
 from assistant.load_balancer import Pool, haproxy_config
 from assistant.private_files import write_private
@@ -77,10 +78,13 @@ class ProductionStack:
 
     def restart(self, prefix: str, timeout: float = 900.0) -> None:
         """Stop every service named ``prefix`` at once, then start them together again
-        (a restart of "rasa server" loses every Rasa process at the same moment)."""
+        (a restart of "rasa server" loses every Rasa process at the same moment); returns
+        once the balancer has a live replica in every pool again."""
         group = self.named(prefix)
         stop(group)
         start_together(group, self.env, timeout, [])
+        for balancer in self.named("load balancer"):  # until HAProxy's checks have seen them back
+            wait_healthy(balancer, timeout)
 
 
 def _split(url: str, default_port: int) -> tuple[str, str, str, str, str]:
