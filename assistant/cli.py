@@ -381,17 +381,17 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.launcher import Ports, StackError, running_stack
-    from assistant.production_plan import FrontPorts, running_production
+    from assistant.production_plan import running_production
 
     ports = Ports()
-    stack: contextlib.AbstractContextManager[object] = running_stack(settings, Path(args.model), ports, demo_mode=args.demo)
-    token_from = "var/secrets.json"
-    if settings.profile == "production":  # N replicas of each server behind HAProxy
+    stack: contextlib.AbstractContextManager[object]
+    if settings.profile == "production":  # N replicas of each server behind HAProxy, on the same ports
         if args.demo:
             print("error: --demo is the demo profile's login page; the production profile has none", file=sys.stderr)
             return 2
-        stack = running_production(settings, Path(args.model), replicas=args.replicas, fronts=FrontPorts())
-        token_from = "RASA_AUTH_TOKEN"
+        stack, token_from = running_production(settings, Path(args.model), replicas=args.replicas), "RASA_AUTH_TOKEN"
+    else:
+        stack, token_from = running_stack(settings, Path(args.model), ports, demo_mode=args.demo), "var/secrets.json"
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children as Ctrl-C does
     try:
         with stack:

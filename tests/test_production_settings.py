@@ -54,11 +54,13 @@ def test_the_profile_argument_wins_and_unknown_profiles_are_refused(tmp_path: Pa
         load_settings(tmp_path, env={"SHOP_TRUSTED_PROXIES": "10.0.0.0/33", "SHOP_EMBEDDING_MODEL": "unused"})
 
 
-def test_the_cli_refuses_to_start_without_secrets(tmp_path: Path) -> None:
-    """``shop-assistant web`` in production with no secrets: one clear line, exit 2, nothing generated."""
-    env = {"PATH": "/usr/bin:/bin", "SHOP_PROFILE": "production", "SHOP_EMBEDDING_MODEL": "unused",
+@pytest.mark.parametrize(("command", "profile"), [(["web"], "production"), (["up", "--profile", "production"], "demo")])
+def test_the_cli_refuses_to_start_without_secrets(tmp_path: Path, command: list[str], profile: str) -> None:
+    """``shop-assistant web`` (SHOP_PROFILE=production) or ``up --profile production`` with no
+    secrets: one clear line, exit 2, nothing started."""
+    env = {"PATH": "/usr/bin:/bin", "SHOP_PROFILE": profile, "SHOP_EMBEDDING_MODEL": "unused",
            "SHOP_DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "web"], cwd=PROJECT_ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", *command], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.startswith("error: the production profile") and "SHOP_STORE_SECRET" in done.stderr
