@@ -65,3 +65,30 @@ def test_the_cli_refuses_to_start_without_secrets(tmp_path: Path, command: list[
     assert done.returncode == 2
     assert done.stderr.startswith("error: the production profile") and "SHOP_STORE_SECRET" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_rasa_stores_are_derived_from_the_service_urls(tmp_path: Path) -> None:
+    """endpoints.production.yml's ${VAR}s, split from the three URLs (a password may be URL-quoted)."""
+    from assistant.production_plan import rasa_environment
+
+    env = {**PRODUCTION_ENV, "SHOP_TRACKER_DATABASE_URL": "postgresql://rasa:p%40ss@db.internal:6543/tracker",
+           "SHOP_REDIS_URL": "redis://:r-pw@cache.internal/3", "SHOP_RABBITMQ_URL": "amqp://mq.internal/"}
+    derived = rasa_environment(load_settings(tmp_path, env=env))
+    assert (derived["RASA_TRACKER_DB_HOST"], derived["RASA_TRACKER_DB_PORT"], derived["RASA_TRACKER_DB_NAME"]) == (
+        "db.internal", "6543", "tracker")
+    assert (derived["RASA_TRACKER_DB_USER"], derived["RASA_TRACKER_DB_PASSWORD"]) == ("rasa", "p@ss")
+    assert (derived["RASA_LOCK_REDIS_HOST"], derived["RASA_LOCK_REDIS_PORT"], derived["RASA_LOCK_REDIS_DB"],
+            derived["RASA_LOCK_REDIS_PASSWORD"]) == ("cache.internal", "6379", "3", "r-pw")
+    assert (derived["RASA_BROKER_HOST"], derived["RASA_BROKER_PORT"], derived["RASA_BROKER_USER"]) == (
+        "mq.internal", "5672", "guest")
+    assert derived["RASA_BROKER_EXCHANGE"] == "rasa-exchange" and derived["RASA_BROKER_QUEUE"] == "shop_analytics"
+
+
+def test_every_variable_of_endpoints_production_is_derived(tmp_path: Path) -> None:
+    import re
+
+    from assistant.production_plan import FrontPorts, production_environment
+
+    wanted = set(re.findall(r"\$\{(\w+)\}", (PROJECT_ROOT / "endpoints.production.yml").read_text()))
+    provided = production_environment(load_settings(tmp_path, env=PRODUCTION_ENV), FrontPorts())
+    assert wanted and wanted <= set(provided), wanted - set(provided)
