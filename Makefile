@@ -14,7 +14,7 @@ RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shel
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench model encoder demo-store lint clean browser lock locks-current
+.PHONY: help install demo test test-prod bench model encoder demo-store lint clean browser haproxy lock locks-current
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -82,8 +82,25 @@ $(BROWSER_STAMP):
 
 browser: $(BROWSER_STAMP) ## install Debian's chromium for the browser tests (apt-get, when missing)
 
-test: locks-current install model browser ## set up everything and run the whole test suite
+# The production profile's load balancer is Debian's HAProxy, installed like chromium above.
+HAPROXY_STAMP := var/.haproxy.stamp
+$(HAPROXY_STAMP):
+	@if command -v haproxy >/dev/null || test -x /usr/sbin/haproxy; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy \
+			|| echo "Could not install haproxy with apt-get; the replicated production tests will be skipped"; \
+	else echo "The replicated production tests need Debian's haproxy and will be skipped: run 'sudo apt-get install haproxy'"; fi
+	@if command -v haproxy >/dev/null || test -x /usr/sbin/haproxy; then mkdir -p $(@D) && touch $@; fi
+
+haproxy: $(HAPROXY_STAMP) ## install Debian's HAProxy for the production profile (apt-get, when missing)
+
+test: locks-current install model browser haproxy ## set up everything and run the whole test suite (production tests included)
 	$(BIN)/python -m pytest
+
+# Real PostgreSQL, Redis and RabbitMQ on loopback (SHOP_TEST_POSTGRES_URL, SHOP_TEST_REDIS_URL,
+# SHOP_TEST_RABBITMQ_URL); each test skips with a message when its service is absent.
+test-prod: install model haproxy ## run the production-profile suite (replicas behind HAProxy, real services)
+	$(BIN)/python -m pytest -m production
 
 bench: PREVIOUS_MODEL ?= models/previous.tar.gz
 bench: install model demo-store ## run the benchmarks, figures to bench/results/ (baseline model: PREVIOUS_MODEL)

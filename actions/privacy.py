@@ -25,6 +25,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import ShopAction
 from actions.context import settings, unit_of_work, verified_customer
@@ -213,7 +214,7 @@ class ActionDeleteMyData(ShopAction):
                 try:
                     erase_conversation(settings(), other)
                     cleared.append(other)
-                except RasaApiError:
+                except (RasaApiError, SQLAlchemyError):  # Rasa, or the production SQL tracker store
                     log.exception("could not clear another conversation of an erased customer")
             uow.audit.record(customer_id, "data_erasure", {
                 "events_deleted": report.events_deleted, "carts_deleted": report.carts_deleted,

@@ -96,6 +96,14 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_TOKEN_MAX_TTL=str(settings.token_max_ttl),
         SHOP_REDIS_URL=settings.redis_url,
         SHOP_RATE_LIMIT_EXEMPT=",".join(settings.rate_limit_exempt),
+        # Production topology (issue #11): the profile and the shared services every replica uses.
+        SHOP_PROFILE=settings.profile,
+        SHOP_TRACKER_DATABASE_URL=settings.tracker_database_url,
+        SHOP_RABBITMQ_URL=settings.rabbitmq_url,
+        SHOP_RABBITMQ_EXCHANGE=settings.rabbitmq_exchange,
+        SHOP_RABBITMQ_ANALYTICS_QUEUE=settings.rabbitmq_analytics_queue,
+        SHOP_TRUSTED_PROXIES=",".join(str(network) for network in settings.trusted_proxies),
+        SHOP_GUEST_TRACKER_DAYS=str(settings.guest_tracker_days),
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",
@@ -106,7 +114,7 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
 
 def services(
     settings: Settings, model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool,
-    credentials: Path = PROJECT_ROOT / "credentials.yml",
+    credentials: Path = PROJECT_ROOT / "credentials.yml", endpoints: Path = PROJECT_ROOT / "endpoints.yml",
 ) -> list[Service]:
     """The three services in start order: actions first, Rasa calls them; web last."""
     python = sys.executable
@@ -127,7 +135,7 @@ def services(
                 str(RASA_BIN.parent / "python"), "-m", "rasa_addons.rasa_server", "--enable-api",
                 "--interface", "127.0.0.1", "--port", str(ports.rasa),
                 "--model", str(model_path), "--credentials", str(credentials),
-                "--endpoints", "endpoints.yml",
+                "--endpoints", str(endpoints),
             ],
             f"http://127.0.0.1:{ports.rasa}/",
             log_dir / "rasa.log",
@@ -151,7 +159,7 @@ def _start(service: Service, env: dict[str, str]) -> None:
     )
 
 
-def _wait_healthy(service: Service, timeout: float) -> None:
+def wait_healthy(service: Service, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     assert service.process is not None
     while time.monotonic() < deadline:
@@ -162,6 +170,16 @@ def _wait_healthy(service: Service, timeout: float) -> None:
             return
         time.sleep(0.5)
     raise StackError(f"{service.name} did not answer {service.health_url} within {timeout:.0f} s; see {service.log_path}")
+
+
+def start_together(group: list[Service], env: dict[str, str], timeout: float, started: list[Service]) -> None:
+    """Start every service of ``group`` at once (replicas load their models side by side),
+    adding each to ``started`` so a failure stops them all, then wait until each is healthy."""
+    for service in group:
+        _start(service, env)
+        started.append(service)
+    for service in group:
+        wait_healthy(service, timeout)
 
 
 def stop(running: list[Service], grace: float = 10.0) -> None:
@@ -209,9 +227,7 @@ def running_stack(
         for service in services(settings, model_path, ports, log_path, demo_mode, credentials):
             if only and service.name not in only:
                 continue
-            _start(service, env)
-            started.append(service)
-            _wait_healthy(service, timeout)
+            start_together([service], env, timeout, started)
         yield started
     finally:
         stop(started)

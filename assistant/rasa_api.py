@@ -47,5 +47,11 @@ def trigger_intent(settings: Settings, sender_id: str, intent: str, output_chann
 
 
 def erase_conversation(settings: Settings, sender_id: str) -> None:
-    """Replace the conversation's events with nothing (what Rasa's API offers to forget one)."""
+    """Replace the conversation's events with nothing (what Rasa's API offers to forget one);
+    with the production profile's SQL tracker store, which that replace leaves untouched,
+    delete the conversation's rows too (:mod:`assistant.tracker_retention`)."""
     _call(settings, "PUT", f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker/events", [])
+    if settings.profile == "production":
+        from assistant.tracker_retention import delete_conversations
+
+        delete_conversations(settings.tracker_database_url, [sender_id])

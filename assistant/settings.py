@@ -4,11 +4,15 @@ Every other module receives a :class:`Settings` (or the values it needs) instead
 reading ``os.environ`` itself, so a test or a second store on the same machine can run
 with its own configuration side by side.  Secrets that are not given in the environment
 are generated once per checkout into ``var/secrets.json`` (mode 600) so that ``make demo``
-works on a fresh machine without ever committing a secret.
+works on a fresh machine without ever committing a secret.  The ``production`` profile
+(``SHOP_PROFILE``) generates nothing: two hosts must agree on every secret, so each one and
+each shared service's URL must come from the environment, or :func:`load_settings` refuses
+with one line naming everything missing.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -62,6 +66,35 @@ def _local_secret(name: str, secrets_file: Path = SECRETS_FILE) -> str:
     return stored[name]
 
 
+class ConfigurationError(ValueError):
+    """The environment does not describe a store this profile can run; the message says what to set."""
+
+
+PROFILES = ("demo", "production")
+# What the production profile needs beside SECRET_NAMES: the shared services every replica uses.
+PRODUCTION_URL_NAMES = ("SHOP_DATABASE_URL", "SHOP_TRACKER_DATABASE_URL", "SHOP_REDIS_URL", "SHOP_RABBITMQ_URL")
+
+
+def _check_production(env: dict[str, str]) -> None:
+    """Refuse a production environment that lacks a secret or a service URL, naming them all at once."""
+    missing = [name for name in (*SECRET_NAMES, *PRODUCTION_URL_NAMES) if not env.get(name)]
+    if missing:
+        raise ConfigurationError(
+            "the production profile takes its secrets and services from the environment; "
+            f"set {', '.join(missing)}"
+        )
+    if not env["SHOP_DATABASE_URL"].startswith(("postgresql", "postgres")):
+        raise ConfigurationError("the production profile keeps customers in PostgreSQL: SHOP_DATABASE_URL must be postgresql+psycopg://...")
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``SHOP_TRUSTED_PROXIES``: a comma list of addresses or CIDRs (``10.0.0.0/8, ::1``)."""
+    try:
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip())
+    except ValueError as error:
+        raise ConfigurationError(f"SHOP_TRUSTED_PROXIES: {error}") from None
+
+
 def _secret(env: dict[str, str], name: str) -> str:
     return env.get(name) or _local_secret(name)
 
@@ -111,17 +144,23 @@ class Settings:
     token_max_ttl: int = 24 * 3600
     redis_url: str = ""
     rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
-    # Stateless web app (topo-live, issue #11.2): Rasa's event broker, whose tracker events drive
-    # the live updates when set (else the web app polls the open handoffs, the demo profile);
-    # the fanout exchange Rasa's Pika broker publishes to.
+    # Production topology (issue #11, docs/production.md): the profile; Rasa's SQL tracker store
+    # (postgresql://user:pw@host:port/db) and its event broker (RabbitMQ, a fanout exchange);
+    # the reverse proxies whose X-Forwarded-* headers are believed (addresses or CIDRs); how
+    # long an idle guest's conversation is kept in the tracker store.
+    profile: str = "demo"
+    tracker_database_url: str = ""
     rabbitmq_url: str = ""
     rabbitmq_exchange: str = "rasa-exchange"
+    rabbitmq_analytics_queue: str = "shop_analytics"  # durable, bound to the exchange by Rasa
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    guest_tracker_days: int = 30
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
         shown = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith(SECRET_FIELD_SUFFIXES)}
-        shown["database_url"] = _without_password(self.database_url)
-        shown["rabbitmq_url"] = _without_password(self.rabbitmq_url)
+        for name in ("database_url", "redis_url", "tracker_database_url", "rabbitmq_url"):
+            shown[name] = _without_password(shown[name])
         return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
     @property
@@ -140,9 +179,21 @@ class Settings:
         return self.data_dir / "history"
 
 
-def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
-    """Build settings from the environment; ``data_dir`` (the CLI's ``--data-dir``) wins."""
+def load_settings(
+    data_dir: Path | str | None = None, env: dict[str, str] | None = None, profile: str | None = None
+) -> Settings:
+    """Build settings from the environment; ``data_dir`` (the CLI's ``--data-dir``) and
+    ``profile`` (``up --profile``) win over ``SHOP_DATA_DIR`` and ``SHOP_PROFILE``.
+
+    Raises :class:`ConfigurationError` for an unknown profile, or a production environment
+    missing a secret or a service URL.
+    """
     env = dict(os.environ if env is None else env)
+    profile = profile or env.get("SHOP_PROFILE") or "demo"
+    if profile not in PROFILES:
+        raise ConfigurationError(f"SHOP_PROFILE must be one of {', '.join(PROFILES)}, not {profile!r}")
+    if profile == "production":
+        _check_production(env)
     root = Path(data_dir or env.get("SHOP_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     database_url = env.get("SHOP_DATABASE_URL") or f"sqlite:///{root / 'customers.db'}"
     return Settings(
@@ -176,7 +227,11 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         rate_limit_exempt=tuple(
             a.strip() for a in env.get("SHOP_RATE_LIMIT_EXEMPT", "127.0.0.1,::1").split(",") if a.strip()
         ),
-        # Stateless web app (topo-live, issue #11.2)
+        profile=profile,
+        tracker_database_url=env.get("SHOP_TRACKER_DATABASE_URL", ""),
         rabbitmq_url=env.get("SHOP_RABBITMQ_URL", ""),
         rabbitmq_exchange=env.get("SHOP_RABBITMQ_EXCHANGE") or "rasa-exchange",
+        rabbitmq_analytics_queue=env.get("SHOP_RABBITMQ_ANALYTICS_QUEUE") or "shop_analytics",
+        trusted_proxies=_networks(env.get("SHOP_TRUSTED_PROXIES", "")),
+        guest_tracker_days=int(env.get("SHOP_GUEST_TRACKER_DAYS", "30")),
     )

@@ -80,10 +80,10 @@ def mirror_catalog(session: Session, settings: Settings) -> int:
 
 def import_history_file(settings: Settings, source: Path) -> ImportReport:
     """Import customers, orders and events from a file or directory into the store, migrated first."""
-    from assistant.store.db import migrate
+    from assistant.store.db import prepare_schema
     from assistant.store.history_import import import_history
 
-    migrate(settings.database_url)
+    prepare_schema(settings.database_url, settings.profile)
     return import_history(settings.database_url, source)
 
 

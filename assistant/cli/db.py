@@ -12,7 +12,7 @@ from assistant.store_steps import store_location
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.store.db import migrate
 
-    migrate(settings.database_url)
+    migrate(settings.database_url)  # the schema's one owner in the production profile
     print(f"customer store at head: {store_location(settings)}")
     return 0
 

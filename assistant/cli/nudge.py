@@ -11,10 +11,13 @@ from assistant.settings import Settings
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.nudge import run_nudges
-    from assistant.store.db import migrate
+    from assistant.store.db import prepare_schema
+    from assistant.tracker_retention import prune_guest_trackers
 
-    migrate(settings.database_url)
+    prepare_schema(settings.database_url, settings.profile)
     report = run_nudges(settings, dry_run=args.dry_run)
+    if not args.dry_run and (pruned := prune_guest_trackers(settings)):  # production: tracker retention
+        print(f"deleted {pruned} idle guest conversation(s) from the tracker store")
     for label in report.planned:
         print(f"would remind {label}")
     for label in report.quiet:

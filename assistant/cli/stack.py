@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import time
@@ -34,16 +35,25 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.launcher import Ports, StackError, running_stack
+    from assistant.production_plan import running_production
 
     ports = Ports()
+    stack: contextlib.AbstractContextManager[object]
+    if settings.profile == "production":  # N replicas of each server behind HAProxy, on the same ports
+        if args.demo:
+            print("error: --demo is the demo profile's login page; the production profile has none", file=sys.stderr)
+            return 2
+        stack, token_from = running_production(settings, Path(args.model), replicas=args.replicas), "RASA_AUTH_TOKEN"
+    else:
+        stack, token_from = running_stack(settings, Path(args.model), ports, demo_mode=args.demo), "var/secrets.json"
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children as Ctrl-C does
     try:
-        with running_stack(settings, Path(args.model), ports, demo_mode=args.demo):
+        with stack:
             print(
-                f"\nShop Assistant is running on the store in {settings.data_dir}\n"
+                f"\nShop Assistant ({settings.profile}) is running on the store in {settings.data_dir}\n"
                 f"  chat in the browser:   http://127.0.0.1:{ports.web}/\n"
                 f"  chat in the terminal:  .venv/bin/shop-assistant chat\n"
-                f"  Rasa HTTP API:         http://127.0.0.1:{ports.rasa}/ (token in var/secrets.json)\n"
+                f"  Rasa HTTP API:         http://127.0.0.1:{ports.rasa}/ (token in {token_from})\n"
                 f"  logs:                  {settings.data_dir / 'logs'}\n"
                 "Press Ctrl-C to stop.",
                 flush=True,
@@ -90,6 +100,8 @@ def register(sub: Subparsers) -> None:
     up = add_command(sub, "up", cmd_up, "start action server, Rasa and the web app; Ctrl-C stops them")
     up.add_argument("--model", default=str(DEFAULT_MODEL))
     up.add_argument("--demo", action="store_true")
+    up.add_argument("--profile", choices=("demo", "production"), help="overrides SHOP_PROFILE (default demo)")
+    up.add_argument("--replicas", type=int, default=1, help="production: how many of each server behind HAProxy")
 
     chat = add_command(sub, "chat", cmd_chat, "chat with the running assistant in the terminal")
     chat.add_argument("--url", default="http://127.0.0.1:8080")

@@ -149,3 +149,42 @@ def migrate(url: str | URL, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+class SchemaBehind(RuntimeError):
+    """The store's schema is older than this code; ``shop-assistant db migrate`` brings it up."""
+
+
+def require_current_schema(url: str | URL) -> None:
+    """Raise :class:`SchemaBehind` unless the database at ``url`` is at the newest revision.
+
+    The production profile's processes call this instead of :func:`migrate`: with several
+    replicas starting at once, the schema has one owner (``shop-assistant db migrate``, a
+    deploy job), and a process started against an older schema stops with this message
+    rather than running half-migrated.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if current != head:
+        raise SchemaBehind(
+            f"the customer store's schema is at revision {current or 'none'}, this code needs {head}: "
+            "run `shop-assistant db migrate` first (the production profile never migrates on start)"
+        )
+
+
+def prepare_schema(url: str | URL, profile: str) -> None:
+    """What a command does before using the store: the demo profile migrates on the spot
+    (one process, nothing else to coordinate); the production profile only checks, since
+    ``shop-assistant db migrate`` is the schema's one owner there (:class:`SchemaBehind`)."""
+    if profile == "production":
+        require_current_schema(url)
+    else:
+        migrate(url)

@@ -22,6 +22,7 @@ from assistant.web.catalog_search import CatalogSearch
 from assistant.web.cors import cors_middleware
 from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, RATE_LIMITER, SETTINGS, STORE
 from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware, guard_middleware, route_of
+from assistant.web.proxies import as_seen_by_client, trusted_proxy_middleware
 from assistant.web.rasa_client import RasaClient
 from assistant.web.rate_limit import RateLimiter, make_store, rate_limit_middleware
 from assistant.web.routes import setup_routes
@@ -67,10 +68,12 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
     limiter = RateLimiter(make_store(settings.redis_url), exempt_addresses=frozenset(settings.rate_limit_exempt))
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # The Host check (and last-resort error answer) is outermost; then CORS, so it answers
-        # preflights and sees the session cookie to mark it; the session middleware comes next
-        # so error responses still carry a new cookie; rate limits need the session.
+        # Trusted proxies' X-Forwarded-* first, so everything after sees the shopper's scheme,
+        # host and address; then the Host check (and last-resort error answer); then CORS, so it
+        # answers preflights and sees the session cookie to mark it; the session middleware comes
+        # next so error responses still carry a new cookie; rate limits need the session.
         middlewares=[
+            trusted_proxy_middleware(settings.trusted_proxies),
             guard_middleware(settings.allowed_hosts),
             cors_middleware(settings.allowed_origins),
             session_middleware(settings.web_secret),
@@ -97,17 +100,25 @@ class RouteAccessLogger(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         route = route_of(request) if isinstance(request, web.Request) else "(no route)"
-        self.logger.info("%s %s %s %s %.3fs", request.remote, request.method, route, response.status, time)
+        client = as_seen_by_client(request).remote if isinstance(request, web.Request) else request.remote
+        self.logger.info("%s %s %s %s %.3fs", client, request.method, route, response.status, time)
 
 
 def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False) -> None:
     """Serve the app until interrupted (``shop-assistant web``); ``--demo`` on loopback only."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from assistant.launcher import StackError, require_loopback_for_demo
+    from assistant.store.db import SchemaBehind, require_current_schema
 
     try:
         require_loopback_for_demo(settings.web_host, demo_mode)
-    except StackError as error:
+        if settings.profile == "production":
+            require_current_schema(settings.database_url)
+    except (StackError, SchemaBehind) as error:
         raise SystemExit(f"error: {error}") from None
+    except SQLAlchemyError as error:
+        raise SystemExit(f"error: the customer store is unreachable, so its schema cannot be checked: {error}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web.run_app(
         create_app(settings, demo_mode=demo_mode),

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from assistant.web.proxies import as_seen_by_client
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 128 * 1024  # a 10,000-character message fits even as \uXXXX escapes
@@ -111,7 +113,8 @@ def guard_middleware(allowed_hosts: Iterable[str]) -> Callable[..., Awaitable[we
     async def middleware(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if host_name(request.headers.get("Host", "")) not in allowed:
+        # request.host: the Host header, or a trusted proxy's X-Forwarded-Host (assistant/web/proxies.py)
+        if not request.headers.get("Host") or host_name(request.host) not in allowed:
             return error_response(400, "this server does not serve that host name (see SHOP_ALLOWED_HOSTS)")
         return await _answer_errors_as_json(request, handler)
 
@@ -126,7 +129,7 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     """
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.secure:
+    if as_seen_by_client(request).secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith("/api/"):
         response.headers["Cache-Control"] = "no-store"

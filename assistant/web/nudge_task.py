@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from assistant.nudge import NudgeReport, run_nudges
 from assistant.settings import Settings
+from assistant.tracker_retention import prune_guest_trackers
 from assistant.web.keys import SETTINGS
 from assistant.web.live.shared import connect, namespace, take_pass
 
@@ -64,6 +65,8 @@ async def _every(app: web.Application, seconds: int) -> None:
                 report = await run_pass(settings, int(time.time() // seconds), lock)
                 if report is not None and (report.sent or report.failed):
                     log.info("cart reminders: %s", report.summary())
+                if report is not None and await asyncio.to_thread(prune_guest_trackers, settings):  # tracker retention
+                    log.info("idle guest conversations deleted from the tracker store")
             except Exception:
                 log.exception("the cart reminder run failed; trying again in %s s", seconds)
     finally:

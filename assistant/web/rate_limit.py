@@ -167,7 +167,8 @@ def too_many(retry_after: int, what: str = "requests") -> web.Response:
 
 
 def client_address(request: web.Request) -> str:
-    """The peer address (trusted proxy headers are the production topology's job)."""
+    """The client's address: the peer, or behind a trusted proxy the address it forwarded
+    (``request.remote`` is rewritten by :mod:`assistant.web.proxies`)."""
     return request.remote or "unknown"
 
 

@@ -18,11 +18,14 @@ nothing of the shopper's is left, so a reload shows an empty conversation.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.tracker_retention import delete_conversations
 from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.live.keys import HANDOFFS, HUB
 from assistant.web.middlewares import ApiError
@@ -159,7 +162,9 @@ async def post_chat(request: web.Request) -> web.Response:
         if any(isinstance(reply.get("custom"), dict) and reply["custom"].get("type") == ERASED for reply in replies):
             try:
                 await forget_conversation(rasa, who.sender)
-            except RasaUnavailable as error:  # the store is erased; transcripts stop at the restart anyway
+                if settings.profile == "production":  # the SQL tracker store keeps rows a replace cannot remove
+                    await asyncio.to_thread(delete_conversations, settings.tracker_database_url, [who.sender])
+            except (RasaUnavailable, SQLAlchemyError) as error:  # the store is erased; transcripts stop at the restart
                 log.error("erased conversation %s still in Rasa: %s", log_id(who.sender, settings.web_secret), error)
         if handoff is not None and handoff.status == "active":
             request.app[HUB].wake.set()

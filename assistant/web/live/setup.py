@@ -42,7 +42,8 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     """
     settings = app[SETTINGS]
     try:
-        await asyncio.to_thread(migrate, settings.database_url)
+        if settings.profile == "demo":  # production: `db migrate` owns the schema (checked by run_web)
+            await asyncio.to_thread(migrate, settings.database_url)
     except SQLAlchemyError as error:
         log.error("customer store unreachable at start-up, console unavailable until it is back: %s", error)
     hub, links = Hub(), LiveLinks()
