@@ -14,7 +14,7 @@ RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shel
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test bench model encoder demo-store lint clean browser lock locks-current
+.PHONY: help install demo test bench model encoder demo-store lint clean browser lock locks-current helm-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -82,7 +82,19 @@ $(BROWSER_STAMP):
 
 browser: $(BROWSER_STAMP) ## install Debian's chromium for the browser tests (apt-get, when missing)
 
-test: locks-current install model browser ## set up everything and run the whole test suite
+# Deploy files (deploy/): `helm template` and `helm lint` run through Helm's Go SDK packaged on
+# PyPI (no helm binary is packaged for Debian, PyPI or npm), hash-pinned in its own environment.
+# The stamp is written only on success, so the chart tests skip (with a message) and a later run retries.
+HELM_TOOLS := var/helm-tools
+$(HELM_TOOLS)/.installed: deploy/helm-tools.lock
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required"; exit 1; }
+	test -x $(HELM_TOOLS)/bin/python || $(PYTHON311) -m venv $(HELM_TOOLS)
+	@if $(HELM_TOOLS)/bin/pip install --quiet --require-hashes -r deploy/helm-tools.lock; then touch $@; \
+	else echo "Could not install helm-python-sdk; the Helm chart rendering tests will be skipped"; fi
+
+helm-tools: $(HELM_TOOLS)/.installed ## install Helm's SDK for the chart tests (render + lint)
+
+test: locks-current install model browser helm-tools ## set up everything and run the whole test suite
 	$(BIN)/python -m pytest
 
 bench: PREVIOUS_MODEL ?= models/previous.tar.gz
