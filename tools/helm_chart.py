@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["render", "lint"])
