@@ -138,6 +138,10 @@ def test_compose_references_only_what_it_defines() -> None:
                 assert source in spec.get("volumes", {}), f"{name} mounts undeclared volume {source}"
             elif source.startswith("."):
                 assert (DEPLOY / source).exists(), f"{name} mounts {source}, missing beside compose.yaml"
+        if "build" in service:
+            build = service["build"]
+            assert (DEPLOY / build["context"]).resolve() == PROJECT_ROOT, f"{name} builds from outside the repository root"
+            assert (PROJECT_ROOT / build["dockerfile"]).is_file(), f"{name} builds from missing {build['dockerfile']}"
         networks = service.get("networks", [])
         for network in networks if isinstance(networks, list) else networks.keys():
             assert network in spec.get("networks", {}), f"{name} joins undeclared network {network}"
