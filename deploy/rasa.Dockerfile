@@ -22,7 +22,7 @@ RUN pip install --require-hashes -r requirements-rasa.lock
 # the one module of the application it needs.
 COPY rasa_addons ./rasa_addons
 COPY assistant/__init__.py assistant/identity.py ./assistant/
-COPY credentials.yml endpoints.yml endpoints.production.yml ./
+COPY credentials.yml endpoints.production.yml ./
 COPY models/current.tar.gz ./models/current.tar.gz
 COPY models/encoder ./models/encoder
 
