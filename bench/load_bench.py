@@ -216,10 +216,11 @@ RASA_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNIN
 
 def stock_model(directory: Path) -> Path:
     """The stock bot's model in ``directory``: ``rasa init --no-prompt`` (which trains) unless one is there."""
+    directory = directory.resolve()
     models = sorted((directory / "bot" / "models").glob("*.tar.gz"))
     if models:
         return models[-1]
-    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "bot").mkdir(parents=True, exist_ok=True)  # rasa init wants the folder to exist
     with (directory / "init.log").open("wb") as log:
         subprocess.run(
             [str(RASA_BIN), "init", "--no-prompt", "--init-dir", str(directory / "bot")],
@@ -234,6 +235,7 @@ def stock_model(directory: Path) -> Path:
 @contextlib.contextmanager
 def stock_bot(directory: Path, model: Path) -> Iterator[tuple[str, Service]]:
     """``rasa run`` of the stock bot on its REST channel on a free loopback port, healthy."""
+    directory = directory.resolve()
     port = free_port()
     service = Service(
         "stock rasa server",
