@@ -329,12 +329,18 @@ def test_chart_renders_every_part() -> None:
 
 
 def test_chart_hands_every_setting_to_the_application_pods() -> None:
-    documents = rendered()
+    documents = rendered({"cronJobs": {"nudge": {"enabled": True, "schedule": "*/10 * * * *", "args": ["nudge", "run"]}}})
     wanted = settings_variables()
-    for kind, component in (("Deployment", "web"), ("Deployment", "actions"), ("Job", "migrate")):
-        names = container_environment(documents, workload(documents, kind, component)["spec"]["template"]["spec"])
-        missing = wanted - names
-        assert not missing, f"{kind} {component} lacks {sorted(missing)} (read by assistant/settings.py)"
+    pods = {
+        component: workload(documents, kind, component)["spec"]["template"]["spec"]
+        for kind, component in (("Deployment", "web"), ("Deployment", "actions"), ("Job", "migrate"))
+    }
+    for component in ("tracker-prune", "nudge"):
+        pods[component] = workload(documents, "CronJob", component)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pods["nudge"]["containers"][0]["args"] == ["shop-assistant", "nudge", "run"]
+    for component, pod in pods.items():
+        missing = wanted - container_environment(documents, pod)
+        assert not missing, f"{component} lacks {sorted(missing)} (read by assistant/settings.py)"
 
 
 def test_chart_hands_rasa_what_it_reads() -> None:
