@@ -96,10 +96,20 @@ httpGet:
       value: localhost
 {{- end -}}
 
-{{/* The secret keys the application processes read (assistant/settings.py). */}}
+{{/* The secret keys the application processes read (assistant/settings.py): every key under
+`secrets` (a new secret setting is one line there) and the service URLs. */}}
+{{- define "shop-assistant.requiredSecrets" -}}
+SHOP_STORE_SECRET RASA_AUTH_TOKEN ACTION_SERVER_TOKEN GATEWAY_TOKEN SHOP_WEB_SECRET SHOP_STOREFRONT_KEY
+{{- end -}}
+
 {{- define "shop-assistant.appSecretEnv" -}}
-{{- range $name := list "SHOP_STORE_SECRET" "RASA_AUTH_TOKEN" "ACTION_SERVER_TOKEN" "GATEWAY_TOKEN" "SHOP_WEB_SECRET" "SHOP_STOREFRONT_KEY" "SHOP_DATABASE_URL" "SHOP_TRACKER_DATABASE_URL" "SHOP_REDIS_URL" "SHOP_RABBITMQ_URL" }}
+{{- $required := splitList " " (include "shop-assistant.requiredSecrets" .) -}}
+{{- $names := concat (keys (omit .Values.secrets "RASA_MODEL_SERVER_TOKEN") | sortAlpha) (list "SHOP_DATABASE_URL" "SHOP_TRACKER_DATABASE_URL" "SHOP_REDIS_URL" "SHOP_RABBITMQ_URL") -}}
+{{- range $name := $names }}
 {{ include "shop-assistant.secretEnv" (list $ $name) }}
+{{- if not (or (has $name $required) (hasSuffix "_URL" $name)) }}
+      optional: true
+{{- end }}
 {{- end }}
 {{- end -}}
 
