@@ -111,6 +111,17 @@ class Settings:
     token_max_ttl: int = 24 * 3600
     redis_url: str = ""
     rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Store backend (issue 17, README "Store backend contract"): which transport delivers the
+    # outbox (webhook, shopify, woocommerce, medusa), the store's webhook URL and the secret the
+    # requests are signed with, how often the web app delivers (0 = only `shop-assistant backend
+    # deliver`), the backoff bounds, and the storefront cart link the chat's Checkout button opens.
+    backend: str = "webhook"
+    backend_webhook_url: str = ""
+    webhook_secret: str = ""
+    backend_interval_seconds: float = 5.0
+    backend_retry_base_seconds: float = 2.0
+    backend_retry_max_seconds: float = 900.0
+    cart_link_template: str = ""
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
@@ -170,4 +181,12 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         rate_limit_exempt=tuple(
             a.strip() for a in env.get("SHOP_RATE_LIMIT_EXEMPT", "127.0.0.1,::1").split(",") if a.strip()
         ),
+        # Store backend (issue 17)
+        backend=env.get("SHOP_BACKEND", "webhook").strip().lower() or "webhook",
+        backend_webhook_url=env.get("SHOP_BACKEND_WEBHOOK_URL", ""),
+        webhook_secret=env.get("SHOP_WEBHOOK_SECRET", ""),
+        backend_interval_seconds=float(env.get("SHOP_BACKEND_INTERVAL_SECONDS", "5")),
+        backend_retry_base_seconds=float(env.get("SHOP_BACKEND_RETRY_BASE_SECONDS", "2")),
+        backend_retry_max_seconds=float(env.get("SHOP_BACKEND_RETRY_MAX_SECONDS", "900")),
+        cart_link_template=env.get("SHOP_CART_LINK_TEMPLATE", ""),
     )
