@@ -229,17 +229,6 @@ class OutboxDeliverer:
                 break
         return total
 
-    async def run_forever(self, interval: float) -> None:
-        """Deliver every ``interval`` seconds until cancelled; a failing pass is logged, not fatal."""
-        while True:
-            try:
-                report = await self.run_until_idle()
-                if report.delivered or report.retrying or report.failed:
-                    log.info("store backend: %s", report.summary())
-            except Exception:
-                log.exception("the outbox delivery pass failed; trying again in %s s", interval)
-            await asyncio.sleep(interval)
-
 
 def pending_entries(session: Session, limit: int = 200) -> list[BackendOutboxRow]:
     """Requests the store has not taken yet (waiting or refused), oldest first: what the console shows."""
