@@ -238,3 +238,16 @@ def pending_entries(session: Session, limit: int = 200) -> list[BackendOutboxRow
         .order_by(BackendOutboxRow.id)
         .limit(limit)
     ))
+
+
+def store_backlog(session: Session, older_than_seconds: float = 30.0) -> bool:
+    """Whether the store is not taking requests right now: one waits after a failed attempt.
+
+    Said to the shopper ("your request is saved and goes through when it's back"), not used to decide anything.
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    statement = select(BackendOutboxRow.id).where(
+        BackendOutboxRow.delivered_at.is_(None), BackendOutboxRow.failed_at.is_(None),
+        BackendOutboxRow.last_error.is_not(None), BackendOutboxRow.created_at <= cutoff,
+    ).limit(1)
+    return session.scalar(statement) is not None
