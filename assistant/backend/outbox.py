@@ -109,6 +109,24 @@ def enqueue(
     return key
 
 
+INFORMATIONAL_KINDS = frozenset({"cart_changed", "handoff_opened", "handoff_closed", "alert_changed", "consent_changed"})
+
+
+def tell_store(uow: UnitOfWork, settings: Settings, kind: str, payload: dict[str, Any], *,
+               order_id: str | None = None, key: str | None = None) -> str | None:
+    """:func:`enqueue` for what the store only needs to know (cart, handoff, alert, consent changes).
+
+    Written only when a store backend is configured, so a store without one does not collect
+    a queue nobody reads; requests the store must act on (cancellations, returns) always go
+    through :func:`enqueue` and wait for a backend.
+    """
+    if kind not in INFORMATIONAL_KINDS:
+        raise ValueError(f"{kind!r} must be enqueued, not told: the store has to act on it")
+    if settings.backend == "webhook" and not settings.backend_webhook_url:
+        return None
+    return enqueue(uow, kind, payload, order_id=order_id, key=key)
+
+
 @dataclass
 class DeliveryReport:
     delivered: list[str] = field(default_factory=list)  # idempotency keys
