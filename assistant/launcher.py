@@ -104,6 +104,14 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_RABBITMQ_ANALYTICS_QUEUE=settings.rabbitmq_analytics_queue,
         SHOP_TRUSTED_PROXIES=",".join(str(network) for network in settings.trusted_proxies),
         SHOP_GUEST_TRACKER_DAYS=str(settings.guest_tracker_days),
+        # Store backend (issue 17): the web app delivers the outbox, the action server builds cart links.
+        SHOP_BACKEND=settings.backend,
+        SHOP_BACKEND_WEBHOOK_URL=settings.backend_webhook_url,
+        SHOP_WEBHOOK_SECRET=settings.webhook_secret,
+        SHOP_BACKEND_INTERVAL_SECONDS=str(settings.backend_interval_seconds),
+        SHOP_BACKEND_RETRY_BASE_SECONDS=str(settings.backend_retry_base_seconds),
+        SHOP_BACKEND_RETRY_MAX_SECONDS=str(settings.backend_retry_max_seconds),
+        SHOP_CART_LINK_TEMPLATE=settings.cart_link_template,
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",

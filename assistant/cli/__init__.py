@@ -13,7 +13,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from assistant.cli import agents, catalog, db, demo_store, history, nudge, promotions, recommend, stack, tracker
+from assistant.cli import (
+    agents,
+    backend,
+    catalog,
+    db,
+    demo_store,
+    history,
+    nudge,
+    promotions,
+    recommend,
+    stack,
+    tracker,
+)
 from assistant.settings import ConfigurationError, load_settings
 from assistant.store_steps import STORE_NOT_SYNCED
 
@@ -24,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shop-assistant", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="store directory (catalog, index, customer database)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (catalog, history, recommend, agents, nudge, promotions, tracker, db, demo_store, stack):
+    for group in (catalog, history, recommend, agents, backend, nudge, promotions, tracker, db, demo_store, stack):
         group.register(sub)
     return parser
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from assistant.web import views_api, views_chat, views_chat_stream, views_events, views_privacy, views_store
+from assistant.web.backend_task import setup_backend_task
+from assistant.web.console import store_requests
 from assistant.web.console import views as console_views
 from assistant.web.console import websockets as console_websockets
 from assistant.web.console.setup import setup_console
@@ -39,3 +41,6 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/agent/api/conversations/{handoff_id}/messages", console_views.post_message)
     router.add_post("/agent/api/conversations/{handoff_id}/hand-back", console_views.post_hand_back)
     router.add_post("/agent/api/conversations/{handoff_id}/close", console_views.post_close)
+    setup_backend_task(app)  # store backend: outbox delivery, store answers told (SHOP_BACKEND_INTERVAL_SECONDS)
+    router.add_get("/agent/store-requests", store_requests.get_store_requests_page)  # what the store has not taken
+    router.add_get("/agent/api/store-requests", store_requests.get_store_requests)

@@ -52,13 +52,13 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     poll = None if settings.rabbitmq_url else POLL_SECONDS
     redis = connect(settings.redis_url) if settings.redis_url else None
     if redis is None:
-        service = HandoffService(app[STORE], app[RASA], hub, policy)
+        service = HandoffService(app[STORE], app[RASA], hub, policy, settings=settings)
         watcher = watch(service, hub, poll)
     else:
         space = namespace(settings.redis_url, settings.database_url)
         links.relay = hub.relay = RedisRelay(redis, space + "live")
         jobs.append(links.relay.listen(hub))
-        service = HandoffService(app[STORE], app[RASA], hub, policy, RedisMarks(redis, space + "live:marks"))
+        service = HandoffService(app[STORE], app[RASA], hub, policy, RedisMarks(redis, space + "live:marks"), settings)
         watcher = watch(service, hub, poll, lambda: exclusive(redis, space + "live:pass", PASS_LOCK_MS))
     if settings.rabbitmq_url:
         links.consumer = EventConsumer(settings.rabbitmq_url, settings.rabbitmq_exchange, hub)
