@@ -111,6 +111,20 @@ class Settings:
     token_max_ttl: int = 24 * 3600
     redis_url: str = ""
     rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Platform adapters (assistant/integrations/, `shop-assistant sync`): credentials of the store's
+    # Shopify, WooCommerce or Medusa backend, each empty unless that platform is used. A shop
+    # domain or URL without a scheme means https.
+    shopify_shop_domain: str = ""
+    shopify_admin_token: str = ""
+    shopify_webhook_secret: str = ""
+    shopify_api_version: str = "2025-01"
+    woocommerce_url: str = ""
+    woocommerce_key: str = ""
+    woocommerce_secret: str = ""
+    woocommerce_webhook_secret: str = ""
+    medusa_url: str = ""
+    medusa_api_token: str = ""
+    medusa_webhook_secret: str = ""
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
@@ -170,4 +184,16 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         rate_limit_exempt=tuple(
             a.strip() for a in env.get("SHOP_RATE_LIMIT_EXEMPT", "127.0.0.1,::1").split(",") if a.strip()
         ),
+        # platform adapters
+        shopify_shop_domain=env.get("SHOPIFY_SHOP_DOMAIN", ""),
+        shopify_admin_token=env.get("SHOPIFY_ADMIN_TOKEN", ""),
+        shopify_webhook_secret=env.get("SHOPIFY_WEBHOOK_SECRET", ""),
+        shopify_api_version=env.get("SHOPIFY_API_VERSION", "2025-01"),
+        woocommerce_url=env.get("WOOCOMMERCE_URL", ""),
+        woocommerce_key=env.get("WOOCOMMERCE_KEY", ""),
+        woocommerce_secret=env.get("WOOCOMMERCE_SECRET", ""),
+        woocommerce_webhook_secret=env.get("WOOCOMMERCE_WEBHOOK_SECRET", ""),
+        medusa_url=env.get("MEDUSA_URL", ""),
+        medusa_api_token=env.get("MEDUSA_API_TOKEN", ""),
+        medusa_webhook_secret=env.get("MEDUSA_WEBHOOK_SECRET", ""),
     )
