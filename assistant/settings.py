@@ -125,6 +125,17 @@ class Settings:
     medusa_url: str = ""
     medusa_api_token: str = ""
     medusa_webhook_secret: str = ""
+    # Store backend (issue 17, README "Store backend contract"): which transport delivers the
+    # outbox (webhook, shopify, woocommerce, medusa), the store's webhook URL and the secret the
+    # requests are signed with, how often the web app delivers (0 = only `shop-assistant backend
+    # deliver`), the backoff bounds, and the storefront cart link the chat's Checkout button opens.
+    backend: str = "webhook"
+    backend_webhook_url: str = ""
+    webhook_secret: str = ""
+    backend_interval_seconds: float = 5.0
+    backend_retry_base_seconds: float = 2.0
+    backend_retry_max_seconds: float = 900.0
+    cart_link_template: str = ""
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
@@ -196,4 +207,12 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         medusa_url=env.get("MEDUSA_URL", ""),
         medusa_api_token=env.get("MEDUSA_API_TOKEN", ""),
         medusa_webhook_secret=env.get("MEDUSA_WEBHOOK_SECRET", ""),
+        # Store backend (issue 17)
+        backend=env.get("SHOP_BACKEND", "webhook").strip().lower() or "webhook",
+        backend_webhook_url=env.get("SHOP_BACKEND_WEBHOOK_URL", ""),
+        webhook_secret=env.get("SHOP_WEBHOOK_SECRET", ""),
+        backend_interval_seconds=float(env.get("SHOP_BACKEND_INTERVAL_SECONDS", "5")),
+        backend_retry_base_seconds=float(env.get("SHOP_BACKEND_RETRY_BASE_SECONDS", "2")),
+        backend_retry_max_seconds=float(env.get("SHOP_BACKEND_RETRY_MAX_SECONDS", "900")),
+        cart_link_template=env.get("SHOP_CART_LINK_TEMPLATE", ""),
     )

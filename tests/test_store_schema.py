@@ -17,7 +17,7 @@ from tests.store_fixtures import postgres_url  # noqa: F401  (fixture)
 EXPECTED_TABLES = {
     "customers", "products", "orders", "order_items", "shipments", "refunds", "events",
     "carts", "cart_items", "handoff_requests", "audit_log", "alembic_version", "agents",
-    "promotions", "cart_nudges", "product_alerts", "channel_links",
+    "promotions", "cart_nudges", "product_alerts", "channel_links", "backend_outbox", "return_requests",
     "sync_cursors", "platform_orders",  # platform sync (0008)
 }
 

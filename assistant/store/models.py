@@ -40,6 +40,8 @@ NAMING_CONVENTION = {
 EVENT_TYPES = ("view", "search", "add_to_cart", "remove_from_cart", "purchase")
 HANDOFF_STATUSES = ("waiting", "active", "closed")
 CANCELLABLE_STATUSES = ("placed", "paid")
+# Asked in chat, waiting for the store to confirm or refuse (store backend, migration 0007).
+CANCELLATION_REQUESTED = "cancellation_requested"
 
 
 def utcnow() -> datetime:
@@ -134,6 +136,10 @@ class Order(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_method: Mapped[str | None] = mapped_column(String(64))
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # Store backend (migration 0007): who set the status last ("import", "assistant" or "store")
+    # and when, so a history import never overwrites a newer state the store reported.
+    status_source: Mapped[str | None] = mapped_column(String(16))
+    status_updated_at: Mapped[datetime | None] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
     items: Mapped[list[OrderItem]] = relationship(back_populates="order", cascade="all, delete-orphan")
@@ -422,3 +428,65 @@ class PlatformOrder(Base):
     order_number: Mapped[str] = mapped_column(ForeignKey("orders.order_number", ondelete="CASCADE"), primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(128))
+
+
+OUTBOX_KINDS = (
+    "cancellation_requested", "return_requested", "cart_changed", "handoff_opened", "handoff_closed",
+    "alert_changed", "consent_changed",
+)
+
+
+class BackendOutboxRow(Base):
+    """A request to the store's own systems, written in the same transaction as the change it reports.
+
+    ``order_id`` is the order *number* the store knows (no foreign key: the request outlives
+    an erased customer); the deliverer sends the entries of one order in ``id`` order. A row
+    is pending until ``delivered_at`` is set, or ``failed_at`` when the store refused it for good.
+    """
+
+    __tablename__ = "backend_outbox"
+    __table_args__ = (
+        Index("ix_backend_outbox_delivered_at_next_attempt_at", "delivered_at", "next_attempt_at"),
+        Index("ix_backend_outbox_order_id_id", "order_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    failed_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+RETURN_STATUSES = ("requested", "approved", "rejected", "received", "refunded", "cancelled")
+REFUND_METHODS = ("original_payment", "store_credit", "exchange")
+
+
+class ReturnRequest(Base):
+    """A return the shopper started in chat; its status afterwards comes from the store's updates."""
+
+    __tablename__ = "return_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('requested', 'approved', 'rejected', 'received', 'refunded', 'cancelled')", name="status"
+        ),
+        CheckConstraint("refund_method IN ('original_payment', 'store_credit', 'exchange')", name="refund_method"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(Payload, nullable=False)
+    reason: Mapped[str] = mapped_column(Text)
+    refund_method: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship()

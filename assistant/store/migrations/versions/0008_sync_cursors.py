@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006_channel_links"  # the lead relinks the chain at merge ("0006" in the brief)
+down_revision = "0007"  # after the store backend's outbox (the brief said "0006"; relinked so there is one head)
 branch_labels = None
 depends_on = None
 
