@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.integrations import cli as integrations_cli
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -528,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat = add("chat", cmd_chat, "chat with the running assistant in the terminal")
     chat.add_argument("--url", default="http://127.0.0.1:8080")
     chat.add_argument("--customer", help="chat as this customer (signs a token with the local store secret)")
+    integrations_cli.register(sub)  # sync shopify|woocommerce|medusa
     return parser
 
 

@@ -60,14 +60,13 @@ class ProductPage:
 class OrderUpdate:
     """What a verified webhook says about an order, in the assistant's terms.
 
-    ``order_number`` when the platform names it, else ``external_id`` (looked up in
-    ``platform_orders``); ``status`` is one of the store's order statuses.
+    ``external_id`` is the platform's id of the order (looked up in ``platform_orders``);
+    ``status`` is one of the store's order statuses.
     """
 
     platform: str
     external_id: str
     status: str
-    order_number: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -90,14 +89,6 @@ class Platform(Protocol):
 
     async def request_return(self, external_id: str, items: list[dict[str, Any]], reason: str, note: str) -> str:
         """Open a return for ``items`` (``product_id``, ``quantity``); returns the platform's reference."""
-        ...
-
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
-        """True when the request carries this platform's valid signature (and is fresh where it can tell)."""
-        ...
-
-    def order_update(self, headers: Mapping[str, str], payload: dict[str, Any]) -> OrderUpdate | None:
-        """The order change a verified webhook reports, or ``None`` for topics the assistant ignores."""
         ...
 
     async def close(self) -> None:
@@ -153,18 +144,23 @@ def product_id(platform: str, variant_id: object) -> str:
 class PlatformHttp:
     """One aiohttp session against a platform's API; every failure becomes a one-line :class:`PlatformError`."""
 
-    def __init__(self, platform: str, root: str, headers: Mapping[str, str],
-                 auth: aiohttp.BasicAuth | None = None) -> None:
+    def __init__(self, platform: str, root: str, headers: Mapping[str, str], auth: aiohttp.BasicAuth | None = None,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        """Uses ``session`` when given (the outbox deliverer's, which closes it), else opens its own."""
         self.platform = platform
         self.root = root
-        self._session = aiohttp.ClientSession(headers=dict(headers), auth=auth, timeout=REQUEST_TIMEOUT)
+        self.headers = dict(headers)
+        self.auth = auth
+        self._owned = session is None
+        self._session = session or aiohttp.ClientSession(timeout=REQUEST_TIMEOUT)
 
     async def call(self, method: str, path: str, *, json: Any = None,
                    params: Mapping[str, str] | None = None) -> tuple[Any, Mapping[str, str]]:
         """``(decoded JSON body, response headers)``; raises :class:`PlatformError`."""
         url = f"{self.root}{path}"
         try:
-            async with self._session.request(method, url, json=json, params=params) as response:
+            async with self._session.request(method, url, json=json, params=params, headers=self.headers,
+                                             auth=self.auth, timeout=REQUEST_TIMEOUT) as response:
                 body = await response.json(content_type=None) if response.content_length != 0 else None
                 if response.status in (401, 403):
                     raise PlatformError(
@@ -187,7 +183,8 @@ class PlatformHttp:
                                 retry=True) from None
 
     async def close(self) -> None:
-        await self._session.close()
+        if self._owned:
+            await self._session.close()
 
 
 def _error_text(body: Any) -> str:

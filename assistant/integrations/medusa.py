@@ -24,7 +24,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -42,6 +42,9 @@ from assistant.integrations.base import (
     same,
 )
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.backend.outbox import Transport
 
 NAME = "medusa"
 PAGE_SIZE = 50
@@ -79,11 +82,10 @@ class Medusa:
 
     name = NAME
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, http: aiohttp.ClientSession | None = None) -> None:
         require(NAME, MEDUSA_URL=settings.medusa_url, MEDUSA_API_TOKEN=settings.medusa_api_token)
-        self.webhook_secret = settings.medusa_webhook_secret
         self.http = PlatformHttp(NAME, base_url(settings.medusa_url), {},
-                                 auth=aiohttp.BasicAuth(settings.medusa_api_token, ""))
+                                 auth=aiohttp.BasicAuth(settings.medusa_api_token, ""), session=http)
 
     async def _pages(self, path: str, key: str, fields: str, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         offset = 0
@@ -161,22 +163,32 @@ class Medusa:
         await self.http.call("POST", f"/admin/returns/{return_id}/request", json={})
         return str(return_id)
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
-        timestamp = headers.get("X-Medusa-Timestamp", "")
-        if not self.webhook_secret or not timestamp.isdigit():
-            return False
-        return same(headers.get("X-Medusa-Signature"), signature(self.webhook_secret, timestamp, body)) and fresh(
-            datetime.fromtimestamp(int(timestamp), UTC), now)
-
-    def order_update(self, headers: Mapping[str, str], payload: dict[str, Any]) -> OrderUpdate | None:
-        event, data = payload.get("event"), payload.get("data") or {}
-        status = EVENTS.get(event) if isinstance(event, str) else None
-        if event == "order.updated" and isinstance(data.get("status"), str):
-            status = order_status(data)
-        if status is None or not isinstance(data.get("id"), str):
-            return None
-        number = data.get("display_id")
-        return OrderUpdate(NAME, data["id"], status, order_number=str(number) if number else None)
-
     async def close(self) -> None:
         await self.http.close()
+
+
+def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
+    """``X-Medusa-Signature`` matches ``timestamp.body`` and ``X-Medusa-Timestamp`` is recent."""
+    timestamp = headers.get("X-Medusa-Timestamp", "")
+    if not secret or not timestamp.isdigit():
+        return False
+    return same(headers.get("X-Medusa-Signature"), signature(secret, timestamp, body)) and fresh(
+        datetime.fromtimestamp(int(timestamp), UTC), now)
+
+
+def order_update(headers: Mapping[str, str], payload: dict[str, Any]) -> OrderUpdate | None:
+    """A forwarded ``order.*`` event as an update; other events are ``None``."""
+    event, data = payload.get("event"), payload.get("data") or {}
+    status = EVENTS.get(event) if isinstance(event, str) else None
+    if event == "order.updated" and isinstance(data.get("status"), str):
+        status = order_status(data)
+    if status is None or not isinstance(data.get("id"), str):
+        return None
+    return OrderUpdate(NAME, data["id"], status)
+
+
+def make_transport(settings: Settings, http: aiohttp.ClientSession) -> Transport:
+    """``SHOP_BACKEND=medusa``: outbox requests become calls to this platform (:mod:`assistant.integrations.transport`)."""
+    from assistant.integrations.transport import transport_for
+
+    return transport_for(NAME, settings, http)

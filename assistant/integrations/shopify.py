@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
 
 from assistant.integrations.base import (
     OrderUpdate,
@@ -40,13 +42,16 @@ from assistant.integrations.base import (
 )
 from assistant.settings import Settings
 
+if TYPE_CHECKING:
+    from assistant.backend.outbox import Transport
+
 NAME = "shopify"
-PAGE_SIZE = 50
+# Pages of 50 products (with up to 100 variants each) or orders stay well inside Shopify's query cost limit.
 
 PRODUCTS = """
 query Products($cursor: String, $query: String) {
   shop { currencyCode }
-  products(first: %d, after: $cursor, query: $query, sortKey: UPDATED_AT) {
+  products(first: 50, after: $cursor, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
       id title description vendor productType tags status updatedAt
@@ -56,11 +61,11 @@ query Products($cursor: String, $query: String) {
       }
     }
   }
-}""" % PAGE_SIZE
+}"""
 
 ORDERS = """
 query Orders($cursor: String, $query: String) {
-  orders(first: %d, after: $cursor, query: $query, sortKey: UPDATED_AT) {
+  orders(first: 50, after: $cursor, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
       id name email createdAt updatedAt cancelledAt displayFinancialStatus displayFulfillmentStatus
@@ -69,7 +74,7 @@ query Orders($cursor: String, $query: String) {
       lineItems(first: 100) { nodes { quantity variant { id } originalUnitPriceSet { shopMoney { amount } } } }
     }
   }
-}""" % PAGE_SIZE
+}"""
 
 CANCEL = """
 mutation Cancel($orderId: ID!, $staffNote: String) {
@@ -136,12 +141,11 @@ class Shopify:
 
     name = NAME
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, http: aiohttp.ClientSession | None = None) -> None:
         require(NAME, SHOPIFY_SHOP_DOMAIN=settings.shopify_shop_domain, SHOPIFY_ADMIN_TOKEN=settings.shopify_admin_token)
-        self.webhook_secret = settings.shopify_webhook_secret
         self.endpoint = f"/admin/api/{settings.shopify_api_version}/graphql.json"
         self.http = PlatformHttp(NAME, base_url(settings.shopify_shop_domain),
-                                 {"X-Shopify-Access-Token": settings.shopify_admin_token})
+                                 {"X-Shopify-Access-Token": settings.shopify_admin_token}, session=http)
 
     async def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """``data`` of a GraphQL call; top-level ``errors`` (throttling included) become :class:`PlatformError`."""
@@ -242,24 +246,35 @@ class Shopify:
             raise PlatformError(f"shopify refused the return: {payload['userErrors'][0]['message']}", retry=False)
         return str(payload["return"]["id"])
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
-        if not self.webhook_secret or not same(headers.get("X-Shopify-Hmac-Sha256"),
-                                               hmac_base64(self.webhook_secret, body)):
-            return False
-        triggered = headers.get("X-Shopify-Triggered-At")
-        try:
-            return triggered is None or fresh(parse_iso(triggered), now)
-        except ValueError:
-            return False
-
-    def order_update(self, headers: Mapping[str, str], payload: dict[str, Any]) -> OrderUpdate | None:
-        if headers.get("X-Shopify-Topic") not in TOPICS or "id" not in payload:
-            return None
-        status = order_status(bool(payload.get("cancelled_at")), payload.get("financial_status"),
-                              payload.get("fulfillment_status"))
-        external = payload.get("admin_graphql_api_id") or f"gid://shopify/Order/{payload['id']}"
-        name = payload.get("name")
-        return OrderUpdate(NAME, str(external), status, order_number=str(name).lstrip("#") if name else None)
-
     async def close(self) -> None:
         await self.http.close()
+
+
+def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
+    """``X-Shopify-Hmac-Sha256`` matches the body, and ``X-Shopify-Triggered-At`` (when sent) is recent."""
+    if not secret or not same(headers.get("X-Shopify-Hmac-Sha256"), hmac_base64(secret, body)):
+        return False
+    triggered = headers.get("X-Shopify-Triggered-At")
+    try:
+        return triggered is None or fresh(parse_iso(triggered), now)
+    except ValueError:
+        return False
+
+
+def order_update(headers: Mapping[str, str], payload: dict[str, Any]) -> OrderUpdate | None:
+    """An ``orders/*`` webhook (the REST order resource) as an update; other topics are ``None``."""
+    if headers.get("X-Shopify-Topic") not in TOPICS or "id" not in payload:
+        return None
+    status = order_status(bool(payload.get("cancelled_at")), payload.get("financial_status"),
+                          payload.get("fulfillment_status"))
+    external = payload.get("admin_graphql_api_id") or f"gid://shopify/Order/{payload['id']}"
+    changed = payload.get("cancelled_at") if status == "cancelled" else payload.get("updated_at")
+    return OrderUpdate(NAME, str(external), status, parse_iso(changed)) if changed else OrderUpdate(
+        NAME, str(external), status)
+
+
+def make_transport(settings: Settings, http: aiohttp.ClientSession) -> Transport:
+    """``SHOP_BACKEND=shopify``: outbox requests become calls to this platform (:mod:`assistant.integrations.transport`)."""
+    from assistant.integrations.transport import transport_for
+
+    return transport_for(NAME, settings, http)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -32,11 +32,15 @@ from assistant.integrations.base import (
     base_url,
     hmac_base64,
     money,
+    parse_iso,
     product_id,
     require,
     same,
 )
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.backend.outbox import Transport
 
 NAME = "woocommerce"
 PAGE_SIZE = 100
@@ -61,12 +65,11 @@ class WooCommerce:
 
     name = NAME
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, http: aiohttp.ClientSession | None = None) -> None:
         require(NAME, WOOCOMMERCE_URL=settings.woocommerce_url, WOOCOMMERCE_KEY=settings.woocommerce_key,
                 WOOCOMMERCE_SECRET=settings.woocommerce_secret)
-        self.webhook_secret = settings.woocommerce_webhook_secret
         self.http = PlatformHttp(NAME, f"{base_url(settings.woocommerce_url)}/wp-json/wc/v3", {},
-                                 auth=aiohttp.BasicAuth(settings.woocommerce_key, settings.woocommerce_secret))
+                                 auth=aiohttp.BasicAuth(settings.woocommerce_key, settings.woocommerce_secret), session=http)
 
     async def _pages(self, path: str, since: str | None, **params: str) -> AsyncIterator[list[dict[str, Any]]]:
         page, query = 1, {"per_page": str(PAGE_SIZE), "orderby": "modified", "order": "asc",
@@ -146,16 +149,27 @@ class WooCommerce:
             "note": f"Return requested in chat: {lines}. Reason: {reason}. {note}".strip(), "customer_note": False})
         return str(body["id"])
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
-        return bool(self.webhook_secret) and same(headers.get("X-WC-Webhook-Signature"),
-                                                  hmac_base64(self.webhook_secret, body))
-
-    def order_update(self, headers: Mapping[str, str], payload: dict[str, Any]) -> OrderUpdate | None:
-        if headers.get("X-WC-Webhook-Topic") not in TOPICS or "id" not in payload or "status" not in payload:
-            return None
-        number = payload.get("number")
-        return OrderUpdate(NAME, str(payload["id"]), STATUSES.get(payload["status"], "placed"),
-                           order_number=str(number) if number else None)
-
     async def close(self) -> None:
         await self.http.close()
+
+
+def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) -> bool:
+    """``X-WC-Webhook-Signature`` matches the body (WooCommerce sends no timestamp to check)."""
+    return bool(secret) and same(headers.get("X-WC-Webhook-Signature"), hmac_base64(secret, body))
+
+
+def order_update(headers: Mapping[str, str], payload: dict[str, Any]) -> OrderUpdate | None:
+    """An ``order.*`` webhook (the REST order resource) as an update; other topics are ``None``."""
+    if headers.get("X-WC-Webhook-Topic") not in TOPICS or "id" not in payload or "status" not in payload:
+        return None
+    status = STATUSES.get(payload["status"], "placed")
+    changed = payload.get("date_modified_gmt")
+    return OrderUpdate(NAME, str(payload["id"]), status, parse_iso(_gmt(changed))) if changed else OrderUpdate(
+        NAME, str(payload["id"]), status)
+
+
+def make_transport(settings: Settings, http: aiohttp.ClientSession) -> Transport:
+    """``SHOP_BACKEND=woocommerce``: outbox requests become calls to this platform (:mod:`assistant.integrations.transport`)."""
+    from assistant.integrations.transport import transport_for
+
+    return transport_for(NAME, settings, http)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from assistant.integrations.webhooks import setup_platform_webhooks
 from assistant.web import views_api, views_chat, views_privacy, views_store
 from assistant.web.console.setup import setup_console
 from assistant.web.nudge_task import setup_nudge_timer
@@ -21,5 +22,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", views_api.get_health)
     app.router.add_get("/static/{name}", views_store.get_static)
     setup_events(app)  # POST /api/events for the storefront
+    setup_platform_webhooks(app)  # POST /api/integrations/{shopify,woocommerce,medusa}/webhook
     setup_nudge_timer(app)  # abandoned-cart reminders when SHOP_NUDGE_INTERVAL_SECONDS > 0
     setup_console(app)  # agent pages and APIs, /api/chat/stream; needs the Rasa client context first
