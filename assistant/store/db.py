@@ -23,10 +23,12 @@ from assistant.store.repositories import (
     CustomerRepository,
     EventRepository,
     HandoffRepository,
+    NoticeRepository,
     NudgeRepository,
     OrderRepository,
     PrivacyRepository,
     PromotionRepository,
+    ReturnRepository,
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -85,6 +87,8 @@ class UnitOfWork:
     privacy: PrivacyRepository
     nudges: NudgeRepository
     alerts: AlertRepository
+    returns: ReturnRepository
+    notices: NoticeRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -108,6 +112,8 @@ class UnitOfWork:
         self.privacy = PrivacyRepository(session)
         self.nudges = NudgeRepository(session)
         self.alerts = AlertRepository(session)
+        self.returns = ReturnRepository(session)
+        self.notices = NoticeRepository(session)
         return self
 
     def __exit__(

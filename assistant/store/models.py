@@ -140,6 +140,10 @@ class Order(Base):
     # and when, so a history import never overwrites a newer state the store reported.
     status_source: Mapped[str | None] = mapped_column(String(16))
     status_updated_at: Mapped[datetime | None] = mapped_column()
+    # The conversation that last asked the store something about this order (a cancellation, a
+    # return): where the store's answer is told. Else the customer's last conversation.
+    notify_sender_id: Mapped[str | None] = mapped_column(String(128))
+    notify_channel: Mapped[str | None] = mapped_column(String(64))
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
     items: Mapped[list[OrderItem]] = relationship(back_populates="order", cascade="all, delete-orphan")
@@ -490,3 +494,24 @@ class ReturnRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship()
+
+
+class ShopperNotice(Base):
+    """A message from the store's side for one conversation ("your cancellation is confirmed").
+
+    Written with the update that causes it; the web app then injects the external intent
+    ``store_update`` and ``action_store_update`` shows the conversation's untold notices and
+    marks them told, so a notice reaches the shopper once even if Rasa was down at first.
+    """
+
+    __tablename__ = "shopper_notices"
+    __table_args__ = (Index("ix_shopper_notices_sender_id_told_at", "sender_id", "told_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sender_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(64))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    told_at: Mapped[datetime | None] = mapped_column()

@@ -14,6 +14,11 @@ events name a product the store knows; ``at`` (ISO 8601, default now) may not li
 A batch is stored whole or not at all, so a storefront can resend it after any error; every
 problem is reported with the index of the event it was found in. Customers are created on
 first sight.
+
+The store's backend reports its own changes on the same endpoint, in the same batches: order
+status (a cancellation confirmed or refused), returns, refunds, stock and prices
+(:mod:`assistant.backend.inbound`). Answers to what a shopper asked in chat are told in their
+conversation once the batch is stored.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.backend.inbound import UPDATE_TYPES, StoreUpdate, UnknownReference, UpdateApplier, parse_update
+from assistant.backend.notify import tell_waiting
 from assistant.identity import DEFAULT_MAX_TTL, verify_customer_token
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork
@@ -107,7 +114,8 @@ def parse_event(raw: Any, store_secret: str, now: datetime, max_ttl: int = DEFAU
         raise ValueError(f"unknown fields {sorted(unknown)}; expected some of {sorted(FIELDS)}")
     kind = TYPES.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
     if kind is None:
-        raise ValueError("type must be one of view, search, add_to_cart, remove_from_cart, order")
+        raise ValueError("type must be one of view, search, add_to_cart, remove_from_cart, order, "
+                         f"or a store update: {', '.join(sorted(UPDATE_TYPES))}")
     customer_id, session_id = _owner(raw, store_secret, max_ttl)
     product_id, query = raw.get("product_id"), raw.get("query")
     if kind == "search":
@@ -125,17 +133,23 @@ def parse_event(raw: Any, store_secret: str, now: datetime, max_ttl: int = DEFAU
     return IncomingEvent(kind, customer_id, session_id, product_id, query, _at(raw.get("at"), now))
 
 
-def parse_body(body: Any, store_secret: str, now: datetime, max_ttl: int = DEFAULT_MAX_TTL) -> list[IncomingEvent]:
+def parse_body(
+    body: Any, store_secret: str, now: datetime, max_ttl: int = DEFAULT_MAX_TTL
+) -> list[IncomingEvent | StoreUpdate]:
     """The whole batch, or ``ApiError(400)`` listing every bad event by index."""
     items = body if isinstance(body, list) else [body]
     if not items:
         raise ApiError(400, "no events given")
     if len(items) > MAX_EVENTS:
         raise ApiError(400, f"at most {MAX_EVENTS} events per request; split the batch")
-    events, errors = [], []
+    events: list[IncomingEvent | StoreUpdate] = []
+    errors = []
     for index, raw in enumerate(items):
         try:
-            events.append(parse_event(raw, store_secret, now, max_ttl))
+            if isinstance(raw, dict) and raw.get("type") in UPDATE_TYPES:
+                events.append(parse_update(raw, now))
+            else:
+                events.append(parse_event(raw, store_secret, now, max_ttl))
         except ValueError as error:
             errors.append({"index": index, "error": str(error)})
     if errors:
@@ -143,8 +157,9 @@ def parse_body(body: Any, store_secret: str, now: datetime, max_ttl: int = DEFAU
     return events
 
 
-def store_events(sessions: sessionmaker[Session], events: list[IncomingEvent]) -> dict[str, Any]:
-    """Check the products, create unseen customers, insert the events: one transaction."""
+def store_events(sessions: sessionmaker[Session], batch: list[IncomingEvent | StoreUpdate]) -> dict[str, Any]:
+    """Check the products, create unseen customers, insert the events, apply the updates: one transaction."""
+    events = [item for item in batch if isinstance(item, IncomingEvent)]
     with UnitOfWork(sessions) as uow:
         wanted = {event.product_id for event in events if event.product_id}
         known = set(uow.session.scalars(select(Product.id).where(Product.id.in_(wanted)))) if wanted else set()
@@ -160,9 +175,20 @@ def store_events(sessions: sessionmaker[Session], events: list[IncomingEvent]) -
         for event in events:
             uow.events.record(event.type, customer_id=event.customer_id, session_id=event.session_id,
                               product_id=event.product_id, query=event.query, at=event.at)
+        applier = UpdateApplier(uow)
+        for index, item in enumerate(batch):
+            if isinstance(item, StoreUpdate):
+                try:
+                    applier.apply(item)
+                except UnknownReference as error:
+                    raise ApiError(400, f"event {index}: {error}; nothing was stored",
+                                   errors=[{"index": index, "error": str(error)}]) from None
         uow.commit()
-    return {"accepted": len(events), "by_type": dict(Counter(event.type for event in events)),
-            "customers_created": created}
+    result: dict[str, Any] = {"accepted": len(batch), "by_type": dict(Counter(item.type for item in batch)),
+                              "customers_created": created}
+    if applier.outcomes:
+        result.update(updates=dict(applier.outcomes), shoppers_to_tell=applier.notices)
+    return result
 
 
 async def post_events(request: web.Request) -> web.Response:
@@ -171,7 +197,16 @@ async def post_events(request: web.Request) -> web.Response:
     body = parse_json(await request.read(), "one event object or a list of them")
     events = parse_body(body, settings.store_secret, utcnow(), settings.token_max_ttl)
     result = await asyncio.to_thread(store_events, request.app[STORE], events)
+    if result.get("shoppers_to_tell"):
+        # Told after the answer, so a slow Rasa never holds up the store's webhook; a failure is retried
+        # by the backend task (assistant.web.backend_task).
+        task = asyncio.create_task(asyncio.to_thread(tell_waiting, settings, request.app[STORE]))
+        _TELLING.add(task)
+        task.add_done_callback(_TELLING.discard)
     return web.json_response(result)
+
+
+_TELLING: set[asyncio.Task[int]] = set()  # strong references until done (asyncio keeps only weak ones)
 
 
 def setup_events(app: web.Application) -> None:

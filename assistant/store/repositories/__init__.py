@@ -10,10 +10,12 @@ from assistant.store.repositories.carts import CartLine, CartRepository
 from assistant.store.repositories.customers import CustomerRepository, normalize_email
 from assistant.store.repositories.events import EventRepository
 from assistant.store.repositories.handoffs import HandoffRepository
+from assistant.store.repositories.notices import NoticeRepository, Recipient
 from assistant.store.repositories.nudges import DueCart, NudgeRepository
 from assistant.store.repositories.orders import OrderRepository, normalize_order_number
 from assistant.store.repositories.privacy import PrivacyRepository
 from assistant.store.repositories.promotions import PromotionRepository
+from assistant.store.repositories.returns import ReturnRepository
 
 __all__ = [
     "AlertCandidate",
@@ -25,10 +27,13 @@ __all__ = [
     "DueCart",
     "EventRepository",
     "HandoffRepository",
+    "NoticeRepository",
     "NudgeRepository",
     "OrderRepository",
     "PrivacyRepository",
     "PromotionRepository",
+    "Recipient",
+    "ReturnRepository",
     "normalize_email",
     "normalize_order_number",
 ]

@@ -13,10 +13,22 @@ from typing import Literal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from assistant.store.models import CANCELLABLE_STATUSES, AuditLog, Customer, Order, OrderItem, Refund, utcnow
+from assistant.store.models import (
+    CANCELLABLE_STATUSES,
+    CANCELLATION_REQUESTED,
+    AuditLog,
+    Customer,
+    Order,
+    OrderItem,
+    Refund,
+    utcnow,
+)
 from assistant.store.repositories.customers import normalize_email
 
+Refusal = Literal["already_cancelled", "shipped", "not_cancellable"]
 CancelOutcome = Literal["cancelled", "already_cancelled", "shipped", "not_cancellable"]
+RequestOutcome = Literal["requested", "already_requested", "already_cancelled", "shipped", "not_cancellable"]
+StoreOutcome = Literal["applied", "unchanged", "stale"]
 # Compared against when an order number does not exist, so that case costs the same comparison.
 _NO_OWNER = "\x00no order"
 SHIPPED_STATUSES = frozenset({"shipped", "in_transit", "delayed", "out_for_delivery", "delivered", "returned"})
@@ -94,18 +106,88 @@ class OrderRepository:
             return None
         return self.session.scalars(_with_details(select(Order).where(Order.id == row[0]))).first()
 
-    def cancel(self, order: Order, now: datetime | None = None) -> CancelOutcome:
-        """Cancel an order that has not left the warehouse; anything else is refused unchanged.
-
-        Only ``placed`` and ``paid`` orders can be cancelled. The cancellation is written to
-        the audit log in the same transaction.
-        """
+    def _refusal(self, order: Order) -> Refusal | None:
+        """Why the assistant may not ask for this order's cancellation, or None when it may."""
         if order.status == "cancelled":
             return "already_cancelled"
         if order.status in SHIPPED_STATUSES or (order.shipment is not None and order.shipment.shipped_at):
             return "shipped"
         if order.status not in CANCELLABLE_STATUSES:
             return "not_cancellable"
+        return None
+
+    def request_cancellation(self, order: Order, sender_id: str | None = None, channel: str | None = None,
+                             now: datetime | None = None) -> RequestOutcome:
+        """Mark a cancellation asked in chat as waiting for the store (it decides; the parcel may be packed).
+
+        The order becomes ``cancellation_requested``; the conversation that asked is remembered
+        so the store's answer is told there. The caller enqueues the request to the store in the
+        same transaction (:func:`assistant.backend.outbox.enqueue`).
+        """
+        if order.status == CANCELLATION_REQUESTED:
+            return "already_requested"
+        refusal = self._refusal(order)
+        if refusal is not None:
+            return refusal
+        at = now or utcnow()
+        previous = order.status
+        order.status = CANCELLATION_REQUESTED
+        order.status_source, order.status_updated_at = "assistant", at
+        if sender_id and channel:
+            order.notify_sender_id, order.notify_channel = sender_id, channel
+        self.session.add(AuditLog(
+            customer_id=order.customer_id, action="order_cancellation_requested", at=at,
+            detail={"order_number": order.order_number, "previous_status": previous},
+        ))
+        self.session.flush()
+        return "requested"
+
+    def status_before_request(self, order: Order) -> str:
+        """The status an order had before its cancellation was asked for (what a refusal restores)."""
+        detail = self.session.scalars(
+            select(AuditLog.detail)
+            .where(AuditLog.action == "order_cancellation_requested", AuditLog.customer_id == order.customer_id)
+            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        )
+        for entry in detail:
+            if entry and entry.get("order_number") == order.order_number:
+                return str(entry.get("previous_status") or "placed")
+        return "placed"
+
+    def apply_store_status(self, order: Order, status: str, at: datetime, note: str | None = None) -> StoreOutcome:
+        """The store's word on an order's status, unless it is older than what we hold already.
+
+        Updates can arrive out of order (retried webhooks): one dated before the order's last
+        change is ``stale`` and changes nothing.
+        """
+        if order.status_updated_at is not None and at < order.status_updated_at:
+            return "stale"
+        if order.status == status:
+            order.status_source, order.status_updated_at = "store", at
+            self.session.flush()
+            return "unchanged"
+        previous = order.status
+        order.status = status
+        order.status_source, order.status_updated_at = "store", at
+        if status == "cancelled":
+            order.cancelled_at = at
+        self.session.add(AuditLog(
+            customer_id=order.customer_id, action="order_status_from_store", at=at,
+            detail={"order_number": order.order_number, "previous_status": previous, "status": status,
+                    **({"note": note} if note else {})},
+        ))
+        self.session.flush()
+        return "applied"
+
+    def cancel(self, order: Order, now: datetime | None = None) -> CancelOutcome:
+        """Cancel an order at once (an operator's or a test's tool; the chat asks the store instead).
+
+        Only ``placed`` and ``paid`` orders can be cancelled. The cancellation is written to
+        the audit log in the same transaction.
+        """
+        refusal = self._refusal(order)
+        if refusal is not None:
+            return refusal
         at = now or utcnow()
         previous = order.status
         order.status = "cancelled"

@@ -23,6 +23,21 @@ def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("status_source", sa.String(16), nullable=True))
         batch.add_column(sa.Column("status_updated_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("notify_sender_id", sa.String(128), nullable=True))
+        batch.add_column(sa.Column("notify_channel", sa.String(64), nullable=True))
+    op.create_table(
+        "shopper_notices",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("sender_id", sa.String(128), nullable=False),
+        sa.Column("channel", sa.String(64), nullable=False),
+        sa.Column("order_number", sa.String(64), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("told_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_shopper_notices"),
+    )
+    op.create_index("ix_shopper_notices_sender_id_told_at", "shopper_notices", ["sender_id", "told_at"])
     op.create_table(
         "backend_outbox",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -72,11 +87,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_shopper_notices_sender_id_told_at", table_name="shopper_notices")
+    op.drop_table("shopper_notices")
     op.drop_index("ix_return_requests_order_id", table_name="return_requests")
     op.drop_table("return_requests")
     op.drop_index("ix_backend_outbox_order_id_id", table_name="backend_outbox")
     op.drop_index("ix_backend_outbox_delivered_at_next_attempt_at", table_name="backend_outbox")
     op.drop_table("backend_outbox")
     with op.batch_alter_table("orders") as batch:
+        batch.drop_column("notify_channel")
+        batch.drop_column("notify_sender_id")
         batch.drop_column("status_updated_at")
         batch.drop_column("status_source")
