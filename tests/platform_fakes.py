@@ -157,6 +157,11 @@ class FakeWooCommerce(FakePlatform):
         wanted = request.query.get("status")
         return self._page(request, [p for p in self.products if wanted in (None, "any", p["status"])], "products")
 
+    async def current_currency(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"code": "woocommerce_rest_cannot_view"}, status=401)
+        return web.json_response({"code": "EUR", "name": "Euro", "symbol": "&euro;"})
+
     async def list_variations(self, request: web.Request) -> web.Response:
         return self._page(request, self.variations.get(request.match_info["id"], []), None)
 
@@ -197,6 +202,7 @@ class FakeWooCommerce(FakePlatform):
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/wp-json/wc/v3/data/currencies/current", self.current_currency)
         app.router.add_get("/wp-json/wc/v3/products", self.list_products)
         app.router.add_get("/wp-json/wc/v3/products/{id}/variations", self.list_variations)
         app.router.add_get("/wp-json/wc/v3/orders", self.list_orders)

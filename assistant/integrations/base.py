@@ -109,6 +109,11 @@ def require(platform: str, **values: str) -> None:
         raise NotConfigured(platform, missing)
 
 
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    """The ``Authorization`` header of HTTP Basic auth (WooCommerce's key pair, Medusa's secret key)."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
 def hmac_base64(secret: str, body: bytes) -> str:
     """Base64 of HMAC-SHA256 over the raw body: Shopify's and WooCommerce's webhook signature."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
@@ -144,13 +149,12 @@ def product_id(platform: str, variant_id: object) -> str:
 class PlatformHttp:
     """One aiohttp session against a platform's API; every failure becomes a one-line :class:`PlatformError`."""
 
-    def __init__(self, platform: str, root: str, headers: Mapping[str, str], auth: aiohttp.BasicAuth | None = None,
+    def __init__(self, platform: str, root: str, headers: Mapping[str, str],
                  session: aiohttp.ClientSession | None = None) -> None:
         """Uses ``session`` when given (the outbox deliverer's, which closes it), else opens its own."""
         self.platform = platform
         self.root = root
         self.headers = dict(headers)
-        self.auth = auth
         self._owned = session is None
         self._session = session or aiohttp.ClientSession(timeout=REQUEST_TIMEOUT)
 
@@ -160,7 +164,7 @@ class PlatformHttp:
         url = f"{self.root}{path}"
         try:
             async with self._session.request(method, url, json=json, params=params, headers=self.headers,
-                                             auth=self.auth, timeout=REQUEST_TIMEOUT) as response:
+                                             timeout=REQUEST_TIMEOUT) as response:
                 body = await response.json(content_type=None) if response.content_length != 0 else None
                 if response.status in (401, 403):
                     raise PlatformError(

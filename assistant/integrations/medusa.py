@@ -35,6 +35,7 @@ from assistant.integrations.base import (
     ProductPage,
     SyncedOrder,
     base_url,
+    basic_auth,
     fresh,
     money,
     product_id,
@@ -84,8 +85,8 @@ class Medusa:
 
     def __init__(self, settings: Settings, http: aiohttp.ClientSession | None = None) -> None:
         require(NAME, MEDUSA_URL=settings.medusa_url, MEDUSA_API_TOKEN=settings.medusa_api_token)
-        self.http = PlatformHttp(NAME, base_url(settings.medusa_url), {},
-                                 auth=aiohttp.BasicAuth(settings.medusa_api_token, ""), session=http)
+        self.http = PlatformHttp(NAME, base_url(settings.medusa_url), basic_auth(settings.medusa_api_token, ""),
+                                 session=http)
 
     async def _pages(self, path: str, key: str, fields: str, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         offset = 0

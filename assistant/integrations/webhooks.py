@@ -61,15 +61,15 @@ NOT_A_REFUSAL = frozenset({"placed", "paid"})
 _TELLING: set[asyncio.Task[int]] = set()  # strong references until done (asyncio keeps only weak ones)
 
 
-def our_order(sessions: sessionmaker[Session], update: OrderUpdate) -> tuple[str, str] | None:
-    """``(order number, current status)`` of the order the platform means, if it was imported."""
+def our_order(sessions: sessionmaker[Session], update: OrderUpdate) -> tuple[str, str, datetime | None] | None:
+    """``(order number, status, when it last changed)`` of the order the platform means, if it was imported."""
     with sessions() as session:
         row = session.execute(
-            select(Order.order_number, Order.status)
+            select(Order.order_number, Order.status, Order.status_updated_at)
             .join(PlatformOrder, PlatformOrder.order_number == Order.order_number)
             .where(PlatformOrder.platform == update.platform, PlatformOrder.external_id == update.external_id)
         ).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def post_platform_webhook(request: web.Request) -> web.Response:
@@ -94,12 +94,17 @@ async def post_platform_webhook(request: web.Request) -> web.Response:
     order = await asyncio.to_thread(our_order, request.app[STORE], update)
     if order is None:
         return web.json_response({"ignored": f"order {update.external_id} was not imported from {name}"})
-    number, status = order
-    if status == CANCELLATION_REQUESTED and update.status in NOT_A_REFUSAL:
-        return web.json_response({"ignored": f"order {number} awaits its cancellation; {update.status} is no answer"})
+    number, status, changed_at = order
+    at = update.at
+    if status == CANCELLATION_REQUESTED:
+        if update.status in NOT_A_REFUSAL:
+            return web.json_response({"ignored": f"order {number} awaits its cancellation; {update.status} is no answer"})
+        # The platform's answer to our request follows it, even when the platform dates it in whole seconds
+        # (WooCommerce) and it lands in the same second as the request.
+        at = max(at, changed_at or at)
     now = utcnow()
     store_update = parse_update({"type": "order_status", "order_number": number, "status": update.status,
-                                 "at": min(update.at, now).isoformat()}, now)  # a platform clock ahead of ours
+                                 "at": min(at, now).isoformat()}, now)  # min: a platform clock ahead of ours
     result = await asyncio.to_thread(store_events, request.app[STORE], [store_update])
     if result["shoppers_to_tell"]:  # after the answer, as POST /api/events does: a slow Rasa never holds it up
         task = asyncio.create_task(asyncio.to_thread(tell_waiting, settings, request.app[STORE]))

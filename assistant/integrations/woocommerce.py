@@ -30,6 +30,7 @@ from assistant.integrations.base import (
     ProductPage,
     SyncedOrder,
     base_url,
+    basic_auth,
     hmac_base64,
     money,
     parse_iso,
@@ -68,8 +69,8 @@ class WooCommerce:
     def __init__(self, settings: Settings, http: aiohttp.ClientSession | None = None) -> None:
         require(NAME, WOOCOMMERCE_URL=settings.woocommerce_url, WOOCOMMERCE_KEY=settings.woocommerce_key,
                 WOOCOMMERCE_SECRET=settings.woocommerce_secret)
-        self.http = PlatformHttp(NAME, f"{base_url(settings.woocommerce_url)}/wp-json/wc/v3", {},
-                                 auth=aiohttp.BasicAuth(settings.woocommerce_key, settings.woocommerce_secret), session=http)
+        self.http = PlatformHttp(NAME, f"{base_url(settings.woocommerce_url)}/wp-json/wc/v3",
+                                 basic_auth(settings.woocommerce_key, settings.woocommerce_secret), session=http)
 
     async def _pages(self, path: str, since: str | None, **params: str) -> AsyncIterator[list[dict[str, Any]]]:
         page, query = 1, {"per_page": str(PAGE_SIZE), "orderby": "modified", "order": "asc",
@@ -84,18 +85,19 @@ class WooCommerce:
             page += 1
 
     async def products(self, since: str | None) -> AsyncIterator[ProductPage]:
+        currency, _ = await self.http.call("GET", "/data/currencies/current")  # prices carry none: the store's
         async for items in self._pages("/products", since, status="publish"):
             rows: list[dict[str, Any]] = []
             for item in items:
                 if item["type"] == "variable":
                     async for variations in self._pages(f"/products/{item['id']}/variations", None):
-                        rows += [self._row(item, variation) for variation in variations]
+                        rows += [self._row(item, variation, currency["code"]) for variation in variations]
                 else:
-                    rows.append(self._row(item, None))
+                    rows.append(self._row(item, None, currency["code"]))
             yield ProductPage(rows, max((_gmt(item["date_modified_gmt"]) for item in items), default=None))
 
     @staticmethod
-    def _row(item: dict[str, Any], variation: dict[str, Any] | None) -> dict[str, Any]:
+    def _row(item: dict[str, Any], variation: dict[str, Any] | None, currency: str) -> dict[str, Any]:
         source = variation or item
         options = _attributes(variation["attributes"]) if variation else {}
         label = " / ".join(options.values())
@@ -109,7 +111,7 @@ class WooCommerce:
             "subcategory": categories[1] if len(categories) > 1 else None,
             "tags": [tag["name"] for tag in item.get("tags") or []],
             "color": options.get("color") or options.get("colour"), "sizes": options.get("size"),
-            "price": source.get("price") or None, "sku": source.get("sku") or None,
+            "price": source.get("price") or None, "currency": currency, "sku": source.get("sku") or None,
             "stock": {"online": max(source.get("stock_quantity") or 0, 0)}
             if source.get("stock_quantity") is not None else {"online": int(source.get("stock_status") == "instock")},
             "image_url": image,
