@@ -54,6 +54,7 @@ class FakePlatform:
     orders: list[dict[str, Any]]
     filters: list[tuple[str, str | None]] = field(default_factory=list)  # (resource, since) per first page
     calls: list[tuple[str, Any]] = field(default_factory=list)  # ("cancel", id), ("return", {...})
+    refuse_cancel: str | None = None  # the platform's reason when it will not cancel (fulfilled meanwhile)
 
     def changed(self, items: list[dict[str, Any]], key: str, since: str | None) -> list[dict[str, Any]]:
         chosen = [item for item in items if since is None or when(item[key]) > when(since)]
@@ -98,6 +99,9 @@ class FakeShopify(FakePlatform):
             return web.json_response({"data": data, "extensions": {"cost": {"requestedQueryCost": 52}}})
         if "mutation Cancel" in query:
             self.calls.append(("cancel", variables["orderId"]))
+            if self.refuse_cancel:
+                return web.json_response({"data": {"orderCancel": {"job": None, "orderCancelUserErrors": [
+                    {"field": ["orderId"], "message": self.refuse_cancel, "code": "INVALID"}]}}})
             return web.json_response({"data": {"orderCancel": {
                 "job": {"id": "gid://shopify/Job/1b7d3c1e-0000-4000-8000-000000000001"}, "orderCancelUserErrors": []}}})
         if "query Fulfilled" in query:
@@ -250,6 +254,8 @@ class FakeMedusa(FakePlatform):
             return self._unauthorized()
         order = next(o for o in self.orders if o["id"] == request.match_info["id"])
         self.calls.append(("cancel", order["id"]))
+        if self.refuse_cancel:
+            return web.json_response({"type": "not_allowed", "message": self.refuse_cancel}, status=400)
         order.update(status="canceled", canceled_at=now_iso(), updated_at=now_iso())
         return web.json_response({"order": order})
 

@@ -314,6 +314,20 @@ async def test_cancel_reaches_the_platform_and_its_webhook_confirms_it(platform:
         await client.close()
 
 
+@pytest.mark.parametrize("platform", ["medusa", "shopify"], indirect=True)  # WooCommerce sets any status it is sent
+async def test_a_cancellation_the_platform_refuses_is_told_to_the_shopper(platform: Platform) -> None:
+    await run_sync(platform.settings, platform.name, progress=False)
+    number = min(ORDERS[platform.name])
+    request_cancellation(platform.settings, number, "rest:shopper-2")
+    platform.fake.refuse_cancel = "Cannot cancel an order that has been fulfilled"
+
+    assert len(await deliver(platform)) == 1  # answered, not parked
+    status, notices = order_state(platform.settings, number)
+    assert status == ORDERS[platform.name][number][1]  # back to what it was before the request
+    assert notices == [f"Sorry, the store could not cancel order {number} (Cannot cancel an order that has been "
+                       f"fulfilled). It stays {status}; once it arrives you can return it."]
+
+
 async def test_a_return_request_becomes_the_platforms_return(platform: Platform) -> None:
     await run_sync(platform.settings, platform.name, progress=False)
     number = max(ORDERS[platform.name])  # the fulfilled order

@@ -25,11 +25,16 @@ REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 class PlatformError(Exception):
-    """A platform call failed; the message is one line for the operator, ``retry`` says if later may work."""
+    """A platform call failed; the message is one line for the operator, ``retry`` says if later may work.
 
-    def __init__(self, message: str, *, retry: bool) -> None:
+    ``refusal`` is the platform's own reason when it understood the request and said no (an
+    order already fulfilled cannot be cancelled): an answer to tell the shopper, not a fault.
+    """
+
+    def __init__(self, message: str, *, retry: bool, refusal: str | None = None) -> None:
         super().__init__(message)
         self.retry = retry
+        self.refusal = refusal
 
 
 class NotConfigured(PlatformError):
@@ -166,16 +171,17 @@ class PlatformHttp:
             async with self._session.request(method, url, json=json, params=params, headers=self.headers,
                                              timeout=REQUEST_TIMEOUT) as response:
                 body = await response.json(content_type=None) if response.content_length != 0 else None
-                if response.status in (401, 403):
+                if response.status in (401, 403):  # retry: the request waits until the operator fixes them
                     raise PlatformError(
                         f"{self.platform} refused the credentials (HTTP {response.status} from {self.root}); "
-                        "check the token or key in the environment", retry=False)
+                        "check the token or key in the environment", retry=True)
                 if response.status == 429 or response.status >= 500:
                     raise PlatformError(f"{self.platform} answered HTTP {response.status} for {method} {path}; "
                                         "try again later", retry=True)
                 if response.status >= 400:
-                    raise PlatformError(f"{self.platform} refused {method} {path} (HTTP {response.status}): "
-                                        f"{_error_text(body)}", retry=False)
+                    reason = _error_text(body)
+                    raise PlatformError(f"{self.platform} refused {method} {path} (HTTP {response.status}): {reason}",
+                                        retry=False, refusal=None if response.status == 404 else reason)
                 return body, response.headers
         except aiohttp.ClientConnectionError as error:
             raise PlatformError(f"{self.platform} is unreachable at {self.root}: {error}", retry=True) from None

@@ -221,7 +221,8 @@ class Shopify:
         data = await self.graphql(CANCEL, {"orderId": external_id, "staffNote": f"Asked in chat: {reason}"[:255]})
         errors = data["orderCancel"]["orderCancelUserErrors"]
         if errors:
-            raise PlatformError(f"shopify refused to cancel {external_id}: {errors[0]['message']}", retry=False)
+            raise PlatformError(f"shopify refused to cancel {external_id}: {errors[0]['message']}", retry=False,
+                                refusal=errors[0]["message"])
 
     async def request_return(self, external_id: str, items: list[dict[str, Any]], reason: str, note: str) -> str:
         data = await self.graphql(FULFILLED_LINES, {"id": external_id})

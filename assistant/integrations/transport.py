@@ -3,9 +3,11 @@
 A cancellation asked in chat becomes the platform's cancel call and a return request its
 return call, for the platform order the sync recorded beside our order number
 (``platform_orders``).  Every other kind (cart changes, handoffs, alerts, consent) has no
-counterpart on these platforms and is acknowledged without a call.  The platform's answer
-comes back as a webhook (``/api/integrations/{platform}/webhook``): only then does the order
-turn cancelled, as with the generic webhook backend.
+counterpart on these platforms and is acknowledged without a call.  The platform confirms a
+cancellation with a webhook (``/api/integrations/{platform}/webhook``): only then does the
+order turn cancelled, as with the generic webhook backend.  When the platform refuses it
+outright (an order fulfilled meanwhile), that is its answer too: the order goes back to its
+status and the shopper is told why, as with a ``cancellation_refused`` update.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from collections.abc import Callable
 import aiohttp
 from sqlalchemy import select
 
+from assistant.backend.inbound import UpdateApplier, parse_update
 from assistant.backend.outbox import DeliveryFailed, OutboxEntry
 from assistant.integrations import open_platform
 from assistant.integrations.base import Platform, PlatformError
 from assistant.settings import Settings
-from assistant.store.db import make_engine, make_session_factory
-from assistant.store.models import PlatformOrder
+from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.models import PlatformOrder, utcnow
 
 HANDLED_KINDS = ("cancellation_requested", "return_requested")
 
@@ -33,6 +36,19 @@ def external_order_id(database_url: str, platform: str, order_number: str) -> st
         with make_session_factory(engine)() as session:
             return session.scalar(select(PlatformOrder.external_id).where(
                 PlatformOrder.platform == platform, PlatformOrder.order_number == order_number))
+    finally:
+        engine.dispose()
+
+
+def record_refusal(database_url: str, order_number: str, reason: str) -> None:
+    """The platform said no to a cancellation: the same ``cancellation_refused`` update a store sends to /api/events."""
+    engine = make_engine(database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            update = parse_update({"type": "cancellation_refused", "order_number": order_number, "reason": reason},
+                                  utcnow())
+            UpdateApplier(uow).apply(update)
+            uow.commit()
     finally:
         engine.dispose()
 
@@ -73,6 +89,9 @@ class PlatformTransport:
                                 (("return_number", "Return"), ("refund_method", "Refund to")) if entry.payload.get(key))
                 await platform.request_return(external, items, reason, note)
         except PlatformError as error:
+            if entry.kind == "cancellation_requested" and error.refusal is not None:
+                await asyncio.to_thread(record_refusal, self.database_url, number, error.refusal)
+                return  # answered: the order goes back to its status and the shopper is told why
             raise DeliveryFailed(str(error), retry=error.retry) from error
 
 
