@@ -14,10 +14,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
-from actions.context import searcher, unit_of_work
+from actions.context import searcher, settings, unit_of_work
 from actions.replies import money, stock_known
 from actions.resolve import WORD, content_words, mentioned_ordinal, resolve_product
 from actions.shopper import cart_of, record_in
+from assistant.backend.checkout import CheckoutLine, cart_link
+from assistant.backend.outbox import tell_store
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Cart, Product
 from assistant.store.repositories import CartLine
@@ -47,10 +49,26 @@ def show_cart(dispatcher: CollectingDispatcher, uow: UnitOfWork, cart: Cart | No
         text = " ".join(filter(None, [intro, "Your cart is empty."]))
     items = [
         {"product_id": line.product_id, "title": line.title, "quantity": line.quantity, "unit_price": line.unit_price,
-         "currency": line.currency, "image_url": line.image_url, "line_total": line.line_total}
+         "currency": line.currency, "image_url": line.image_url, "line_total": line.line_total,
+         "variant_id": line.variant_id}
         for line in lines
     ]
-    dispatcher.utter_message(text=text, json_message={"type": "cart", "items": items, "total": total, "currency": currency})
+    checkout = cart_link(settings().cart_link_template,
+                         [CheckoutLine(line.product_id, line.variant_id, line.quantity) for line in lines])
+    if checkout:
+        text += f"\nCheck out on our store: {checkout}"
+    dispatcher.utter_message(text=text, json_message={"type": "cart", "items": items, "total": total, "currency": currency,
+                                                      "checkout_url": checkout})
+
+
+def cart_changed(uow: UnitOfWork, cart: Cart) -> None:
+    """Tell the store's backend the cart's new content (when one is configured), with the change."""
+    lines = uow.carts.lines(cart)
+    tell_store(uow, settings(), "cart_changed", {
+        "customer_id": cart.customer_id, "session": cart.session_key,
+        "items": [{"product_id": line.product_id, "variant_id": line.variant_id, "quantity": line.quantity}
+                  for line in lines],
+    })
 
 
 class ActionAddToCart(ShopAction):
@@ -72,6 +90,7 @@ class ActionAddToCart(ShopAction):
             count = quantity(tracker) or 1
             uow.carts.add_item(cart, product["id"], count)
             record_in(uow, tracker, "add_to_cart", product_id=product["id"])
+            cart_changed(uow, cart)
             uow.commit()
             show_cart(dispatcher, uow, cart, intro=f"Added {count} x {product['title']}.")
         return [SlotSet("selected_product", product["id"])]
@@ -119,6 +138,7 @@ class ActionRemoveFromCart(ShopAction):
                 return []
             left = uow.carts.remove_item(cart, line.product_id, quantity(tracker))
             record_in(uow, tracker, "remove_from_cart", product_id=line.product_id)
+            cart_changed(uow, cart)
             uow.commit()
             done = f"Removed {line.quantity - left} x {line.title}." if left else f"Removed {line.title}."
             show_cart(dispatcher, uow, cart, intro=done)

@@ -19,8 +19,9 @@ from rasa_sdk.types import DomainDict
 from actions.base import ShopAction
 from actions.context import store_policy, unit_of_work, verified_customer
 from actions.replies import day, money, order_payload, order_status_text
+from assistant.backend.outbox import enqueue, store_backlog
 from assistant.store.db import UnitOfWork
-from assistant.store.models import Order
+from assistant.store.models import CANCELLATION_REQUESTED, Order, utcnow
 from assistant.store.repositories import normalize_order_number
 from assistant.store.repositories.orders import SHIPPED_STATUSES
 
@@ -117,6 +118,8 @@ class ActionAskCancelConfirmation(ShopAction):
                 return [SlotSet("order_number", None), SlotSet("pending_cancel_order", None)]
             if order.status == "cancelled":
                 dispatcher.utter_message(text=f"Order {order.order_number} is already cancelled.")
+            elif order.status == CANCELLATION_REQUESTED:
+                dispatcher.utter_message(text=ALREADY_REQUESTED.format(number=order.order_number))
             elif order.status in SHIPPED_STATUSES or (order.shipment is not None and order.shipment.shipped_at):
                 dispatcher.utter_message(
                     text=f"Order {order.order_number} has already left our warehouse ({order.status.replace('_', ' ')}), "
@@ -132,7 +135,36 @@ class ActionAskCancelConfirmation(ShopAction):
         return [SlotSet("order_number", None), SlotSet("pending_cancel_order", None)]
 
 
+ALREADY_REQUESTED = (
+    "You've already asked to cancel order {number}. It's waiting for the store to confirm; "
+    "I'll tell you here as soon as they answer."
+)
+BACKLOG_NOTE = (
+    " Our store's order system isn't answering right now: your request is saved and goes to them "
+    "as soon as it's back, so nothing is lost."
+)
+
+
+def cancellation_payload(order: Order, previous_status: str) -> dict[str, Any]:
+    """What the store's backend receives for a cancellation (README "Store backend contract")."""
+    return {
+        "order_number": order.order_number, "customer_id": order.customer_id, "email": order.email,
+        "previous_status": previous_status, "total": order.total, "currency": order.currency,
+        "items": [{"product_id": item.product_id, "quantity": item.quantity,
+                   "variant_id": (item.product.payload or {}).get("variant_id") if item.product else None}
+                  for item in order.items],
+        "requested_at": (order.status_updated_at or utcnow()).isoformat(),
+    }
+
+
 class ActionCancelOrder(ShopAction):
+    """Asks the store to cancel: the order is "cancellation requested" until the store confirms or refuses.
+
+    The order's new state and the request to the store are written in one transaction (the
+    outbox), so neither exists without the other; the shopper is told it is pending, and told
+    again in this conversation when the store answers (``action_store_update``).
+    """
+
     action_name = "action_cancel_order"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
@@ -146,32 +178,24 @@ class ActionCancelOrder(ShopAction):
             if order is None:
                 dispatcher.utter_message(text=not_found_text(tracker, pending))
                 return cleared
-            was_paid = order.status == "paid"
-            outcome = uow.orders.cancel(order)
+            was_paid, previous = order.status == "paid", order.status
+            outcome = uow.orders.request_cancellation(order, tracker.sender_id, tracker.get_latest_input_channel())
+            backlog = ""
+            if outcome == "requested":
+                enqueue(uow, "cancellation_requested", cancellation_payload(order, previous),
+                        order_id=order.order_number,
+                        key=f"cancellation_requested:{order.order_number}:{order.status_updated_at:%Y%m%dT%H%M%S%f}")
+                backlog = BACKLOG_NOTE if store_backlog(uow.session) else ""
             uow.commit()
         days = store_policy().cancellation_refund_days
-        refund = f" Your payment goes back to the method you paid with within {days} business days." if was_paid else ""
+        refund = f" If it's cancelled, your payment goes back to the method you paid with within {days} business days." if was_paid else ""
         replies = {
-            "cancelled": f"Done: order {pending} is cancelled.{refund}",
+            "requested": f"I've asked the store to cancel order {pending}. Until they confirm it's pending "
+                         f"(cancellation requested), and I'll tell you here as soon as they answer.{refund}{backlog}",
+            "already_requested": ALREADY_REQUESTED.format(number=pending),
             "already_cancelled": f"Order {pending} was already cancelled.",
             "shipped": f"Order {pending} has just left our warehouse, so I couldn't cancel it. You can return it once it arrives.",
             "not_cancellable": f"Order {pending} can't be cancelled in its current state. A person from our team can help.",
         }
         dispatcher.utter_message(text=replies[outcome])
         return cleared
-
-
-class ActionReturnsAndRefunds(ShopAction):
-    action_name = "action_returns_and_refunds"
-
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        lines = [store_policy().returns_summary()]
-        customer_id = verified_customer(tracker)
-        if customer_id is not None:
-            with unit_of_work() as uow:
-                for order in uow.orders.refunds_for_customer(customer_id, limit=5):
-                    refund = order.refund
-                    lines.append(f"Order {order.order_number}: refund {refund.status.replace('_', ' ')}, "
-                                 f"{money(refund.amount, order.currency)}.")
-        dispatcher.utter_message(text="\n".join(lines))
-        return []

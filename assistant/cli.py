@@ -481,6 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "reset-password":
             change.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
 
+    from assistant.backend.cli import register as register_backend
+
+    register_backend(sub)  # backend deliver / pending (store backend, issue 17)
+
     nudge = sub.add_parser("nudge", help="abandoned-cart reminders and product alerts").add_subparsers(
         dest="nudge_command", required=True)
     nudge_run = add("run", cmd_nudge_run, "remind customers of carts left alone and send due product alerts (cron-able)",

@@ -96,6 +96,14 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_TOKEN_MAX_TTL=str(settings.token_max_ttl),
         SHOP_REDIS_URL=settings.redis_url,
         SHOP_RATE_LIMIT_EXEMPT=",".join(settings.rate_limit_exempt),
+        # Store backend (issue 17): the web app delivers the outbox, the action server builds cart links.
+        SHOP_BACKEND=settings.backend,
+        SHOP_BACKEND_WEBHOOK_URL=settings.backend_webhook_url,
+        SHOP_WEBHOOK_SECRET=settings.webhook_secret,
+        SHOP_BACKEND_INTERVAL_SECONDS=str(settings.backend_interval_seconds),
+        SHOP_BACKEND_RETRY_BASE_SECONDS=str(settings.backend_retry_base_seconds),
+        SHOP_BACKEND_RETRY_MAX_SECONDS=str(settings.backend_retry_max_seconds),
+        SHOP_CART_LINK_TEMPLATE=settings.cart_link_template,
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",

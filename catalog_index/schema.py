@@ -33,6 +33,7 @@ class Product(TypedDict):
     image_url: str | None
     tags: list[str]
     sku: str | None
+    variant_id: str | None  # the storefront's id of this size/colour variant (cart links, checkout)
 
 
 class CatalogRowError(ValueError):
@@ -48,6 +49,7 @@ class CatalogRowError(ValueError):
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "product_id", "productid", "item_id", "sku", "handle"),
     "title": ("title", "name", "product_name", "product_title", "item_name"),
+    "variant_id": ("variant_id", "variantid", "variant", "variation_id", "shopify_variant_id"),
     "description": ("description", "body", "body_html", "long_description", "short_description", "details"),
     "brand": ("brand", "vendor", "manufacturer", "brand_name"),
     "category": ("category", "product_type", "type", "department"),
@@ -243,6 +245,7 @@ def normalize_product(raw: dict[str, Any], line: int | None = None) -> Product:
         image_url=_text(_pick(row, "image_url")),
         tags=_string_list(_pick(row, "tags")),
         sku=_text(_pick(row, "sku")),
+        variant_id=_text(_pick(row, "variant_id")),
     )
 
 

@@ -7,13 +7,19 @@ request and then answer 500 (the answer lost on the way), so the next attempt is
 
 from __future__ import annotations
 
+import asyncio
+import html
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from assistant.backend.webhook import verify
+from assistant.launcher import free_port
 
 
 @dataclass
@@ -51,3 +57,33 @@ class StoreReceiver:
         app = web.Application()
         app.router.add_post("/shop-webhook", self.receive)
         return app
+
+
+async def storefront_cart(request: web.Request) -> web.Response:
+    """What a Shopify-style cart permalink shows: the lines it was opened with (escaped)."""
+    lines = [part.split(":") for part in request.match_info["items"].split(",") if part]
+    rows = "".join(f'<li data-variant="{html.escape(v)}" data-qty="{html.escape(q)}">{html.escape(v)} x {html.escape(q)}</li>'
+                   for v, q in lines)
+    return web.Response(text=f"<!doctype html><title>Cart</title><ul id=cart>{rows}</ul>", content_type="text/html")
+
+
+@contextmanager
+def serve_in_thread(receiver: StoreReceiver) -> Iterator[str]:
+    """Run the receiver (and a storefront cart page at ``/cart/{items}``) on a free port in its own
+    thread and event loop, for tests whose servers outlive one event loop; yields its base URL."""
+    loop = asyncio.new_event_loop()
+    app = receiver.app()
+    app.router.add_get("/cart/{items}", storefront_cart)
+    runner = web.AppRunner(app)
+    port = free_port()
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()

@@ -6,14 +6,16 @@ from actions.cart import ActionAddToCart, ActionRemoveFromCart, ActionViewCart
 from assistant.settings import Settings
 from tests.actions_harness import action_store, payloads, run, slots, texts, tracker  # noqa: F401
 
-MUG = {"product_id": "T007", "title": "Insulated Camping Mug", "unit_price": 19.99, "currency": "USD", "image_url": None}
+MUG = {"product_id": "T007", "title": "Insulated Camping Mug", "unit_price": 19.99, "currency": "USD", "image_url": None,
+       "variant_id": None}
 
 
 async def test_add_view_remove_for_an_anonymous_shopper(action_store: Settings) -> None:
     events, messages = await run(ActionAddToCart(), tracker("cart"))
     assert events == [{"event": "slot", "timestamp": None, "name": "selected_product", "value": "T007"}]
     assert payloads(messages, "cart") == [
-        {"type": "cart", "items": [{**MUG, "quantity": 2, "line_total": 39.98}], "total": 39.98, "currency": "USD"}
+        {"type": "cart", "items": [{**MUG, "quantity": 2, "line_total": 39.98}], "total": 39.98, "currency": "USD",
+         "checkout_url": None}
     ]
     assert texts(messages) == "Added 2 x Insulated Camping Mug.\nYour cart:\n1. 2 x Insulated Camping Mug, $39.98\nTotal: $39.98"
 
@@ -34,7 +36,8 @@ async def test_a_signed_in_cart_is_not_the_conversations_cart(action_store: Sett
     view = {"text": "cart", "intent": "view_cart", "entities": [], "sender_id": "daves-browser"}
     _, anonymous = await run(ActionViewCart(), tracker("cart", **view))
     _, dave = await run(ActionViewCart(), tracker("cart", "dave", action_store, **view))
-    assert payloads(anonymous, "cart") == [{"type": "cart", "items": [], "total": 0, "currency": "USD"}]
+    assert payloads(anonymous, "cart") == [{"type": "cart", "items": [], "total": 0, "currency": "USD",
+                                            "checkout_url": None}]
     assert texts(anonymous) == "Your cart is empty."
     assert [(i["product_id"], i["quantity"]) for i in payloads(dave, "cart")[0]["items"]] == [("T007", 2)]
 

@@ -15,11 +15,11 @@ from actions.orders import (
     ActionAskCancelConfirmation,
     ActionCancelOrder,
     ActionOrderStatus,
-    ActionReturnsAndRefunds,
     ValidateOrderLookupForm,
 )
+from actions.returns import ActionReturnsAndRefunds
 from assistant.settings import Settings
-from assistant.store.models import AuditLog, Order
+from assistant.store.models import AuditLog, BackendOutboxRow, Order
 from tests.actions_harness import DOMAIN, action_store, payloads, run, slots, texts, tracker  # noqa: F401
 
 REFUSAL = (
@@ -128,11 +128,26 @@ async def test_cancel_flow_for_a_guest(action_store: Settings) -> None:
     confirmed = tracker("order_lookup", slots={**lookup, "pending_cancel_order": "SA-3002"}, text="yes", intent="affirm")
     events, messages = await run(ActionCancelOrder(), confirmed)
     assert slots(events) == {"pending_cancel_order": None, "order_number": None}
-    assert texts(messages) == "Done: order SA-3002 is cancelled."
+    assert texts(messages) == (
+        "I've asked the store to cancel order SA-3002. Until they confirm it's pending (cancellation requested), "
+        "and I'll tell you here as soon as they answer."
+    )
     with unit_of_work() as uow:
-        assert uow.orders.by_number("SA-3002").status == "cancelled"
+        order = uow.orders.by_number("SA-3002")
+        assert (order.status, order.status_source, order.cancelled_at) == ("cancellation_requested", "assistant", None)
         audit = uow.session.scalars(select(AuditLog).where(AuditLog.customer_id == "carol")).one()
-        assert audit.detail == {"order_number": "SA-3002", "previous_status": "placed"}
+        assert (audit.action, audit.detail) == (
+            "order_cancellation_requested", {"order_number": "SA-3002", "previous_status": "placed"})
+        [request] = uow.session.scalars(select(BackendOutboxRow).where(BackendOutboxRow.order_id == "SA-3002"))
+        assert (request.kind, request.payload["previous_status"], request.delivered_at) == (
+            "cancellation_requested", "placed", None)
+        assert [item["quantity"] for item in request.payload["items"]] == [item.quantity for item in order.items]
+
+    # asked twice (a second "yes", or Rasa retrying the action): one request, said as such
+    _, messages = await run(ActionCancelOrder(), confirmed)
+    assert texts(messages).startswith("You've already asked to cancel order SA-3002.")
+    with unit_of_work() as uow:
+        assert len(uow.session.scalars(select(BackendOutboxRow).where(BackendOutboxRow.order_id == "SA-3002")).all()) == 1
 
 
 async def test_cancel_refused_when_shipped_or_not_pending(action_store: Settings) -> None:

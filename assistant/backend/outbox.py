@@ -109,6 +109,24 @@ def enqueue(
     return key
 
 
+INFORMATIONAL_KINDS = frozenset({"cart_changed", "handoff_opened", "handoff_closed", "alert_changed", "consent_changed"})
+
+
+def tell_store(uow: UnitOfWork, settings: Settings, kind: str, payload: dict[str, Any], *,
+               order_id: str | None = None, key: str | None = None) -> str | None:
+    """:func:`enqueue` for what the store only needs to know (cart, handoff, alert, consent changes).
+
+    Written only when a store backend is configured, so a store without one does not collect
+    a queue nobody reads; requests the store must act on (cancellations, returns) always go
+    through :func:`enqueue` and wait for a backend.
+    """
+    if kind not in INFORMATIONAL_KINDS:
+        raise ValueError(f"{kind!r} must be enqueued, not told: the store has to act on it")
+    if settings.backend == "webhook" and not settings.backend_webhook_url:
+        return None
+    return enqueue(uow, kind, payload, order_id=order_id, key=key)
+
+
 @dataclass
 class DeliveryReport:
     delivered: list[str] = field(default_factory=list)  # idempotency keys
@@ -229,17 +247,6 @@ class OutboxDeliverer:
                 break
         return total
 
-    async def run_forever(self, interval: float) -> None:
-        """Deliver every ``interval`` seconds until cancelled; a failing pass is logged, not fatal."""
-        while True:
-            try:
-                report = await self.run_until_idle()
-                if report.delivered or report.retrying or report.failed:
-                    log.info("store backend: %s", report.summary())
-            except Exception:
-                log.exception("the outbox delivery pass failed; trying again in %s s", interval)
-            await asyncio.sleep(interval)
-
 
 def pending_entries(session: Session, limit: int = 200) -> list[BackendOutboxRow]:
     """Requests the store has not taken yet (waiting or refused), oldest first: what the console shows."""
@@ -249,3 +256,16 @@ def pending_entries(session: Session, limit: int = 200) -> list[BackendOutboxRow
         .order_by(BackendOutboxRow.id)
         .limit(limit)
     ))
+
+
+def store_backlog(session: Session, older_than_seconds: float = 30.0) -> bool:
+    """Whether the store is not taking requests right now: one waits after a failed attempt.
+
+    Said to the shopper ("your request is saved and goes through when it's back"), not used to decide anything.
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    statement = select(BackendOutboxRow.id).where(
+        BackendOutboxRow.delivered_at.is_(None), BackendOutboxRow.failed_at.is_(None),
+        BackendOutboxRow.last_error.is_not(None), BackendOutboxRow.created_at <= cutoff,
+    ).limit(1)
+    return session.scalar(statement) is not None

@@ -70,6 +70,7 @@ class ImportReport:
     skipped_invalid: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    kept_newer_status: int = 0  # orders whose status the store or the chat changed since the export
 
     def invalid(self, where: str, reason: str) -> None:
         self.skipped_invalid += 1
@@ -81,6 +82,9 @@ class ImportReport:
         added = ", ".join(f"{count} {table}" for table, count in self.added.items())
         lines = [f"history import from {', '.join(self.sources)} in {self.seconds:.1f} s", f"  read: {read}",
                  f"  new rows: {added}"]
+        if self.kept_newer_status:
+            lines.append(f"  kept the newer status of {self.kept_newer_status} orders (set by the store or the chat "
+                         "since this export)")
         if self.skipped_unknown_product:
             sample = ", ".join(sorted(self.unknown_product_ids)[:MAX_PROBLEMS_SHOWN])
             lines.append(
@@ -410,11 +414,32 @@ class _Importer:
         if batch:
             self._write_orders(batch)
 
+    def _keep_newer_statuses(self, batch: list[_ParsedOrder]) -> None:
+        """An export is a snapshot from before: a status the store or the chat set since then stays.
+
+        Orders whose status came from the store's updates (``POST /api/events``) or from a
+        request in chat (cancellation requested) keep it; the rest of the row is imported.
+        """
+        numbers = [parsed.row["order_number"] for parsed in batch]
+        newer = {
+            number: (status, cancelled_at)
+            for number, status, cancelled_at in self.session.execute(
+                select(Order.order_number, Order.status, Order.cancelled_at)
+                .where(Order.order_number.in_(numbers), Order.status_source.in_(("store", "assistant")))
+            )
+        }
+        for parsed in batch:
+            kept = newer.get(parsed.row["order_number"])
+            if kept is not None:
+                parsed.row["status"], parsed.row["cancelled_at"] = kept
+                self.report.kept_newer_status += 1
+
     def _write_orders(self, batch: list[_ParsedOrder]) -> None:
         first_seen: dict[str, tuple[str | None, datetime]] = {}
         for parsed in batch:
             first_seen.setdefault(parsed.row["customer_id"], (parsed.row["email"], parsed.row["placed_at"]))
         self._ensure_customers(first_seen)
+        self._keep_newer_statuses(batch)
         upsert_rows(self.session, Order.__table__, (parsed.row for parsed in batch), ["order_number"],
                     ("customer_id", "email", "status", "placed_at", "total", "currency", "payment_method",
                      "cancelled_at"))

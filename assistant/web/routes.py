@@ -7,6 +7,8 @@ from aiohttp import web
 from assistant.integrations.webhooks import setup_platform_webhooks
 from assistant.web import views_api, views_chat, views_privacy, views_store
 from assistant.web.console.setup import setup_console
+from assistant.web.console.store_requests import setup_store_requests
+from assistant.web.backend_task import setup_backend_task
 from assistant.web.nudge_task import setup_nudge_timer
 from assistant.web.views_events import setup_events
 
@@ -24,4 +26,6 @@ def setup_routes(app: web.Application) -> None:
     setup_events(app)  # POST /api/events for the storefront
     setup_platform_webhooks(app)  # POST /api/integrations/{shopify,woocommerce,medusa}/webhook
     setup_nudge_timer(app)  # abandoned-cart reminders when SHOP_NUDGE_INTERVAL_SECONDS > 0
+    setup_backend_task(app)  # store backend: outbox delivery, store answers told (SHOP_BACKEND_INTERVAL_SECONDS)
+    setup_store_requests(app)  # /agent/store-requests: what the store has not taken yet (agents only)
     setup_console(app)  # agent pages and APIs, /api/chat/stream; needs the Rasa client context first

@@ -26,6 +26,7 @@ class CartLine:
     unit_price: float | None
     currency: str | None
     image_url: str | None
+    variant_id: str | None = None  # the storefront's variant (size/colour), for its cart link
 
     @property
     def line_total(self) -> float | None:
@@ -98,6 +99,7 @@ class CartRepository:
                 product_id=product.id, title=product.title, quantity=item.quantity,
                 unit_price=product.price, currency=product.currency,
                 image_url=(product.payload or {}).get("image_url"),
+                variant_id=(product.payload or {}).get("variant_id"),
             )
             for item, product in self.session.execute(statement)
         ]

@@ -157,10 +157,11 @@ class OrderRepository:
     def apply_store_status(self, order: Order, status: str, at: datetime, note: str | None = None) -> StoreOutcome:
         """The store's word on an order's status, unless it is older than what we hold already.
 
-        Updates can arrive out of order (retried webhooks): one dated before the order's last
-        change is ``stale`` and changes nothing.
+        Updates can arrive out of order (retried webhooks): one dated before the store's last
+        update of this order is ``stale`` and changes nothing. A state the chat set (cancellation
+        requested) always yields to the store, whatever the two clocks say.
         """
-        if order.status_updated_at is not None and at < order.status_updated_at:
+        if order.status_source == "store" and order.status_updated_at is not None and at < order.status_updated_at:
             return "stale"
         if order.status == status:
             order.status_source, order.status_updated_at = "store", at

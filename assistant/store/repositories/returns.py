@@ -15,8 +15,8 @@ ReturnOutcome = Literal["applied", "unchanged", "stale"]
 
 
 def new_return_number() -> str:
-    """``RT-`` and eight random hex digits: unguessable, so a number alone reveals no one's return."""
-    return f"RT-{secrets.token_hex(4).upper()}"
+    """``RT-`` and ten random hex digits: unguessable, so a number alone reveals no one's return."""
+    return f"RT-{secrets.token_hex(5).upper()}"
 
 
 class ReturnRepository:

@@ -162,7 +162,23 @@
     return card;
   }
 
+  // The store's own page can follow the chat cart (its cart icon, its mini-cart):
+  // window.addEventListener("shop-assistant:cart", function (e) { e.detail.items ... }).
+  function announceCart(custom) {
+    var items = (custom.items || []).map(function (item) {
+      return { product_id: item.product_id, variant_id: item.variant_id || null, quantity: item.quantity,
+               title: item.title, unit_price: item.unit_price, currency: item.currency };
+    });
+    var detail = { items: items, total: custom.total, currency: custom.currency, checkout_url: custom.checkout_url || null };
+    try {
+      window.dispatchEvent(new CustomEvent("shop-assistant:cart", { detail: detail }));
+    } catch (e) { /* a page without CustomEvent: the chat still works */ }
+  }
+
+  function isWebUrl(url) { return typeof url === "string" && /^https?:\/\//i.test(url); }
+
   function cartSummary(custom) {
+    announceCart(custom);
     if (!custom.items || !custom.items.length) return null; // the text already says it is empty
     var box = testid(el("div", "sa-cart"), "cart-summary");
     var items = el("ul", "sa-lines");
@@ -172,6 +188,14 @@
     });
     box.appendChild(items);
     if (typeof custom.total === "number") box.appendChild(el("strong", null, "Total " + price(custom.total, custom.currency)));
+    if (isWebUrl(custom.checkout_url)) {
+      var checkout = testid(el("a", "sa-checkout", "Checkout"), "checkout");
+      checkout.href = custom.checkout_url;
+      checkout.target = "_blank";
+      checkout.rel = "noopener";
+      checkout.setAttribute("aria-label", "Checkout on the store with these items");
+      box.appendChild(checkout);
+    }
     return box;
   }
 

@@ -1,0 +1,88 @@
+"""``shop-assistant backend deliver [--once]`` and ``shop-assistant backend pending [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from assistant.settings import Settings
+
+
+def _factory(settings: Settings) -> Any:
+    from assistant.store.db import make_engine, make_session_factory, migrate
+
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    return engine, make_session_factory(engine)
+
+
+def cmd_backend_deliver(settings: Settings, args: argparse.Namespace) -> int:
+    """Deliver the outbox (once, or every SHOP_BACKEND_INTERVAL_SECONDS until interrupted)."""
+    import aiohttp
+
+    from assistant.backend.runner import backend_pass, configured, make_deliverer, run_backend_loop
+
+    if not configured(settings):
+        print("error: set SHOP_BACKEND_WEBHOOK_URL (and SHOP_WEBHOOK_SECRET), or SHOP_BACKEND to a platform",
+              file=sys.stderr)
+        return 2
+    engine, factory = _factory(settings)
+
+    async def once() -> int:
+        async with aiohttp.ClientSession() as http:
+            report = await backend_pass(settings, factory, make_deliverer(settings, factory, http))
+        print(report.summary())
+        return 1 if report.failed else 0
+
+    try:
+        if args.once:
+            return asyncio.run(once())
+        try:
+            asyncio.run(run_backend_loop(settings, factory, max(1.0, settings.backend_interval_seconds)))
+        except KeyboardInterrupt:
+            return 0
+        return 0
+    finally:
+        engine.dispose()
+
+
+def cmd_backend_pending(settings: Settings, args: argparse.Namespace) -> int:
+    """List the requests the store has not taken yet (waiting, or refused for good)."""
+    from assistant.backend.outbox import pending_entries
+
+    engine, factory = _factory(settings)
+    try:
+        with factory() as session:
+            rows = [{"id": row.idempotency_key, "kind": row.kind, "order_id": row.order_id,
+                     "created_at": row.created_at.isoformat(), "attempts": row.attempts,
+                     "next_attempt_at": row.next_attempt_at.isoformat(),
+                     "state": "refused" if row.failed_at else "waiting", "last_error": row.last_error}
+                    for row in pending_entries(session)]
+    finally:
+        engine.dispose()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        for row in rows:
+            print(f"{row['state']:8} {row['kind']:24} {row['order_id'] or '-':12} attempts={row['attempts']} "
+                  f"{row['last_error'] or ''}")
+        print(f"{len(rows)} pending")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``backend deliver`` and ``backend pending`` to the CLI."""
+    backend = sub.add_parser("backend", help="requests to the store's own systems (the outbox)").add_subparsers(
+        dest="backend_command", required=True)
+    deliver = backend.add_parser("deliver", help="deliver pending requests to the store (cron-able with --once)")
+    deliver.add_argument("--once", action="store_true", help="one pass, then exit")
+    deliver.set_defaults(handler=cmd_backend_deliver)
+    pending = backend.add_parser("pending", help="list requests the store has not taken yet")
+    pending.add_argument("--json", action="store_true", help="one JSON object per line")
+    pending.set_defaults(handler=cmd_backend_pending)
+    for command in (deliver, pending):
+        command.add_argument("--data-dir", default=argparse.SUPPRESS, help="store directory")
