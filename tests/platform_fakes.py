@@ -102,6 +102,8 @@ class FakeShopify(FakePlatform):
             if self.refuse_cancel:
                 return web.json_response({"data": {"orderCancel": {"job": None, "orderCancelUserErrors": [
                     {"field": ["orderId"], "message": self.refuse_cancel, "code": "INVALID"}]}}})
+            order = next(o for o in self.orders if o["id"] == variables["orderId"])
+            order.update(cancelledAt=now_iso(), updatedAt=now_iso(), displayFinancialStatus="REFUNDED")
             return web.json_response({"data": {"orderCancel": {
                 "job": {"id": "gid://shopify/Job/1b7d3c1e-0000-4000-8000-000000000001"}, "orderCancelUserErrors": []}}})
         if "query Fulfilled" in query:

@@ -314,6 +314,22 @@ async def test_cancel_reaches_the_platform_and_its_webhook_confirms_it(platform:
         await client.close()
 
 
+async def test_a_sync_confirms_a_cancellation_whose_webhook_was_lost(platform: Platform) -> None:
+    await run_sync(platform.settings, platform.name, progress=False)
+    number = min(ORDERS[platform.name])
+    request_cancellation(platform.settings, number, "rest:shopper-3")
+    assert len(await deliver(platform)) == 1
+    assert order_state(platform.settings, number) == ("cancellation_requested", [])
+
+    report = await run_sync(platform.settings, platform.name, progress=False)  # the platform's webhook never came
+    assert (report.orders_read, report.notices) == (1, 1)
+    status, notices = order_state(platform.settings, number)
+    assert status == "cancelled" and len(notices) == 1 and "cancelled" in notices[0]
+    assert "1 answers for shoppers' conversations" in report.summary()
+    again = await run_sync(platform.settings, platform.name, full=True, progress=False)
+    assert again.notices == 0 and order_state(platform.settings, number) == (status, notices)
+
+
 @pytest.mark.parametrize("platform", ["medusa", "shopify"], indirect=True)  # WooCommerce sets any status it is sent
 async def test_a_cancellation_the_platform_refuses_is_told_to_the_shopper(platform: Platform) -> None:
     await run_sync(platform.settings, platform.name, progress=False)

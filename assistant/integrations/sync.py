@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from assistant.integrations import open_platform
 from assistant.integrations.base import Platform, SyncedOrder, parse_iso
+from assistant.integrations.updates import apply_status
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
 from assistant.store.history_import import ImportReport, import_order_records
@@ -51,6 +52,7 @@ class SyncReport:
     orders_read: int = 0
     orders: ImportReport | None = None
     cursors: dict[str, str | None] = field(default_factory=dict)
+    notices: int = 0  # answers for shoppers' conversations (a cancellation confirmed...)
 
     def summary(self) -> str:
         def since(resource: str) -> str:
@@ -66,6 +68,9 @@ class SyncReport:
                          f"catalog: {', '.join(sorted(self.orders.unknown_product_ids)[:MAX_PROBLEMS_SHOWN])}")
         if self.orders and self.orders.skipped_invalid:
             lines += [f"  skipped {problem}" for problem in self.orders.problems]
+        if self.notices:
+            lines.append(f"  {self.notices} answers for shoppers' conversations (told by the web app's backend pass "
+                         "or `shop-assistant backend deliver`)")
         return "\n".join(lines)
 
 
@@ -122,11 +127,31 @@ def changed_products(settings: Settings, products: dict[str, dict[str, Any]]) ->
     return {product_id: product for product_id, product in products.items() if current.get(product_id) != product}
 
 
-def write_store(session: Session, platform: str, products: dict[str, dict[str, Any]], orders: list[SyncedOrder],
-                cursors: dict[str, str | None]) -> ImportReport:
-    """Mirror the products, upsert the orders and their platform ids, move the cursors: the caller commits."""
+def apply_newer_statuses(uow: UnitOfWork, orders: list[SyncedOrder]) -> int:
+    """The platform's status of orders whose status the store or the chat set, as a store update; notices written.
+
+    The history importer keeps such a status (an export is older than it); a sync is the store
+    speaking now, dated by the order's ``updated_at``, so it goes through the same update as a
+    webhook: a cancellation whose webhook was lost is confirmed by the next sync.
+    """
+    notices = 0
+    for synced in orders:
+        order = uow.orders.by_number(synced.record["order_number"])
+        if order is not None and order.status_source in ("store", "assistant") and order.status != synced.record["status"]:
+            notices += apply_status(uow, order, synced.record["status"], parse_iso(synced.updated_at)).notices
+    return notices
+
+
+def write_store(uow: UnitOfWork, platform: str, products: dict[str, dict[str, Any]], orders: list[SyncedOrder],
+                cursors: dict[str, str | None]) -> tuple[ImportReport, int]:
+    """Mirror the products, upsert the orders and their platform ids, move the cursors: the caller commits.
+
+    Returns the import's report and how many notices for shoppers the orders' new statuses wrote.
+    """
+    session = uow.session
     mirror_products(session, products.values())
     report = import_order_records(session, [order.record for order in orders], platform)
+    notices = apply_newer_statuses(uow, orders)
     numbers = {order.record["order_number"]: order.external_id for order in orders}
     present = set(session.scalars(select(Order.order_number).where(Order.order_number.in_(list(numbers))))) \
         if numbers else set()
@@ -137,7 +162,7 @@ def write_store(session: Session, platform: str, products: dict[str, dict[str, A
                 [{"platform": platform, "resource": resource, "cursor": cursor, "synced_at": utcnow()}
                  for resource, cursor in cursors.items() if cursor],
                 ["platform", "resource"], ("cursor", "synced_at"))
-    return report
+    return report, notices
 
 
 async def run_sync(settings: Settings, name: str, *, since: str | None = None, full: bool = False,
@@ -168,7 +193,7 @@ async def run_sync(settings: Settings, name: str, *, since: str | None = None, f
             "orders": newest(stored.get("orders"), *(order.updated_at for order in orders)),
         }
         with UnitOfWork(factory) as uow:
-            report.orders = write_store(uow.session, name, products, orders, report.cursors)
+            report.orders, report.notices = write_store(uow, name, products, orders, report.cursors)
             uow.commit()
     finally:
         await platform.close()

@@ -26,18 +26,15 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from assistant.backend.inbound import parse_update
 from assistant.backend.notify import tell_waiting
 from assistant.integrations import medusa, shopify, woocommerce
 from assistant.integrations.base import OrderUpdate
+from assistant.integrations.updates import apply_webhook_update
 from assistant.settings import Settings
-from assistant.store.models import CANCELLATION_REQUESTED, Order, PlatformOrder, utcnow
+from assistant.store.models import utcnow
 from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
-from assistant.web.views_events import store_events
 
 
 class Receiver:
@@ -57,19 +54,7 @@ RECEIVERS = {
     "medusa": Receiver("MEDUSA_WEBHOOK_SECRET", lambda s: s.medusa_webhook_secret,
                        medusa.verify_webhook, medusa.order_update),
 }
-NOT_A_REFUSAL = frozenset({"placed", "paid"})
 _TELLING: set[asyncio.Task[int]] = set()  # strong references until done (asyncio keeps only weak ones)
-
-
-def our_order(sessions: sessionmaker[Session], update: OrderUpdate) -> tuple[str, str, datetime | None] | None:
-    """``(order number, status, when it last changed)`` of the order the platform means, if it was imported."""
-    with sessions() as session:
-        row = session.execute(
-            select(Order.order_number, Order.status, Order.status_updated_at)
-            .join(PlatformOrder, PlatformOrder.order_number == Order.order_number)
-            .where(PlatformOrder.platform == update.platform, PlatformOrder.external_id == update.external_id)
-        ).first()
-    return None if row is None else (row[0], row[1], row[2])
 
 
 async def post_platform_webhook(request: web.Request) -> web.Response:
@@ -91,26 +76,15 @@ async def post_platform_webhook(request: web.Request) -> web.Response:
     update = receiver.translate(request.headers, payload) if isinstance(payload, dict) else None
     if update is None:
         return web.json_response({"ignored": "not an order update the assistant follows"})
-    order = await asyncio.to_thread(our_order, request.app[STORE], update)
-    if order is None:
+    applied = await asyncio.to_thread(apply_webhook_update, request.app[STORE], update)
+    if applied is None:
         return web.json_response({"ignored": f"order {update.external_id} was not imported from {name}"})
-    number, status, changed_at = order
-    at = update.at
-    if status == CANCELLATION_REQUESTED:
-        if update.status in NOT_A_REFUSAL:
-            return web.json_response({"ignored": f"order {number} awaits its cancellation; {update.status} is no answer"})
-        # The platform's answer to our request follows it, even when the platform dates it in whole seconds
-        # (WooCommerce) and it lands in the same second as the request.
-        at = max(at, changed_at or at)
-    now = utcnow()
-    store_update = parse_update({"type": "order_status", "order_number": number, "status": update.status,
-                                 "at": min(at, now).isoformat()}, now)  # min: a platform clock ahead of ours
-    result = await asyncio.to_thread(store_events, request.app[STORE], [store_update])
-    if result["shoppers_to_tell"]:  # after the answer, as POST /api/events does: a slow Rasa never holds it up
+    if applied.notices:  # told after the answer, as POST /api/events does: a slow Rasa never holds it up
         task = asyncio.create_task(asyncio.to_thread(tell_waiting, settings, request.app[STORE]))
         _TELLING.add(task)
         task.add_done_callback(_TELLING.discard)
-    return web.json_response({"order_number": number, "status": update.status, "updates": result["updates"]})
+    return web.json_response({"order_number": applied.order_number, "status": update.status,
+                              "outcome": applied.outcome})
 
 
 def setup_platform_webhooks(app: web.Application) -> None:
