@@ -99,13 +99,17 @@ class FakeShopify(FakePlatform):
             return web.json_response({"data": data, "extensions": {"cost": {"requestedQueryCost": 52}}})
         if "mutation Cancel" in query:
             self.calls.append(("cancel", variables["orderId"]))
-            if self.refuse_cancel:
-                return web.json_response({"data": {"orderCancel": {"job": None, "orderCancelUserErrors": [
-                    {"field": ["orderId"], "message": self.refuse_cancel, "code": "INVALID"}]}}})
             order = next(o for o in self.orders if o["id"] == variables["orderId"])
+            refusal = self.refuse_cancel or ("Order has already been cancelled" if order["cancelledAt"] else None)
+            if refusal:
+                return web.json_response({"data": {"orderCancel": {"job": None, "orderCancelUserErrors": [
+                    {"field": ["orderId"], "message": refusal, "code": "INVALID"}]}}})
             order.update(cancelledAt=now_iso(), updatedAt=now_iso(), displayFinancialStatus="REFUNDED")
             return web.json_response({"data": {"orderCancel": {
                 "job": {"id": "gid://shopify/Job/1b7d3c1e-0000-4000-8000-000000000001"}, "orderCancelUserErrors": []}}})
+        if "query Cancelled" in query:
+            order = next(o for o in self.orders if o["id"] == variables["id"])
+            return web.json_response({"data": {"order": {"cancelledAt": order["cancelledAt"]}}})
         if "query Fulfilled" in query:
             return web.json_response({"data": {"order": {"fulfillments": self.fulfillments.get(variables["id"], [])}}})
         if "mutation Return" in query:
@@ -256,8 +260,9 @@ class FakeMedusa(FakePlatform):
             return self._unauthorized()
         order = next(o for o in self.orders if o["id"] == request.match_info["id"])
         self.calls.append(("cancel", order["id"]))
-        if self.refuse_cancel:
-            return web.json_response({"type": "not_allowed", "message": self.refuse_cancel}, status=400)
+        refusal = self.refuse_cancel or ("Order is already canceled" if order["status"] == "canceled" else None)
+        if refusal:
+            return web.json_response({"type": "not_allowed", "message": refusal}, status=400)
         order.update(status="canceled", canceled_at=now_iso(), updated_at=now_iso())
         return web.json_response({"order": order})
 

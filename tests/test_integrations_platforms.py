@@ -344,6 +344,24 @@ async def test_a_cancellation_the_platform_refuses_is_told_to_the_shopper(platfo
                        f"fulfilled). It stays {status}; once it arrives you can return it."]
 
 
+@pytest.mark.parametrize("platform", ["medusa", "shopify"], indirect=True)
+async def test_a_repeated_cancel_after_a_lost_answer_is_no_refusal(platform: Platform) -> None:
+    await run_sync(platform.settings, platform.name, progress=False)
+    number = min(ORDERS[platform.name])
+    request_cancellation(platform.settings, number, "rest:shopper-4")
+    assert len(await deliver(platform)) == 1
+    engine = make_engine(platform.settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:  # the same request again, as after a lost answer
+            enqueue(uow, "cancellation_requested", {"order_number": number}, order_id=number)
+            uow.commit()
+    finally:
+        engine.dispose()
+    assert len(await deliver(platform)) == 1
+    assert [kind for kind, _ in platform.fake.calls] == ["cancel", "cancel"]
+    assert order_state(platform.settings, number) == ("cancellation_requested", [])
+
+
 async def test_a_return_request_becomes_the_platforms_return(platform: Platform) -> None:
     await run_sync(platform.settings, platform.name, progress=False)
     number = max(ORDERS[platform.name])  # the fulfilled order

@@ -147,7 +147,15 @@ class Medusa:
         return SyncedOrder(record, item["id"], item["updated_at"])
 
     async def cancel_order(self, external_id: str, reason: str) -> None:
-        await self.http.call("POST", f"/admin/orders/{external_id}/cancel", json={})
+        """Medusa's "no" is a 4xx (fulfilled, already canceled); a repeat after a lost answer finds it canceled: done."""
+        try:
+            await self.http.call("POST", f"/admin/orders/{external_id}/cancel", json={})
+        except PlatformError as error:
+            if error.refusal is None:
+                raise
+            body, _ = await self.http.call("GET", f"/admin/orders/{external_id}", params={"fields": "id,status"})
+            if body["order"].get("status") != "canceled":
+                raise
 
     async def request_return(self, external_id: str, items: list[dict[str, Any]], reason: str, note: str) -> str:
         body, _ = await self.http.call("GET", f"/admin/orders/{external_id}", params={"fields": "id,*items"})

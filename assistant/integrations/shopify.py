@@ -85,6 +85,9 @@ mutation Cancel($orderId: ID!, $staffNote: String) {
   }
 }"""
 
+CANCELLED = """
+query Cancelled($id: ID!) { order(id: $id) { cancelledAt } }"""
+
 FULFILLED_LINES = """
 query Fulfilled($id: ID!) {
   order(id: $id) {
@@ -218,11 +221,22 @@ class Shopify:
         return SyncedOrder(record, node["id"], node["updatedAt"])
 
     async def cancel_order(self, external_id: str, reason: str) -> None:
+        """``orderCancel``; ``INVALID`` is Shopify's "no" (fulfilled, already cancelled), other codes are faults.
+
+        A repeat after a lost answer finds the order cancelled already: that is success, not a refusal.
+        """
         data = await self.graphql(CANCEL, {"orderId": external_id, "staffNote": f"Asked in chat: {reason}"[:255]})
         errors = data["orderCancel"]["orderCancelUserErrors"]
-        if errors:
-            raise PlatformError(f"shopify refused to cancel {external_id}: {errors[0]['message']}", retry=False,
-                                refusal=errors[0]["message"])
+        if not errors:
+            return
+        message = f"shopify refused to cancel {external_id}: {errors[0]['message']} ({errors[0].get('code')})"
+        if errors[0].get("code") == "INTERNAL_ERROR":
+            raise PlatformError(message, retry=True)
+        if errors[0].get("code") != "INVALID":
+            raise PlatformError(message, retry=False)
+        state = await self.graphql(CANCELLED, {"id": external_id})
+        if not (state.get("order") or {}).get("cancelledAt"):
+            raise PlatformError(message, retry=False, refusal=errors[0]["message"])
 
     async def request_return(self, external_id: str, items: list[dict[str, Any]], reason: str, note: str) -> str:
         data = await self.graphql(FULFILLED_LINES, {"id": external_id})
