@@ -6,9 +6,9 @@ from aiohttp import web
 
 from assistant.integrations.webhooks import setup_platform_webhooks
 from assistant.web import views_api, views_chat, views_privacy, views_store
+from assistant.web.backend_task import setup_backend_task
 from assistant.web.console.setup import setup_console
 from assistant.web.console.store_requests import setup_store_requests
-from assistant.web.backend_task import setup_backend_task
 from assistant.web.nudge_task import setup_nudge_timer
 from assistant.web.views_events import setup_events
 
