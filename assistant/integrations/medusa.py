@@ -123,7 +123,8 @@ class Medusa:
             "color": options.get("color") or options.get("colour"), "sizes": options.get("size"),
             "price": price.get("amount"), "currency": (price.get("currency_code") or "").upper() or None,
             "sku": variant.get("sku") or None, "image_url": item.get("thumbnail"),
-            "stock": {"online": max(variant.get("inventory_quantity") or 0, 0)},
+            "stock": {} if variant.get("inventory_quantity") is None  # inventory not managed: unknown
+            else {"online": max(variant["inventory_quantity"], 0)},
         }
 
     async def orders(self, since: str | None) -> AsyncIterator[list[SyncedOrder]]:

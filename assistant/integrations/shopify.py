@@ -191,7 +191,8 @@ class Shopify:
                 "category": node["productType"] or None, "tags": node["tags"],
                 "color": options.get("color") or options.get("colour"), "sizes": options.get("size"),
                 "price": variant["price"], "currency": currency, "sku": variant["sku"] or None,
-                "stock": {"online": max(variant["inventoryQuantity"] or 0, 0)},
+                # untracked inventory (null) is unknown stock, not none
+                "stock": {} if variant["inventoryQuantity"] is None else {"online": max(variant["inventoryQuantity"], 0)},
                 "image_url": (variant.get("image") or node.get("featuredImage") or {}).get("url"),
             })
         return rows

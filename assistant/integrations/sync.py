@@ -103,7 +103,7 @@ async def fetch_products(platform: Platform, since: str | None, report: SyncRepo
                 except CatalogRowError as error:
                     report.products_skipped.append(f"{row.get('id')}: {error.reason}")
                     continue
-                products[product["id"]] = {**product, "variant_id": row["variant_id"]}
+                products[product["id"]] = product
             latest = newest(latest, page.updated_at)
             bar.update(len(page.products))
     report.products_read = len(products)
