@@ -40,6 +40,7 @@ from tests.platform_fakes import (
     FakeShopify,
     FakeWooCommerce,
 )
+from tests.store_fixtures import postgres_url, store_url  # noqa: F401  (fixtures)
 
 SECRETS = {"SHOP_STORE_SECRET": "s", "RASA_AUTH_TOKEN": "t", "ACTION_SERVER_TOKEN": "a", "GATEWAY_TOKEN": "g",
            "SHOP_WEB_SECRET": "w", "SHOP_STOREFRONT_KEY": "k"}
@@ -441,3 +442,25 @@ def test_report_names_what_was_skipped() -> None:
         "shopify: products (changed after 2026-11-01T00:00:00Z): read 1, new or changed 0",
         "  skipped shopify-1: product shopify-1 has no title (or name)",
     ]
+
+
+async def test_sync_cancel_and_confirmation_on_each_store(store_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """The same Shopify round trip on SQLite and on PostgreSQL (the production profile's store)."""
+    fake = FakeShopify()
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    try:
+        settings = load_settings(tmp_path / "store", env={
+            **SECRETS, **shopify_env(str(server.make_url("")).rstrip("/")), "SHOP_DATABASE_URL": store_url,
+            "SHOP_RASA_URL": f"http://127.0.0.1:{free_port()}"})
+        platform = Platform("shopify", fake, settings, CASES["shopify"])
+        await run_sync(settings, "shopify", progress=False)
+        assert store_view(settings)["orders"] == ORDERS["shopify"]
+        request_cancellation(settings, "1001", "rest:shopper-5")
+        assert len(await deliver(platform)) == 1
+        report = await run_sync(settings, "shopify", progress=False)
+        assert report.notices == 1 and order_state(settings, "1001")[0] == "cancelled"
+        again = await run_sync(settings, "shopify", full=True, progress=False)
+        assert (again.products_changed, again.notices) == (0, 0)
+    finally:
+        await server.close()
