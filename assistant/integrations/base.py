@@ -76,7 +76,7 @@ class OrderUpdate:
 
 
 class Platform(Protocol):
-    """One store platform: reads its catalog and orders, cancels and returns there, reads its webhooks."""
+    """One store platform's API: reads its catalog and orders, cancels and returns there (webhooks: module functions)."""
 
     name: str
 

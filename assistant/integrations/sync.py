@@ -169,10 +169,10 @@ async def run_sync(settings: Settings, name: str, *, since: str | None = None, f
                    progress: bool = True) -> SyncReport:
     """One sync of ``name``; raises ``PlatformError`` (one line) when the platform cannot be read."""
     platform = open_platform(name, settings)  # a missing credential is said before anything is touched
-    await asyncio.to_thread(migrate, settings.database_url)
     engine = make_engine(settings.database_url)
     report = SyncReport(platform=name)
     try:
+        await asyncio.to_thread(migrate, settings.database_url)
         factory = make_session_factory(engine)
         with factory() as session:
             stored = stored_cursors(session, name)
