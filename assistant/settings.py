@@ -155,6 +155,20 @@ class Settings:
     rabbitmq_analytics_queue: str = "shop_analytics"  # durable, bound to the exchange by Rasa
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     guest_tracker_days: int = 30
+    # Platform adapters (assistant/integrations/, `shop-assistant sync`): credentials of the store's
+    # Shopify, WooCommerce or Medusa backend, each empty unless that platform is used. A shop
+    # domain or URL without a scheme means https.
+    shopify_shop_domain: str = ""
+    shopify_admin_token: str = ""
+    shopify_webhook_secret: str = ""
+    shopify_api_version: str = "2025-01"
+    woocommerce_url: str = ""
+    woocommerce_key: str = ""
+    woocommerce_secret: str = ""
+    woocommerce_webhook_secret: str = ""
+    medusa_url: str = ""
+    medusa_api_token: str = ""
+    medusa_webhook_secret: str = ""
     # Store backend (issue 17, README "Store backend contract"): which transport delivers the
     # outbox (webhook, shopify, woocommerce, medusa), the store's webhook URL and the secret the
     # requests are signed with, how often the web app delivers (0 = only `shop-assistant backend
@@ -245,6 +259,18 @@ def load_settings(
         rabbitmq_analytics_queue=env.get("SHOP_RABBITMQ_ANALYTICS_QUEUE") or "shop_analytics",
         trusted_proxies=_networks(env.get("SHOP_TRUSTED_PROXIES", "")),
         guest_tracker_days=int(env.get("SHOP_GUEST_TRACKER_DAYS", "30")),
+        # platform adapters
+        shopify_shop_domain=env.get("SHOPIFY_SHOP_DOMAIN", ""),
+        shopify_admin_token=env.get("SHOPIFY_ADMIN_TOKEN", ""),
+        shopify_webhook_secret=env.get("SHOPIFY_WEBHOOK_SECRET", ""),
+        shopify_api_version=env.get("SHOPIFY_API_VERSION", "2025-01"),
+        woocommerce_url=env.get("WOOCOMMERCE_URL", ""),
+        woocommerce_key=env.get("WOOCOMMERCE_KEY", ""),
+        woocommerce_secret=env.get("WOOCOMMERCE_SECRET", ""),
+        woocommerce_webhook_secret=env.get("WOOCOMMERCE_WEBHOOK_SECRET", ""),
+        medusa_url=env.get("MEDUSA_URL", ""),
+        medusa_api_token=env.get("MEDUSA_API_TOKEN", ""),
+        medusa_webhook_secret=env.get("MEDUSA_WEBHOOK_SECRET", ""),
         # Store backend (issue 17)
         backend=env.get("SHOP_BACKEND", "webhook").strip().lower() or "webhook",
         backend_webhook_url=env.get("SHOP_BACKEND_WEBHOOK_URL", ""),

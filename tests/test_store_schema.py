@@ -19,6 +19,7 @@ EXPECTED_TABLES = {
     "carts", "cart_items", "handoff_requests", "audit_log", "alembic_version", "agents",
     "promotions", "cart_nudges", "product_alerts", "channel_links", "backend_outbox", "return_requests",
     "shopper_notices",
+    "sync_cursors", "platform_orders",  # platform sync (0008)
 }
 
 

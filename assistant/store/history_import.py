@@ -513,3 +513,17 @@ class _Importer:
         self._ensure_customers(first_seen)
         upsert_rows(self.session, Event.__table__, batch, ["import_key"])
 
+
+
+def import_order_records(session: Session, orders: Iterable[dict[str, Any]], source: str) -> ImportReport:
+    """Upsert orders shaped like ``orders.jsonl`` records in the caller's transaction (``shop-assistant sync``).
+
+    The same rules as a file import: customers created on first sight, lines naming products
+    not in the store skipped and counted, natural keys so a repeat changes nothing.
+    """
+    report = ImportReport(sources=[source])
+    before = _row_counts(session)
+    _Importer(session, report)._orders((f"{source} order {order.get('order_number')}", order) for order in orders)
+    after = _row_counts(session)
+    report.added = {table: after[table] - before[table] for table in COUNTED_TABLES}
+    return report

@@ -410,6 +410,30 @@ class ChannelLink(Base):
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# Platform sync (issue #17, migration 0008): where each `shop-assistant sync` stopped, and which
+# platform order each imported order is, so a cancel or return reaches the right record there.
+class SyncCursor(Base):
+    """The newest ``updated_at`` imported from a platform's products or orders; the next sync starts there."""
+
+    __tablename__ = "sync_cursors"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(64))
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlatformOrder(Base):
+    """An order imported from a platform: our order number beside the platform's own id (a Shopify gid...)."""
+
+    __tablename__ = "platform_orders"
+    __table_args__ = (Index("ix_platform_orders_platform_external_id", "platform", "external_id", unique=True),)
+
+    order_number: Mapped[str] = mapped_column(ForeignKey("orders.order_number", ondelete="CASCADE"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+
+
 OUTBOX_KINDS = (
     "cancellation_requested", "return_requested", "cart_changed", "handoff_opened", "handoff_closed",
     "alert_changed", "consent_changed",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from assistant.integrations import webhooks as platform_webhooks
 from assistant.web import views_api, views_chat, views_chat_stream, views_events, views_privacy, views_store
 from assistant.web.backend_task import setup_backend_task
 from assistant.web.console import store_requests
@@ -44,3 +45,4 @@ def setup_routes(app: web.Application) -> None:
     setup_backend_task(app)  # store backend: outbox delivery, store answers told (SHOP_BACKEND_INTERVAL_SECONDS)
     router.add_get("/agent/store-requests", store_requests.get_store_requests_page)  # what the store has not taken
     router.add_get("/agent/api/store-requests", store_requests.get_store_requests)
+    router.add_post("/api/integrations/{platform}/webhook", platform_webhooks.post_platform_webhook)  # verified
