@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import SearchUnavailable
+from assistant.observe.metrics import ACTION_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,15 @@ class ShopAction(Action, ABC):
         try:
             return await asyncio.to_thread(self.act, dispatcher, tracker, domain)
         except SQLAlchemyError:
+            ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s: the customer store is unavailable", self.action_name)
             dispatcher.utter_message(text=STORE_DOWN)
         except SearchUnavailable:
+            ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s: the catalog index is unavailable", self.action_name)
             dispatcher.utter_message(text=SEARCH_DOWN)
         except Exception:
+            ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s failed", self.action_name)
             dispatcher.utter_message(text=SOMETHING_BROKE)
         return []

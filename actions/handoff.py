@@ -29,6 +29,7 @@ from actions.context import store_policy, unit_of_work
 from actions.fallback import offer_likely_intents, recover
 from actions.policy import PERSON_BUTTON
 from actions.shopper import known_customer
+from assistant.observe.metrics import HANDOFFS, NLU_FALLBACKS, handoff_reason
 from assistant.handoff_queue import estimate_wait_minutes, next_opening, support_open
 
 TRANSCRIPT_TURNS = 20
@@ -76,6 +77,7 @@ def request_person(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
                 customer_id=known_customer(uow, tracker), transcript=transcript(tracker),
             )
             uow.commit()
+            HANDOFFS.labels(reason=handoff_reason(reason)).inc()
         ahead, minutes = uow.handoffs.waiting_ahead(request), estimate_wait_minutes(uow.handoffs, request)
     if not open_now:
         opening = next_opening(policy)
@@ -130,6 +132,7 @@ class ActionDefaultFallback(ShopAction):
     action_name = "action_default_fallback"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        NLU_FALLBACKS.inc()
         text = str((tracker.latest_message or {}).get("text") or "")
         if looks_frustrated(text):
             dispatcher.utter_message(text="I'm sorry, I'm clearly not helping. Let me get you a person from our team.")

@@ -96,6 +96,10 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_TOKEN_MAX_TTL=str(settings.token_max_ttl),
         SHOP_REDIS_URL=settings.redis_url,
         SHOP_RATE_LIMIT_EXEMPT=",".join(settings.rate_limit_exempt),
+        SHOP_METRICS_TOKEN=settings.metrics_token,
+        SHOP_ANALYTICS_INTERVAL_SECONDS=str(settings.analytics_interval_seconds),
+        SHOP_RABBITMQ_URL=settings.rabbitmq_url,
+        SHOP_LOG_FORMAT=settings.log_format,
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",
@@ -132,7 +136,8 @@ def services(
             f"http://127.0.0.1:{ports.rasa}/",
             log_dir / "rasa.log",
         ),
-        Service("web app", web_command, f"http://127.0.0.1:{ports.web}/healthz", log_dir / "web.log"),
+        # The web app is up when it answers /readyz: Rasa, the action server, the index and the store all ready.
+        Service("web app", web_command, f"http://127.0.0.1:{ports.web}/readyz", log_dir / "web.log"),
     ]
 
 
@@ -209,6 +214,9 @@ def running_stack(
         for service in services(settings, model_path, ports, log_path, demo_mode, credentials):
             if only and service.name not in only:
                 continue
+            if only and service.name == "web app" and set(only) != {"action server", "rasa server", "web app"}:
+                # Started without the rest of the stack it can only be alive, never ready.
+                service.health_url = service.health_url.replace("/readyz", "/healthz")
             _start(service, env)
             started.append(service)
             _wait_healthy(service, timeout)

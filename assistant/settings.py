@@ -111,11 +111,25 @@ class Settings:
     token_max_ttl: int = 24 * 3600
     redis_url: str = ""
     rate_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Observability and analytics (issue #14): the bearer token that opens /metrics beyond
+    # loopback (empty = loopback only), the action server's URL (readiness checks its /health),
+    # how often the demo profile's web app reads the trackers of its conversations into the
+    # analytics tables (0 = only `shop-assistant analytics ingest`), the production profile's
+    # broker (RabbitMQ URL and the durable queue bound to Rasa's fanout exchange; empty URL =
+    # no consumer), the key that turns customer ids into log tags, and the log format.
+    metrics_token: str = ""
+    action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
+    analytics_interval_seconds: int = 0
+    rabbitmq_url: str = ""
+    rabbitmq_exchange: str = "rasa-exchange"
+    analytics_queue: str = "shop_analytics"
+    log_format: str = "json"
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
         shown = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith(SECRET_FIELD_SUFFIXES)}
         shown["database_url"] = _without_password(self.database_url)
+        shown["rabbitmq_url"] = _without_password(self.rabbitmq_url)
         return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
     @property
@@ -170,4 +184,12 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         rate_limit_exempt=tuple(
             a.strip() for a in env.get("SHOP_RATE_LIMIT_EXEMPT", "127.0.0.1,::1").split(",") if a.strip()
         ),
+        # Observability and analytics (issue #14)
+        metrics_token=env.get("SHOP_METRICS_TOKEN", ""),
+        action_endpoint_url=env.get("ACTION_ENDPOINT_URL") or "http://127.0.0.1:5055/webhook",
+        analytics_interval_seconds=int(env.get("SHOP_ANALYTICS_INTERVAL_SECONDS", "0")),
+        rabbitmq_url=env.get("SHOP_RABBITMQ_URL", ""),
+        rabbitmq_exchange=env.get("SHOP_RABBITMQ_EXCHANGE", "rasa-exchange"),
+        analytics_queue=env.get("SHOP_ANALYTICS_QUEUE", "shop_analytics"),
+        log_format="text" if env.get("SHOP_LOG_FORMAT", "json").strip().lower() == "text" else "json",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from assistant.web import views_api, views_chat, views_privacy, views_store
+from assistant.web import views_api, views_chat, views_observe, views_privacy, views_store
 from assistant.web.console.setup import setup_console
 from assistant.web.nudge_task import setup_nudge_timer
 from assistant.web.views_events import setup_events
@@ -20,6 +20,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/me/export/{link}", views_privacy.get_export_link)
     app.router.add_get("/healthz", views_api.get_health)
     app.router.add_get("/static/{name}", views_store.get_static)
+    # Observability (issue #14): Prometheus metrics and readiness (/healthz stays liveness)
+    app.router.add_get("/metrics", views_observe.get_metrics)
+    app.router.add_get("/readyz", views_observe.get_ready)
     setup_events(app)  # POST /api/events for the storefront
     setup_nudge_timer(app)  # abandoned-cart reminders when SHOP_NUDGE_INTERVAL_SECONDS > 0
     setup_console(app)  # agent pages and APIs, /api/chat/stream; needs the Rasa client context first

@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from assistant.observe.metrics import CHAT_MESSAGES, CHAT_REPLY_SECONDS
 from assistant.web.console.keys import HANDOFFS, HUB
 from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.middlewares import ApiError
@@ -155,7 +156,9 @@ async def post_chat(request: web.Request) -> web.Response:
         handoff = await handoffs.open_handoff(who.sender)
         # While a person holds the conversation Rasa only records the message (the tracker
         # is paused) and the watcher relays it to the agent; the bot stays silent.
-        replies = await rasa.send(who.sender, text, metadata, is_payload)
+        CHAT_MESSAGES.labels(channel="web").inc()
+        with CHAT_REPLY_SECONDS.time():
+            replies = await rasa.send(who.sender, text, metadata, is_payload)
         if any(isinstance(reply.get("custom"), dict) and reply["custom"].get("type") == ERASED for reply in replies):
             try:
                 await forget_conversation(rasa, who.sender)
