@@ -528,6 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat = add("chat", cmd_chat, "chat with the running assistant in the terminal")
     chat.add_argument("--url", default="http://127.0.0.1:8080")
     chat.add_argument("--customer", help="chat as this customer (signs a token with the local store secret)")
+
+    from assistant.observe.cli import register as register_analytics
+
+    register_analytics(sub)  # analytics report|ingest|consume (issue #14)
     return parser
 
 

@@ -49,3 +49,13 @@ def trigger_intent(settings: Settings, sender_id: str, intent: str, output_chann
 def erase_conversation(settings: Settings, sender_id: str) -> None:
     """Replace the conversation's events with nothing (what Rasa's API offers to forget one)."""
     _call(settings, "PUT", f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker/events", [])
+
+
+def tracker_events(settings: Settings, sender_id: str) -> list[Any]:
+    """Every event of ``sender_id``'s conversation (the analytics feed of the demo profile reads these)."""
+    path = f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker"
+    answer = _call(settings, "GET", path, None, include_events="ALL")
+    events = answer.get("events") if isinstance(answer, dict) else None
+    if not isinstance(events, list):
+        raise RasaApiError(f"GET {path}: the tracker has no event list")
+    return events

@@ -18,6 +18,7 @@ EXPECTED_TABLES = {
     "customers", "products", "orders", "order_items", "shipments", "refunds", "events",
     "carts", "cart_items", "handoff_requests", "audit_log", "alembic_version", "agents",
     "promotions", "cart_nudges", "product_alerts", "channel_links",
+    "analytics_events", "analytics_senders", "csat_ratings",  # issue #14
 }
 
 

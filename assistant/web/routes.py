@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from assistant.web import views_api, views_chat, views_observe, views_privacy, views_store
+from assistant.web.analytics_task import setup_analytics_timer
 from assistant.web.console.setup import setup_console
 from assistant.web.nudge_task import setup_nudge_timer
 from assistant.web.views_events import setup_events
@@ -23,6 +24,7 @@ def setup_routes(app: web.Application) -> None:
     # Observability (issue #14): Prometheus metrics and readiness (/healthz stays liveness)
     app.router.add_get("/metrics", views_observe.get_metrics)
     app.router.add_get("/readyz", views_observe.get_ready)
+    setup_analytics_timer(app)  # the demo profile's analytics feed when SHOP_ANALYTICS_INTERVAL_SECONDS > 0
     setup_events(app)  # POST /api/events for the storefront
     setup_nudge_timer(app)  # abandoned-cart reminders when SHOP_NUDGE_INTERVAL_SECONDS > 0
     setup_console(app)  # agent pages and APIs, /api/chat/stream; needs the Rasa client context first

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from assistant.observe.metrics import CHAT_MESSAGES, CHAT_REPLY_SECONDS
+from assistant.web.analytics_task import note_conversation
 from assistant.web.console.keys import HANDOFFS, HUB
 from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.middlewares import ApiError
@@ -159,6 +160,7 @@ async def post_chat(request: web.Request) -> web.Response:
         CHAT_MESSAGES.labels(channel="web").inc()
         with CHAT_REPLY_SECONDS.time():
             replies = await rasa.send(who.sender, text, metadata, is_payload)
+        await note_conversation(request.app, who.sender)
         if any(isinstance(reply.get("custom"), dict) and reply["custom"].get("type") == ERASED for reply in replies):
             try:
                 await forget_conversation(rasa, who.sender)
