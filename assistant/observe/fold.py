@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from assistant.observe.csat import channel_name
+
 PROACTIVE_INTENTS = frozenset({"cart_reminder", "alert_fired"})
 EXTERNAL_PREFIX = "EXTERNAL: "
 MAX_TEXT = 500
@@ -87,7 +89,7 @@ def _user(event: dict[str, Any], context: Context, verify: Verify) -> tuple[str,
     metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
     channel = metadata.get("channel") or event.get("input_channel")
     if isinstance(channel, str) and channel:
-        context.channel = channel[:64]
+        context.channel = channel_name(channel)
     token = metadata.get("customer_token")
     if isinstance(token, str) and token:
         stamp = event.get("timestamp")

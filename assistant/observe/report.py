@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.observe.csat import channel_name
 from assistant.observe.unanswered import Embed, group_by_meaning, normalized
 from assistant.store.models import AnalyticsEvent, CsatRating, Event, HandoffRequest, Order, Product
 
@@ -166,22 +167,18 @@ def chat_assisted(session: Session, since: datetime, until: datetime, channel: s
 
 def _handoffs(session: Session, since: datetime, until: datetime, channel: str | None) -> dict[str, Any]:
     query = select(HandoffRequest).where(HandoffRequest.created_at >= since, HandoffRequest.created_at < until)
-    if channel is not None:
-        query = query.where(HandoffRequest.channel == channel)
-    rows = list(session.scalars(query))
+    rows = [row for row in session.scalars(query) if channel is None or channel_name(row.channel) == channel]
     claims = [(row.claimed_at - row.created_at).total_seconds() for row in rows if row.claimed_at is not None]
     return {
         "handoffs_by_reason": dict(Counter(row.reason or "unspecified" for row in rows).most_common()),
-        "handoffs_by_channel": dict(Counter(row.channel for row in rows).most_common()),
+        "handoffs_by_channel": dict(Counter(channel_name(row.channel) for row in rows).most_common()),
         "median_claim_seconds": round(statistics.median(claims), 1) if claims else None,
     }
 
 
 def _csat(session: Session, since: datetime, until: datetime, channel: str | None) -> dict[str, Any]:
-    query = select(CsatRating.rating).where(CsatRating.at >= since, CsatRating.at < until)
-    if channel is not None:
-        query = query.where(CsatRating.channel == channel)
-    ratings = list(session.scalars(query))
+    query = select(CsatRating.rating, CsatRating.channel).where(CsatRating.at >= since, CsatRating.at < until)
+    ratings = [rating for rating, where in session.execute(query) if channel is None or channel_name(where) == channel]
     spread = Counter(ratings)
     return {
         "average": round(statistics.fmean(ratings), 2) if ratings else None,

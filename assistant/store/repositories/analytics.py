@@ -17,7 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from assistant.observe.fold import Fact
-from assistant.store.models import AnalyticsEvent, AnalyticsSender, CsatRating, Customer, utcnow
+from assistant.store.models import AnalyticsEvent, AnalyticsSender, CsatRating, Customer, HandoffRequest, utcnow
 from assistant.store.upsert import dialect_insert, upsert_rows
 
 
@@ -81,6 +81,13 @@ class AnalyticsRepository:
         self.session.add(row)
         self.session.flush()
         return row
+
+    def last_closed_handoff(self, sender_id: str) -> int | None:
+        """The id of the conversation's most recently closed handoff (a rating after it is about it)."""
+        return self.session.scalar(
+            select(HandoffRequest.id).where(HandoffRequest.sender_id == sender_id, HandoffRequest.status == "closed")
+            .order_by(HandoffRequest.closed_at.desc(), HandoffRequest.id.desc()).limit(1)
+        )
 
     def ratings_for(self, sender_ids: Iterable[str]) -> list[CsatRating]:
         """The ratings given in these conversations, newest first (shown beside them in the console)."""

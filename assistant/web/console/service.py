@@ -22,6 +22,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.observe.csat import QUESTION as CSAT_QUESTION
+from assistant.observe.csat import csat_buttons
 from assistant.handoff_queue import estimate_wait_minutes, next_opening
 from assistant.store.db import UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
@@ -235,7 +237,9 @@ class HandoffService:
             else "Our team has closed this conversation. Thanks for chatting! I'm here if you need anything else."
         )
         # Rasa first: if it is down, the agent still holds a paused conversation and can retry.
-        messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system")])
+        # The CSAT question follows (issue #14): its buttons are answered through the bot.
+        csat = {**bot_event(CSAT_QUESTION, "system"), "data": {"buttons": csat_buttons()}}
+        messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system"), csat])
         await self._db(lambda uow: _commit(uow, uow.handoffs.close(uow.handoffs.get(handoff_id), how)))  # type: ignore[arg-type]
         state = "bot_resumed" if how == "bot" else "closed"
         await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": state})
