@@ -29,8 +29,8 @@ from actions.context import store_policy, unit_of_work
 from actions.fallback import offer_likely_intents, recover
 from actions.policy import PERSON_BUTTON
 from actions.shopper import known_customer
-from assistant.observe.metrics import HANDOFFS, NLU_FALLBACKS, handoff_reason
 from assistant.handoff_queue import estimate_wait_minutes, next_opening, support_open
+from assistant.observe.metrics import HANDOFFS, NLU_FALLBACKS, handoff_reason
 
 TRANSCRIPT_TURNS = 20
 FALLBACKS_BEFORE_OFFER = 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from assistant.web import views_api, views_chat, views_observe, views_privacy, views_store
+from assistant.web import views_api, views_chat, views_dashboard, views_observe, views_privacy, views_store
 from assistant.web.analytics_task import setup_analytics_timer
 from assistant.web.console.setup import setup_console
 from assistant.web.nudge_task import setup_nudge_timer
@@ -25,6 +25,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", views_observe.get_metrics)
     app.router.add_get("/readyz", views_observe.get_ready)
     setup_analytics_timer(app)  # the demo profile's analytics feed when SHOP_ANALYTICS_INTERVAL_SECONDS > 0
+    views_dashboard.setup_dashboard(app)  # /agent/dashboard for admins
     setup_events(app)  # POST /api/events for the storefront
     setup_nudge_timer(app)  # abandoned-cart reminders when SHOP_NUDGE_INTERVAL_SECONDS > 0
     setup_console(app)  # agent pages and APIs, /api/chat/stream; needs the Rasa client context first

@@ -22,12 +22,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.handoff_queue import estimate_wait_minutes, next_opening
 from assistant.observe.csat import QUESTION as CSAT_QUESTION
 from assistant.observe.csat import csat_buttons
-from assistant.handoff_queue import estimate_wait_minutes, next_opening
 from assistant.store.db import UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
 from assistant.store.repositories.agents import AgentRepository
+from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store_policy import StorePolicy
 from assistant.web.console.hub import AgentIdentity, Hub
 from assistant.web.console.profile import customer_profile
@@ -190,7 +191,9 @@ class HandoffService:
             [],
         )
         profile = await self._db(lambda uow: customer_profile(uow, handoff.customer_id, handoff.sender_id))
-        return {"handoff": handoff.as_json(), "transcript": messages, "profile": profile, "last_results": last_products}
+        csat = await self._db(lambda uow: csat_of(uow, handoff.sender_id))
+        return {"handoff": handoff.as_json(), "transcript": messages, "profile": profile, "last_results": last_products,
+                "csat": csat}
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -311,6 +314,14 @@ class HandoffService:
         for sender in set(self._seen) - open_senders:
             self._seen.pop(sender, None)
             self._locks.pop(sender, None)
+
+
+def csat_of(uow: UnitOfWork, sender_id: str) -> list[dict[str, Any]]:
+    """The conversation's CSAT answers, newest first, as the console shows them beside it."""
+    return [
+        {"rating": row.rating, "comment": row.comment, "at": row.at.isoformat(), "handoff_id": row.handoff_id}
+        for row in AnalyticsRepository(uow.session).ratings_for([sender_id])
+    ]
 
 
 def _commit(uow: UnitOfWork, result: T) -> T:
