@@ -81,9 +81,11 @@ def metrics_view(metrics_token: str) -> Callable[[Request], Awaitable[HTTPRespon
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     """Install the token check, the error handler and ``/metrics``; tokens come from the one settings module."""
+    from assistant.observe.logs import configure_logging
     from assistant.settings import load_settings
 
     settings = load_settings()
+    configure_logging(settings.log_format)  # JSON lines with the web app's request id (SHOP_LOG_FORMAT=text for people)
     app.register_middleware(token_guard(settings.action_server_token), "request")
     app.add_route(metrics_view(settings.metrics_token), METRICS_PATH, methods=["GET"], name="shop_metrics")
     # rasa-sdk registered its catch-all for ``Exception`` already, and Sanic refuses a second

@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from assistant.observe.logs import REQUEST_ID
 from assistant.observe.metrics import CHAT_MESSAGES, CHAT_REPLY_SECONDS
 from assistant.web.analytics_task import note_conversation
 from assistant.web.console.keys import HANDOFFS, HUB
@@ -148,7 +149,7 @@ async def post_chat(request: web.Request) -> web.Response:
     token = body.get("customer_token")
     who = shopper(request, token if isinstance(token, str) and token else None)
     settings = request.app[SETTINGS]
-    metadata: dict[str, Any] = {"channel": "web"}
+    metadata: dict[str, Any] = {"channel": "web", "request_id": REQUEST_ID.get()}  # its log lines across the stack
     if who.customer_token is not None:
         metadata["customer_token"] = who.customer_token
     handoffs, rasa = request.app[HANDOFFS], request.app[RASA]

@@ -49,10 +49,9 @@ def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = load_settings(TEST_STORE, env={"SHOP_DATABASE_URL": f"sqlite:///{directory / 'customers.db'}",
                                               "SHOP_POLICY_FILE": str(always_staffed_policy(directory))})
     set_up_demo_store(settings, progress=False)
-    ports = Ports.free()
-    with running_stack(settings, MODEL_PATH, ports, log_dir=tmp_path_factory.mktemp("observe-logs"),
-                       demo_mode=True) as services:
-        yield {"settings": settings, "ports": ports, "services": services,
+    ports, logs = Ports.free(), tmp_path_factory.mktemp("observe-logs")
+    with running_stack(settings, MODEL_PATH, ports, log_dir=logs, demo_mode=True) as services:
+        yield {"settings": settings, "ports": ports, "services": services, "logs": logs,
                "web": f"http://127.0.0.1:{ports.web}", "actions": f"http://127.0.0.1:{ports.action_server}"}
 
 
@@ -167,11 +166,20 @@ async def test_three_conversations_give_exactly_their_counts(
 async def test_metrics_count_a_fallback_and_a_zero_result_search(own: dict[str, Any]) -> None:
     before, web_before = await counters(own["actions"]), await counters(own["web"])
     shopper = ShopperClient(own["web"])
+    trace = f"obs-trace-{os.getpid()}-{int(datetime.now(UTC).timestamp())}"
     try:
         await say(shopper, GIBBERISH)
-        replies = await say(shopper, NOTHING_MATCHES)
+        async with shopper.http.post("/api/chat", json={"message": NOTHING_MATCHES},
+                                     headers={"X-Request-ID": trace}) as response:
+            assert response.status == 200 and response.headers["X-Request-ID"] == trace
+            replies = (await response.json())["messages"]
     finally:
         await shopper.close()
+    # The request id travelled web app -> Rasa (message metadata) -> action server, into both logs as JSON.
+    traced = [json.loads(line) for line in (own["logs"] / "actions.log").read_text().splitlines()
+              if trace in line and line.startswith("{")]
+    assert any(line["msg"].startswith("action_search_products answered") for line in traced)
+    assert any(trace in line for line in (own["logs"] / "web.log").read_text().splitlines())
     assert any("couldn't find anything" in (reply.get("text") or "") for reply in replies), replies
     after, web_after = await counters(own["actions"]), await counters(own["web"])
     assert after["shop_nlu_fallback_total"] - before["shop_nlu_fallback_total"] == 1
