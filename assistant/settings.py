@@ -114,12 +114,12 @@ class Settings:
     # Observability and analytics (issue #14): the bearer token that opens /metrics beyond
     # loopback (empty = loopback only), the action server's URL (readiness checks its /health),
     # how often the demo profile's web app reads the trackers of its conversations into the
-    # analytics tables (0 = only `shop-assistant analytics ingest`), the production profile's
+    # analytics tables (0 = only `analytics ingest` and the dashboard), the production profile's
     # broker (RabbitMQ URL and the durable queue bound to Rasa's fanout exchange; empty URL =
     # no consumer), the key that turns customer ids into log tags, and the log format.
     metrics_token: str = ""
     action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
-    analytics_interval_seconds: int = 0
+    analytics_interval_seconds: int = 60
     rabbitmq_url: str = ""
     rabbitmq_exchange: str = "rasa-exchange"
     analytics_queue: str = "shop_analytics"
@@ -187,7 +187,7 @@ def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None
         # Observability and analytics (issue #14)
         metrics_token=env.get("SHOP_METRICS_TOKEN", ""),
         action_endpoint_url=env.get("ACTION_ENDPOINT_URL") or "http://127.0.0.1:5055/webhook",
-        analytics_interval_seconds=int(env.get("SHOP_ANALYTICS_INTERVAL_SECONDS", "0")),
+        analytics_interval_seconds=int(env.get("SHOP_ANALYTICS_INTERVAL_SECONDS", "60")),
         rabbitmq_url=env.get("SHOP_RABBITMQ_URL", ""),
         rabbitmq_exchange=env.get("SHOP_RABBITMQ_EXCHANGE", "rasa-exchange"),
         analytics_queue=env.get("SHOP_ANALYTICS_QUEUE", "shop_analytics"),

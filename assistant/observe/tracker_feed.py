@@ -47,7 +47,8 @@ def token_verifier(settings: Settings) -> Verify:
 
 
 def ingest_trackers(settings: Settings, sessions: sessionmaker[Session], limit: int = 500) -> FeedReport:
-    """One pass over the conversations due for reading; a Rasa that does not answer leaves them due."""
+    """One pass over the conversations due for reading; it stops at the first tracker Rasa does not
+    give (those left stay due), so a Rasa that is down costs one time-out, not one per conversation."""
     with UnitOfWork(sessions) as uow:
         due = AnalyticsRepository(uow.session).due_senders(limit)
     verify, read, added, failed = token_verifier(settings), 0, 0, 0
@@ -55,9 +56,10 @@ def ingest_trackers(settings: Settings, sessions: sessionmaker[Session], limit: 
         try:
             events = tracker_events(settings, sender)
         except RasaApiError as error:
-            log.warning("analytics: a tracker could not be read: %s", error)
+            # Rasa is most likely down: stop here, the rest stay due for the next pass.
+            log.warning("analytics: a tracker could not be read, pass stopped: %s", error)
             failed += 1
-            continue
+            break
         with UnitOfWork(sessions) as uow:
             analytics = AnalyticsRepository(uow.session)
             added += analytics.add(fold_tracker(sender, events, verify))
