@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -20,6 +21,8 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import SearchUnavailable
+from assistant.observe.logs import REQUEST_ID
+from assistant.observe.metrics import ACTION_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +51,24 @@ class ShopAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        metadata = (tracker.latest_message or {}).get("metadata")
+        offered = metadata.get("request_id") if isinstance(metadata, dict) else None
+        REQUEST_ID.set(offered if isinstance(offered, str) else None)  # the web app's id for this message
+        started = time.perf_counter()
         try:
-            return await asyncio.to_thread(self.act, dispatcher, tracker, domain)
+            events = await asyncio.to_thread(self.act, dispatcher, tracker, domain)
+            log.info("%s answered in %.0f ms", self.action_name, (time.perf_counter() - started) * 1000)
+            return events
         except SQLAlchemyError:
+            ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s: the customer store is unavailable", self.action_name)
             dispatcher.utter_message(text=STORE_DOWN)
         except SearchUnavailable:
+            ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s: the catalog index is unavailable", self.action_name)
             dispatcher.utter_message(text=SEARCH_DOWN)
         except Exception:
+            ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s failed", self.action_name)
             dispatcher.utter_message(text=SOMETHING_BROKE)
         return []

@@ -31,6 +31,7 @@ from actions.policy import PERSON_BUTTON
 from actions.shopper import known_customer
 from assistant.backend.outbox import tell_store
 from assistant.handoff_queue import estimate_wait_minutes, next_opening, support_open
+from assistant.observe.metrics import HANDOFFS, NLU_FALLBACKS, handoff_reason
 
 TRANSCRIPT_TURNS = 20
 FALLBACKS_BEFORE_OFFER = 2
@@ -81,6 +82,7 @@ def request_person(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
                 "reason": reason, "after_hours": not open_now,
             }, key=f"handoff_opened:{request.id}")
             uow.commit()
+            HANDOFFS.labels(reason=handoff_reason(reason)).inc()
         ahead, minutes = uow.handoffs.waiting_ahead(request), estimate_wait_minutes(uow.handoffs, request)
     if not open_now:
         opening = next_opening(policy)
@@ -135,6 +137,7 @@ class ActionDefaultFallback(ShopAction):
     action_name = "action_default_fallback"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        NLU_FALLBACKS.inc()
         text = str((tracker.latest_message or {}).get("text") or "")
         if looks_frustrated(text):
             dispatcher.utter_message(text="I'm sorry, I'm clearly not helping. Let me get you a person from our team.")

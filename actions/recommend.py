@@ -27,6 +27,7 @@ from actions.resolve import mentioned_ordinal
 from actions.search import search_message
 from actions.shopper import known_customer
 from actions.topic import Topic
+from assistant.observe.metrics import RECOMMENDATIONS
 from assistant.recommend import Recommendation, Recommender, Request, similar_to
 from assistant.recommend.engine import ARTIFACTS_DIR
 from assistant.recommend.rules import RECIPIENT_WORDS
@@ -123,6 +124,7 @@ class ActionRecommend(ShopAction):
         if not items:
             dispatcher.utter_message(text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it.")
             return []
+        RECOMMENDATIONS.inc()
         products, reasons = [item.product for item in items], [item.reason for item in items]
         dispatcher.utter_message(
             text=product_list_text(intro, products, reasons),

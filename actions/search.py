@@ -23,6 +23,7 @@ from actions.replies import product_details_text, product_list_text, products_pa
 from actions.resolve import resolve_product
 from actions.shopper import record_event
 from actions.topic import Topic, names_no_product
+from assistant.observe.metrics import SEARCH_REQUESTS, SEARCH_ZERO_RESULTS
 from assistant.recommend.rerank import customer_affinities, rerank
 from catalog_index.search import CatalogSearcher, SearchResult
 
@@ -81,7 +82,9 @@ def find_and_show(
         constraints, result = looser, looser.run(index, k=PAGE_SIZE)
         relaxed.append(change)
     state = [*constraints.slot_events(), SlotSet("recipient", topic.recipient), SlotSet("interest", topic.interest)]
+    SEARCH_REQUESTS.inc()
     if not result.hits:
+        SEARCH_ZERO_RESULTS.inc()
         dispatcher.utter_message(
             text=f"Sorry, I couldn't find anything for {_wanted(constraints, topic)}. Could you describe it in other words?"
         )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.observe.logs import keyed_id
 from assistant.rasa_api import RasaApiError, trigger_intent
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork
@@ -116,7 +117,7 @@ def _send(
         trigger_intent(settings, held[0].sender_id, ALERT_INTENT, held[0].channel)
         detail = NOT_SHOWN  # only for those the action did not mark sent
     except RasaApiError as error:
-        log.warning("product alert for %s failed: %s", customer_id, error)
+        log.warning("product alert for %s failed: %s", keyed_id(customer_id, settings.web_secret), error)
         detail = str(error)
     with UnitOfWork(factory) as uow:
         undelivered = uow.alerts.release(claimed, detail)

@@ -112,6 +112,9 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_BACKEND_RETRY_BASE_SECONDS=str(settings.backend_retry_base_seconds),
         SHOP_BACKEND_RETRY_MAX_SECONDS=str(settings.backend_retry_max_seconds),
         SHOP_CART_LINK_TEMPLATE=settings.cart_link_template,
+        SHOP_METRICS_TOKEN=settings.metrics_token,
+        SHOP_ANALYTICS_INTERVAL_SECONDS=str(settings.analytics_interval_seconds),
+        SHOP_LOG_FORMAT=settings.log_format,
         SANIC_HOST="127.0.0.1",  # rasa-sdk binds 0.0.0.0 unless told otherwise
         PYTHONUNBUFFERED="1",
         TF_CPP_MIN_LOG_LEVEL="2",
@@ -148,7 +151,8 @@ def services(
             f"http://127.0.0.1:{ports.rasa}/",
             log_dir / "rasa.log",
         ),
-        Service("web app", web_command, f"http://127.0.0.1:{ports.web}/healthz", log_dir / "web.log"),
+        # The web app is up when it answers /readyz: Rasa, the action server, the index and the store all ready.
+        Service("web app", web_command, f"http://127.0.0.1:{ports.web}/readyz", log_dir / "web.log"),
     ]
 
 
@@ -235,6 +239,9 @@ def running_stack(
         for service in services(settings, model_path, ports, log_path, demo_mode, credentials):
             if only and service.name not in only:
                 continue
+            if only and service.name == "web app" and set(only) != {"action server", "rasa server", "web app"}:
+                # Started without the rest of the stack it can only be alive, never ready.
+                service.health_url = service.health_url.replace("/readyz", "/healthz")
             start_together([service], env, timeout, started)
         yield started
     finally:

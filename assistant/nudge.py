@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.alerts import fire_alerts
+from assistant.observe.logs import keyed_id
 from assistant.rasa_api import RasaApiError, trigger_intent
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
@@ -115,7 +116,7 @@ def _send(factory: sessionmaker[Session], settings: Settings, cart: DueCart, rep
         status, detail = "sent", None
         report.sent.append(_label(cart))
     except RasaApiError as error:
-        log.warning("cart reminder for %s failed: %s", cart.customer_id, error)
+        log.warning("cart reminder for %s failed: %s", keyed_id(cart.customer_id, settings.web_secret), error)
         status, detail = "failed", str(error)
         report.failed.append(_label(cart))
     with UnitOfWork(factory) as uow:

@@ -55,3 +55,13 @@ def erase_conversation(settings: Settings, sender_id: str) -> None:
         from assistant.tracker_retention import delete_conversations
 
         delete_conversations(settings.tracker_database_url, [sender_id])
+
+
+def tracker_events(settings: Settings, sender_id: str) -> list[Any]:
+    """Every event of ``sender_id``'s conversation (the analytics feed of the demo profile reads these)."""
+    path = f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker"
+    answer = _call(settings, "GET", path, None, include_events="ALL")
+    events = answer.get("events") if isinstance(answer, dict) else None
+    if not isinstance(events, list):
+        raise RasaApiError(f"GET {path}: the tracker has no event list")
+    return events

@@ -180,6 +180,15 @@ class Settings:
     backend_retry_base_seconds: float = 2.0
     backend_retry_max_seconds: float = 900.0
     cart_link_template: str = ""
+    # Observability and analytics (issue #14): the bearer token that opens /metrics beyond
+    # loopback (empty = loopback only), the action server's URL (readiness checks its /health),
+    # how often the demo profile's web app reads the trackers of its conversations into the
+    # analytics tables (0 = only `analytics ingest` and the dashboard; the production profile's
+    # feed is the broker: rabbitmq_url, rabbitmq_analytics_queue above), and the log format.
+    metrics_token: str = ""
+    action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
+    analytics_interval_seconds: int = 60
+    log_format: str = "json"
 
     def __repr__(self) -> str:
         """The settings without secrets (a repr ends up in logs and tracebacks) nor a URL's password."""
@@ -279,4 +288,9 @@ def load_settings(
         backend_retry_base_seconds=float(env.get("SHOP_BACKEND_RETRY_BASE_SECONDS", "2")),
         backend_retry_max_seconds=float(env.get("SHOP_BACKEND_RETRY_MAX_SECONDS", "900")),
         cart_link_template=env.get("SHOP_CART_LINK_TEMPLATE", ""),
+        # Observability and analytics (issue #14)
+        metrics_token=env.get("SHOP_METRICS_TOKEN", ""),
+        action_endpoint_url=env.get("ACTION_ENDPOINT_URL") or "http://127.0.0.1:5055/webhook",
+        analytics_interval_seconds=int(env.get("SHOP_ANALYTICS_INTERVAL_SECONDS", "60")),
+        log_format="text" if env.get("SHOP_LOG_FORMAT", "json").strip().lower() == "text" else "json",
     )

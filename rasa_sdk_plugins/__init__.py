@@ -10,7 +10,11 @@ calls :func:`init_hooks`; our hook changes the Sanic app in two ways:
 - an error handler replacing rasa-sdk's catch-all, which answers a 500 with the whole
   request body (the tracker: e-mails, order numbers, metadata with customer tokens) and
   logs it. Ours answers a bare error with a request id and logs the id with the
-  traceback only; Sanic's 4xx (unknown route: 404, wrong method: 405) keep their status.
+  traceback only; Sanic's 4xx (unknown route: 404, wrong method: 405) keep their status;
+- ``GET /metrics``: the action server's Prometheus counters (searches, fallbacks, handoffs,
+  recommendations, action errors), like the web app's: from loopback, or with
+  ``Authorization: Bearer <SHOP_METRICS_TOKEN>`` (never with the action server's token,
+  which a metrics scraper has no business holding).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sanic.response import HTTPResponse
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 OPEN_PATHS = frozenset({"/health"})
+METRICS_PATH = "/metrics"  # guarded by its own rule (:func:`metrics_view`)
 BEARER = "Bearer "
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ def token_guard(expected: str) -> Callable[[Request], Awaitable[HTTPResponse | N
     wanted = expected.encode("utf-8")
 
     async def check_token(request: Request) -> HTTPResponse | None:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or request.path == METRICS_PATH:
             return None
         if "token" in request.args:
             return response.json({"error": "send the token in the Authorization header, not the URL"}, status=401)
@@ -61,12 +66,28 @@ async def bare_error(request: Request, exception: Exception) -> HTTPResponse:
     return response.json({"error": "internal error", "request_id": request_id}, status=500)
 
 
+def metrics_view(metrics_token: str) -> Callable[[Request], Awaitable[HTTPResponse]]:
+    """``GET /metrics``: this process's counters, to loopback or the metrics token's bearer."""
+    from assistant.observe.metrics import CONTENT_TYPE, exposition, scrape_allowed
+
+    async def metrics(request: Request) -> HTTPResponse:
+        if not scrape_allowed(request.ip, request.headers.get("Authorization", ""), metrics_token):
+            return response.json({"error": "metrics are served to loopback or with the metrics token"}, status=401)
+        return response.raw(exposition(), content_type=CONTENT_TYPE)
+
+    return metrics
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
-    """Install the token check and the error handler; the token comes from the one settings module."""
+    """Install the token check, the error handler and ``/metrics``; tokens come from the one settings module."""
+    from assistant.observe.logs import configure_logging
     from assistant.settings import load_settings
 
-    app.register_middleware(token_guard(load_settings().action_server_token), "request")
+    settings = load_settings()
+    configure_logging(settings.log_format)  # JSON lines with the web app's request id (SHOP_LOG_FORMAT=text for people)
+    app.register_middleware(token_guard(settings.action_server_token), "request")
+    app.add_route(metrics_view(settings.metrics_token), METRICS_PATH, methods=["GET"], name="shop_metrics")
     # rasa-sdk registered its catch-all for ``Exception`` already, and Sanic refuses a second
     # ``add`` for the same key: replace the entry its lookup reads.
     app.error_handler.cached_handlers[(Exception, None)] = bare_error

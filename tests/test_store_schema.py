@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "promotions", "cart_nudges", "product_alerts", "channel_links", "backend_outbox", "return_requests",
     "shopper_notices",
     "sync_cursors", "platform_orders",  # platform sync (0008)
+    "analytics_events", "analytics_senders", "csat_ratings",  # issue #14
 }
 
 

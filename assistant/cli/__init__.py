@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from assistant.cli import (
     agents,
+    analytics,
     backend,
     catalog,
     db,
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shop-assistant", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="store directory (catalog, index, customer database)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (catalog, history, recommend, agents, backend, nudge, promotions, sync, tracker, db, demo_store, stack):
+    for group in (catalog, history, recommend, agents, analytics, backend, nudge, promotions, sync, tracker, db, demo_store, stack):
         group.register(sub)
     return parser
 

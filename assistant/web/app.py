@@ -7,7 +7,6 @@ as many apps as they like, each with its own settings.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -16,6 +15,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from assistant.observe.logs import configure_logging
 from assistant.settings import Settings
 from assistant.store.db import make_engine, make_session_factory
 from assistant.web.catalog_search import CatalogSearch
@@ -25,6 +25,7 @@ from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, erro
 from assistant.web.proxies import as_seen_by_client, trusted_proxy_middleware
 from assistant.web.rasa_client import RasaClient
 from assistant.web.rate_limit import RateLimiter, make_store, rate_limit_middleware
+from assistant.web.request_ids import request_id_middleware
 from assistant.web.routes import setup_routes
 from assistant.web.sessions import session_middleware
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
         # answers preflights and sees the session cookie to mark it; the session middleware comes
         # next so error responses still carry a new cookie; rate limits need the session.
         middlewares=[
+            request_id_middleware,  # first, so every log line of the request carries its id
             trusted_proxy_middleware(settings.trusted_proxies),
             guard_middleware(settings.allowed_hosts),
             cors_middleware(settings.allowed_origins),
@@ -119,7 +121,7 @@ def run_web(settings: Settings, port: int | None = None, demo_mode: bool = False
         raise SystemExit(f"error: {error}") from None
     except SQLAlchemyError as error:
         raise SystemExit(f"error: the customer store is unreachable, so its schema cannot be checked: {error}") from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format)
     web.run_app(
         create_app(settings, demo_mode=demo_mode),
         access_log_class=RouteAccessLogger,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from catalog_index.search import CatalogSearcher, Hit
 
 Reorder = Callable[[list["Hit"], str, Callable[[str], dict[str, Any] | None]], list["Hit"]]
@@ -56,6 +58,11 @@ class CatalogSearch:
         """Stop waiting for a load still in progress (the thread finishes on its own)."""
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
+
+    def encoder(self) -> Callable[[Sequence[str]], np.ndarray] | None:
+        """The loaded index's sentence encoder (the dashboard groups unanswered messages with it); ``None`` until loaded."""
+        searcher = self._searcher
+        return None if searcher is None else (lambda texts: searcher.embed(list(texts)))
 
     @property
     def status(self) -> str:

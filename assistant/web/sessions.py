@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from assistant.identity import DEFAULT_MAX_TTL, verify_customer_token
+from assistant.observe.logs import keyed_id
 
 SESSION_COOKIE = "sa_session"
 SECURE_SESSION_COOKIE = f"__Host-{SESSION_COOKIE}"
@@ -77,7 +78,7 @@ def sender_for(session_id: str, customer_id: str | None, secret: str) -> str:
 def log_id(value: str, secret: str) -> str:
     """A keyed hash of a sender or customer id for log lines: the same id gives the same
     tag (lines of one conversation can be followed), but logs name nobody."""
-    return f"id-{_mac(secret, 'log', value)[:12]}"
+    return keyed_id(value, secret)
 
 
 @dataclass(frozen=True)

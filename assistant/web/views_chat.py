@@ -25,7 +25,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.observe.logs import REQUEST_ID
+from assistant.observe.metrics import CHAT_MESSAGES, CHAT_REPLY_SECONDS
 from assistant.tracker_retention import delete_conversations
+from assistant.web.analytics_task import note_conversation
 from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.live.keys import HANDOFFS, HUB
 from assistant.web.middlewares import ApiError
@@ -149,7 +152,7 @@ async def post_chat(request: web.Request) -> web.Response:
     token = body.get("customer_token")
     who = shopper(request, token if isinstance(token, str) and token else None)
     settings = request.app[SETTINGS]
-    metadata: dict[str, Any] = {"channel": "web"}
+    metadata: dict[str, Any] = {"channel": "web", "request_id": REQUEST_ID.get()}  # its log lines across the stack
     if who.customer_token is not None:
         metadata["customer_token"] = who.customer_token
     handoffs, rasa = request.app[HANDOFFS], request.app[RASA]
@@ -158,7 +161,10 @@ async def post_chat(request: web.Request) -> web.Response:
         handoff = await handoffs.open_handoff(who.sender)
         # While a person holds the conversation Rasa only records the message (the tracker
         # is paused) and the watcher relays it to the agent; the bot stays silent.
-        replies = await rasa.send(who.sender, text, metadata, is_payload)
+        CHAT_MESSAGES.labels(channel="web").inc()
+        with CHAT_REPLY_SECONDS.time():
+            replies = await rasa.send(who.sender, text, metadata, is_payload)
+        await note_conversation(request.app, who.sender)
         if any(isinstance(reply.get("custom"), dict) and reply["custom"].get("type") == ERASED for reply in replies):
             try:
                 await forget_conversation(rasa, who.sender)

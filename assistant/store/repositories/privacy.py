@@ -7,7 +7,8 @@ them to the person; audit rows that name one of those orders (cancellations) mov
 same pseudonym. Handoff requests keep their queue row for the agents' statistics but lose
 the transcript, the customer link, the message left for the team and the sender id (which
 carries the customer id), and an open one is closed. The other audit rows are kept: they
-are the record that the request was honoured.
+are the record that the request was honoured. Analytics facts and CSAT answers keep
+their counts but lose the customer link, the conversation id and every quoted word.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from assistant.store.models import (
     utcnow,
 )
 from assistant.store.repositories.alerts import AlertRepository
+from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store.repositories.channel_links import ChannelLinkRepository
 
 
@@ -165,6 +167,7 @@ class PrivacyRepository:
                              .values(reason="(erased at the customer's request)", note=None))
         self.session.execute(update(Order).where(Order.customer_id == customer_id)
                              .values(notify_sender_id=None, notify_channel=None))
+        AnalyticsRepository(self.session).forget(customer_id, sender_ids)  # counts kept, nobody named
         ChannelLinkRepository(self.session).forget_customer(customer_id)  # the shopper is a guest on every channel
         order_count = int(self.session.scalar(select(func.count(Order.id)).where(Order.customer_id == customer_id)) or 0)
         pseudonym = None

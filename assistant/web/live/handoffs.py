@@ -24,10 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.backend.outbox import tell_store
 from assistant.handoff_queue import estimate_wait_minutes, next_opening
+from assistant.observe.csat import QUESTION as CSAT_QUESTION
+from assistant.observe.csat import csat_buttons
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
 from assistant.store.repositories.agents import AgentRepository
+from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store_policy import StorePolicy
 from assistant.web.live.hub import AgentIdentity, Hub
 from assistant.web.live.profile import customer_profile
@@ -196,7 +199,9 @@ class HandoffService:
             [],
         )
         profile = await self._db(lambda uow: customer_profile(uow, handoff.customer_id, handoff.sender_id))
-        return {"handoff": handoff.as_json(), "transcript": messages, "profile": profile, "last_results": last_products}
+        csat = await self._db(lambda uow: csat_of(uow, handoff.sender_id))
+        return {"handoff": handoff.as_json(), "transcript": messages, "profile": profile, "last_results": last_products,
+                "csat": csat}
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -243,7 +248,9 @@ class HandoffService:
             else "Our team has closed this conversation. Thanks for chatting! I'm here if you need anything else."
         )
         # Rasa first: if it is down, the agent still holds a paused conversation and can retry.
-        messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system")])
+        # The CSAT question follows (issue #14): its buttons are answered through the bot.
+        csat = {**bot_event(CSAT_QUESTION, "system"), "data": {"buttons": csat_buttons()}}
+        messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system"), csat])
         await self._db(lambda uow: _commit(uow, self._close(uow, handoff_id, how)))
         state = "bot_resumed" if how == "bot" else "closed"
         await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": state})
@@ -326,6 +333,14 @@ class HandoffService:
         await self.marks.keep_only(open_senders)
         for sender in set(self._locks) - open_senders:
             self._locks.pop(sender, None)
+
+
+def csat_of(uow: UnitOfWork, sender_id: str) -> list[dict[str, Any]]:
+    """The conversation's CSAT answers, newest first, as the console shows them beside it."""
+    return [
+        {"rating": row.rating, "comment": row.comment, "at": row.at.isoformat(), "handoff_id": row.handoff_id}
+        for row in AnalyticsRepository(uow.session).ratings_for([sender_id])
+    ]
 
 
 def _commit(uow: UnitOfWork, result: T) -> T:

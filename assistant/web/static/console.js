@@ -98,6 +98,17 @@
     box.appendChild(profile.cart.length ? cart : el("p", "Empty."));
   }
 
+  function renderCsat(ratings) {
+    var box = $("csat");
+    box.replaceChildren();
+    if (!ratings || !ratings.length) { box.appendChild(el("p", "No rating yet.", { "class": "ac-muted" })); return; }
+    var list = el("ul");
+    ratings.forEach(function (r) {
+      list.appendChild(el("li", r.rating + "/5 · " + r.at.slice(0, 16).replace("T", " ") + (r.comment ? " · " + r.comment : "")));
+    });
+    box.appendChild(list);
+  }
+
   function renderResults(products) {
     var list = $("last-results");
     list.replaceChildren();
@@ -126,7 +137,7 @@
       $("conversation-meta").textContent = channelName(data.handoff.channel) + " · " + (data.handoff.reason || "asked for a person") +
         (data.handoff.left_message ? " · left a message: " + data.handoff.left_message : "");
       data.transcript.forEach(appendMessage);
-      renderProfile(data.profile); renderResults(data.last_results); renderActions(); renderQueue();
+      renderProfile(data.profile); renderResults(data.last_results); renderCsat(data.csat); renderActions(); renderQueue();
     }).catch(showError);
   }
 

@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics, readiness, analytics from Rasa's events, CSAT (issue #14)."""
