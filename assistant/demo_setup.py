@@ -46,7 +46,7 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
             mirror_catalog(uow.session, settings)
             uow.commit()
         if history_files:
-            print(import_history_file(settings, settings.history_dir).summary(), flush=True)
+            print(import_history_file(settings, settings.history_dir, progress=progress).summary(), flush=True)
         marker.write_text(digest + settings.database_url)
     _add_demo_promotions(settings)
 

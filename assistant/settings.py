@@ -20,6 +20,7 @@ import urllib.parse
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from assistant.errors import UsageError
 from assistant.private_files import locked, private_file, write_private
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def _local_secret(name: str, secrets_file: Path = SECRETS_FILE) -> str:
     return stored[name]
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(UsageError):
     """The environment does not describe a store this profile can run; the message says what to set."""
 
 
@@ -97,6 +98,30 @@ def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
 
 def _secret(env: dict[str, str], name: str) -> str:
     return env.get(name) or _local_secret(name)
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    """A whole-number setting; a value that is not one is the operator's mistake, named as such."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{name}={value!r} is not a whole number", f"set it to one (default {default}) or unset it") from None
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default)."""
+    value = env.get(name, "").strip() or choices[0]
+    if value not in choices:
+        raise UsageError(f"{name}={value!r} is not one of {', '.join(choices)}", f"set one of them or unset it (default {choices[0]})")
+    return value
+
+
+def debug_requested(env: dict[str, str] | None = None) -> bool:
+    """``SHOP_DEBUG=1``: the command line shows tracebacks (read before, and apart from, the other settings)."""
+    return (os.environ if env is None else env).get("SHOP_DEBUG", "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -241,22 +266,22 @@ def load_settings(
         gateway_token=_secret(env, "GATEWAY_TOKEN"),
         web_secret=_secret(env, "SHOP_WEB_SECRET"),
         web_host=env.get("SHOP_WEB_HOST", "127.0.0.1"),
-        web_port=int(env.get("SHOP_WEB_PORT", "8080")),
+        web_port=_int(env, "SHOP_WEB_PORT", 8080),
         policy_file=Path(env.get("SHOP_POLICY_FILE") or PROJECT_ROOT / "store_policy.yml"),
-        embed_batch_size=int(env.get("SHOP_EMBED_BATCH_SIZE", "64")),
-        index_ann_threshold=int(env.get("SHOP_INDEX_ANN_THRESHOLD", "50000")),
-        index_nlist=int(env.get("SHOP_INDEX_NLIST", "0")),
-        index_nprobe=int(env.get("SHOP_INDEX_NPROBE", "32")),
-        index_quantizer=env.get("SHOP_INDEX_QUANTIZER", "flat"),
+        embed_batch_size=_int(env, "SHOP_EMBED_BATCH_SIZE", 64),
+        index_ann_threshold=_int(env, "SHOP_INDEX_ANN_THRESHOLD", 50000),
+        index_nlist=_int(env, "SHOP_INDEX_NLIST", 0),
+        index_nprobe=_int(env, "SHOP_INDEX_NPROBE", 32),
+        index_quantizer=_choice(env, "SHOP_INDEX_QUANTIZER", ("flat", "sq8")),  # catalog_index.ann.QUANTIZERS, without FAISS
         allowed_origins=tuple(o.strip().rstrip("/") for o in env.get("SHOP_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         storefront_key=_secret(env, "SHOP_STOREFRONT_KEY"),
-        nudge_after_minutes=int(env.get("SHOP_NUDGE_AFTER_MINUTES", "120")),
+        nudge_after_minutes=_int(env, "SHOP_NUDGE_AFTER_MINUTES", 120),
         quiet_hours=env.get("SHOP_QUIET_HOURS", "21:00-09:00"),
         store_time_zone=env.get("SHOP_TIME_ZONE", "UTC"),
-        nudge_interval_seconds=int(env.get("SHOP_NUDGE_INTERVAL_SECONDS", "0")),
-        order_retention_years=int(env.get("SHOP_ORDER_RETENTION_YEARS", "7")),
+        nudge_interval_seconds=_int(env, "SHOP_NUDGE_INTERVAL_SECONDS", 0),
+        order_retention_years=_int(env, "SHOP_ORDER_RETENTION_YEARS", 7),
         allowed_hosts=tuple(h.strip().lower() for h in env.get("SHOP_ALLOWED_HOSTS", "").split(",") if h.strip()),
-        token_max_ttl=int(env.get("SHOP_TOKEN_MAX_TTL", str(24 * 3600))),
+        token_max_ttl=_int(env, "SHOP_TOKEN_MAX_TTL", 24 * 3600),
         redis_url=env.get("SHOP_REDIS_URL", ""),
         rate_limit_exempt=tuple(
             a.strip() for a in env.get("SHOP_RATE_LIMIT_EXEMPT", "127.0.0.1,::1").split(",") if a.strip()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.errors import EXIT_STORE_NOT_SYNCED, UserError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from catalog_index.artifacts import Manifest
     from catalog_index.build import Status
 
-STORE_NOT_SYNCED = 3  # exit code: the catalog change is done, the store's product mirror could not be updated
 
 
 @contextlib.contextmanager
@@ -53,7 +53,7 @@ def sync_store_mirror(settings: Settings, change: Callable[[Session], object]) -
 
     Runs after the catalog and index work is done, so an unreachable store loses none of it:
     the command says so plainly, names the command that catches the mirror up and returns
-    :data:`STORE_NOT_SYNCED` as its exit code (0 when the mirror was updated).
+    :data:`~assistant.errors.EXIT_STORE_NOT_SYNCED` as its exit code (0 when the mirror was updated).
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -66,9 +66,19 @@ def sync_store_mirror(settings: Settings, change: Callable[[Session], object]) -
         print(f"warning: the customer store ({store_location(settings)}) was NOT updated: {reason}\n"
               "the catalog change itself is done; once the store is reachable, run "
               "`shop-assistant catalog sync-store` to bring its product mirror up to the catalog", file=sys.stderr)
-        return STORE_NOT_SYNCED
+        return EXIT_STORE_NOT_SYNCED
     print(f"customer store product mirror updated ({store_location(settings)})")
     return 0
+
+
+def require_catalog(settings: Settings) -> None:
+    """Stop with a clear line when the store has no catalog, or an empty one, to index or mirror."""
+    if not settings.catalog_path.exists():
+        raise UserError(f"no catalog at {settings.catalog_path}", "run `shop-assistant catalog import FILE` first")
+    with settings.catalog_path.open("rb") as lines:
+        if not any(line.strip() for line in lines):
+            raise UserError(f"the catalog at {settings.catalog_path} is empty",
+                            "run `shop-assistant catalog import FILE` with a file of products")
 
 
 def mirror_catalog(session: Session, settings: Settings) -> int:
@@ -78,13 +88,13 @@ def mirror_catalog(session: Session, settings: Settings) -> int:
     return sync_products(session, settings.catalog_path)
 
 
-def import_history_file(settings: Settings, source: Path) -> ImportReport:
+def import_history_file(settings: Settings, source: Path, *, progress: bool = False) -> ImportReport:
     """Import customers, orders and events from a file or directory into the store, migrated first."""
     from assistant.store.db import prepare_schema
     from assistant.store.history_import import import_history
 
     prepare_schema(settings.database_url, settings.profile)
-    return import_history(settings.database_url, source)
+    return import_history(settings.database_url, source, progress=progress)
 
 
 def index_params(settings: Settings, **overrides: object) -> IndexParams:
@@ -105,6 +115,7 @@ def build_catalog_index(settings: Settings, params: IndexParams, *, progress: bo
     """Build the store's index from its catalog; ``incremental`` catches a stale index up, embedding only changes."""
     from catalog_index.build import build_index, ensure_index
 
+    require_catalog(settings)
     build = ensure_index if incremental else build_index
     return build(settings.catalog_path, settings.index_dir, settings.embedding_model,
                  batch_size=settings.embed_batch_size, progress=progress, params=params)

@@ -45,12 +45,14 @@ def _apply(
     embedder: Embedder | None,
     params: IndexParams | None,
     batch_size: int,
+    progress: bool = False,
 ) -> Changes:
     """Rewrite the catalog with ``edit(products) -> products`` and bring the index up to it, under the lock."""
     with writer_lock(Path(index_dir)):
         current = read_catalog(catalog_path) if Path(catalog_path).exists() else []
         write_jsonl_atomic(edit(current), Path(catalog_path))
-        return incremental_build(catalog_path, index_dir, model_name, batch_size=batch_size, embedder=embedder, params=params)
+        return incremental_build(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress,
+                                 embedder=embedder, params=params)
 
 
 def upsert_products(
@@ -61,15 +63,16 @@ def upsert_products(
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
     batch_size: int = 64,
+    progress: bool = False,
 ) -> UpdateReport:
-    """Add new products and replace existing ones (same id, same place in the catalog)."""
+    """Add new products and replace existing ones (same id, same place in the catalog); ``progress``: an embedding bar."""
 
     def edit(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
         known = {product["id"] for product in current}
         merged = [products.get(product["id"], product) for product in current]
         return merged + [product for product_id, product in products.items() if product_id not in known]
 
-    return UpdateReport(_apply(catalog_path, index_dir, model_name, edit, embedder, params, batch_size))
+    return UpdateReport(_apply(catalog_path, index_dir, model_name, edit, embedder, params, batch_size, progress))
 
 
 def delete_products(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from assistant.cli import STORE_NOT_SYNCED, main
 from assistant.demo_setup import set_up_demo_store
+from assistant.errors import UsageError
 from assistant.settings import load_settings
 from assistant.store.db import make_engine, make_session_factory, migrate
 from assistant.store.models import OrderItem, Product
@@ -174,8 +175,10 @@ def test_index_params_come_from_the_settings_with_flags_on_top(tmp_path: Path) -
                                             "SHOP_INDEX_QUANTIZER": "sq8"})
     assert IndexParams.configured(settings) == IndexParams(ann_threshold=10, nlist=0, nprobe=2, quantizer="sq8")
     assert IndexParams.configured(settings, nprobe=4, ann_threshold=None, file="x.csv") == IndexParams(10, 0, 4, "sq8")
+    with pytest.raises(UsageError, match="SHOP_INDEX_QUANTIZER='pq' is not one of flat, sq8"):
+        load_settings(tmp_path, env={"SHOP_INDEX_QUANTIZER": "pq"})  # named when the settings are read
     with pytest.raises(ValueError, match="quantizer"):
-        IndexParams.configured(load_settings(tmp_path, env={"SHOP_INDEX_QUANTIZER": "pq"}))
+        IndexParams(quantizer="pq")
 
 
 def test_demo_setup_builds_with_the_index_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,36 +7,31 @@ unreachable store loses none of the catalog work (``store_steps.sync_store_mirro
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from assistant.cli.common import Subparsers, add_command, add_group, print_json
+from assistant.cli.common import Subparsers, add_command, add_group, input_file, print_json
+from assistant.errors import UsageError, UserError
 from assistant.settings import Settings
 from assistant.store_steps import (
     build_catalog_index,
     index_params,
     index_state,
     mirror_catalog,
+    require_catalog,
     sync_store_mirror,
 )
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    from catalog_index.importer import CatalogImportError, import_catalog
+    """Replace the catalog; a file without one usable product stops here, the old catalog kept."""
+    from catalog_index.importer import import_catalog
 
-    try:
-        report = import_catalog(Path(args.file), settings.catalog_path)
-    except CatalogImportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    report = import_catalog(input_file(args.file, "catalog file"), settings.catalog_path)
     print(report.summary())
     return sync_store_mirror(settings, lambda session: mirror_catalog(session, settings))
 
 
 def cmd_sync_store(settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.catalog_path.exists():
-        print(f"error: no catalog at {settings.catalog_path}; run `shop-assistant catalog import FILE` first", file=sys.stderr)
-        return 1
+    require_catalog(settings)
     return sync_store_mirror(settings, lambda session: mirror_catalog(session, settings))
 
 
@@ -54,19 +49,16 @@ def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_upsert(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.store.product_sync import mirror_products
-    from catalog_index.importer import CatalogImportError, normalize_file
+    from catalog_index.importer import normalize_file
     from catalog_index.update import upsert_products
 
-    try:
-        report, products = normalize_file(Path(args.file))
-    except CatalogImportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    report, products = normalize_file(input_file(args.file, "products file"))
     if report.skipped or report.duplicates:
         print("\n".join(report.summary().splitlines()[1:]))  # the counts line and the skipped rows
     done = upsert_products(
         settings.catalog_path, settings.index_dir, settings.embedding_model, products,
         params=index_params(settings, **vars(args)), batch_size=settings.embed_batch_size,  # params: only if there is no index yet
+        progress=not args.quiet,
     )
     print(done.summary())
     return sync_store_mirror(settings, lambda session: mirror_products(session, products.values()))
@@ -81,9 +73,8 @@ def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
             settings.catalog_path, settings.index_dir, settings.embedding_model, args.ids,
             params=index_params(settings, **vars(args)), batch_size=settings.embed_batch_size,
         )
-    except (KeyError, ValueError) as error:
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return 1
+    except (KeyError, ValueError) as error:  # unknown ids, or a delete that would empty the catalog
+        raise UserError(error.args[0]) from None
     print(done.summary())
     deleted = [product_id for product_id in dict.fromkeys(args.ids) if product_id not in done.unknown_ids]
     return sync_store_mirror(settings, lambda session: withdraw_products(session, deleted))  # rows stay for history
@@ -92,8 +83,14 @@ def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     from catalog_index.search import CatalogSearcher, result_to_json
 
+    if bool(args.query) == bool(args.queries):
+        raise UsageError("give one QUERY or --queries FILE", 'e.g. `shop-assistant catalog search "red running shoes"`')
+    queries = [args.query] if args.query else [
+        line for line in input_file(args.queries, "queries file").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    if not queries:
+        raise UserError(f"no queries in {args.queries}", "write one query per line")
     searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
-    queries = [args.query] if args.query else Path(args.queries).read_text().splitlines()
     for query in queries:
         result = searcher.search_parsed(query, k=args.k)
         if args.json:
@@ -108,22 +105,32 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     catalog = add_group(sub, "catalog", "import, index and search the product catalog")
-    add_command(catalog, "import", cmd_import, "import a catalog (JSON Lines or CSV)").add_argument("file")
-    build = add_command(catalog, "build-index", cmd_build_index, "embed the catalog and build the FAISS index")
+    add_command(catalog, "import", cmd_import, "import a catalog (JSON Lines or CSV), replacing the current one",
+                "shop-assistant --data-dir var/mystore catalog import products.csv",
+                ).add_argument("file", help="JSON Lines, a JSON array or CSV; only id and title are required")
+    build = add_command(catalog, "build-index", cmd_build_index, "embed the catalog and build the FAISS index",
+                        "shop-assistant --data-dir var/mystore catalog build-index --if-stale")
     build.add_argument("--if-stale", action="store_true", help="do nothing when the index matches the catalog")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
-    upsert = add_command(catalog, "upsert", cmd_upsert, "add or update products from a file, re-embedding only those")
+    upsert = add_command(catalog, "upsert", cmd_upsert, "add or update products from a file, re-embedding only those",
+                         "shop-assistant catalog upsert changed_products.csv")
     upsert.add_argument("file", help="products to add or replace (same formats as import)")
-    delete = add_command(catalog, "delete", cmd_delete, "delete products by id and update the index")
-    delete.add_argument("ids", nargs="+", metavar="ID")
-    add_command(catalog, "sync-store", cmd_sync_store, "bring the customer store's product mirror up to the catalog")
+    upsert.add_argument("--quiet", action="store_true", help="no progress bar")
+    delete = add_command(catalog, "delete", cmd_delete, "delete products by id and update the index",
+                         "shop-assistant catalog delete SKU-123 SKU-456")
+    delete.add_argument("ids", nargs="+", metavar="ID", help="product ids")
+    add_command(catalog, "sync-store", cmd_sync_store, "bring the customer store's product mirror up to the catalog",
+                "shop-assistant catalog sync-store")
     # upsert and delete keep the parameters the index was built with (its manifest's)
-    build.add_argument("--ann-threshold", type=int, help="products above which an IVF index replaces exact search")
-    build.add_argument("--nlist", type=int, help="IVF inverted lists (0: about sqrt(products))")
-    build.add_argument("--nprobe", type=int, help="IVF lists searched per query")
-    build.add_argument("--quantizer", choices=("flat", "sq8"), help="IVF vector storage")
-    search = add_command(catalog, "search", cmd_search, "search the catalog")
-    search.add_argument("query", nargs="?")
+    build.add_argument("--ann-threshold", type=int, help="products above which an IVF index replaces exact search"
+                       " (default: SHOP_INDEX_ANN_THRESHOLD)")
+    build.add_argument("--nlist", type=int, help="IVF inverted lists, 0: about sqrt(products) (default: SHOP_INDEX_NLIST)")
+    build.add_argument("--nprobe", type=int, help="IVF lists searched per query (default: SHOP_INDEX_NPROBE)")
+    build.add_argument("--quantizer", choices=("flat", "sq8"), help="IVF vector storage (default: SHOP_INDEX_QUANTIZER)")
+    search = add_command(catalog, "search", cmd_search, "search the catalog",
+                         'shop-assistant catalog search "red running shoes under 80" --k 5\n'
+                         "shop-assistant catalog search --queries queries.txt --k 10 --json")
+    search.add_argument("query", nargs="?", help="what a shopper would type")
     search.add_argument("--queries", help="file with one query per line (batch)")
-    search.add_argument("--k", type=int, default=10)
-    search.add_argument("--json", action="store_true")
+    search.add_argument("--k", type=int, default=10, help="results per query")
+    search.add_argument("--json", action="store_true", help="one JSON line per query (query, hits)")

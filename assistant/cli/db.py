@@ -19,4 +19,5 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     db = add_group(sub, "db", "customer store")
-    add_command(db, "migrate", cmd_migrate, "run schema migrations to head")
+    add_command(db, "migrate", cmd_migrate, "run schema migrations to head",
+                "SHOP_DATABASE_URL=postgresql+psycopg://shop@db/shop shop-assistant db migrate")

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 
 from assistant.cli.common import Subparsers, add_command, add_group, print_json
 from assistant.settings import Settings
 from assistant.store_steps import open_store
 
 
+def _date_time(text: str) -> datetime:
+    """An ISO 8601 date-time option (argparse turns the error into a usage message)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date-time such as 2026-12-01 or 2026-12-01T09:00") from None
+
+
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from sqlalchemy.exc import IntegrityError
-
-    def when(text: str | None) -> datetime | None:
-        return datetime.fromisoformat(text) if text else None
 
     scope = "category" if args.category else "product" if args.product else "store"
     try:
@@ -24,7 +28,7 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
             promotion = uow.promotions.add(
                 args.code, args.title, "percent" if args.percent else "amount", args.percent or args.amount,
                 scope=scope, scope_value=args.category or args.product, min_basket=args.min_basket,
-                segment=args.segment, segment_value=args.tier, starts_at=when(args.starts), ends_at=when(args.ends),
+                segment=args.segment, segment_value=args.tier, starts_at=args.starts, ends_at=args.ends,
             )
             uow.commit()
     except ValueError as error:
@@ -54,7 +58,9 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     promotions = add_group(sub, "promotions", "store offers")
-    promo_add = add_command(promotions, "add", cmd_add, "add an offer")
+    promo_add = add_command(promotions, "add", cmd_add, "add an offer",
+                            'shop-assistant promotions add SHOES20 --title "Running week" --percent 20 --category Shoes'
+                            " --ends 2026-12-31")
     promo_add.add_argument("code", help="unique short name, e.g. SHOES20")
     promo_add.add_argument("--title", required=True, help="what shoppers see, e.g. \"Running week\"")
     size = promo_add.add_mutually_exclusive_group(required=True)
@@ -64,10 +70,11 @@ def register(sub: Subparsers) -> None:
     target.add_argument("--category", help="only this category or subcategory (default: whole store)")
     target.add_argument("--product", help="only this product id")
     promo_add.add_argument("--min-basket", type=float, help="minimum basket total")
-    promo_add.add_argument("--segment", default="everyone", choices=("everyone", "new_customers", "loyalty_tier"))
+    promo_add.add_argument("--segment", default="everyone", choices=("everyone", "new_customers", "loyalty_tier"),
+                           help="who may use it")
     promo_add.add_argument("--tier", help="the loyalty tier, with --segment loyalty_tier")
-    promo_add.add_argument("--starts", help="ISO date-time (UTC unless given); default: now")
-    promo_add.add_argument("--ends", help="ISO date-time (UTC unless given); default: open-ended")
-    promo_list = add_command(promotions, "list", cmd_list, "list offers")
+    promo_add.add_argument("--starts", type=_date_time, help="ISO date-time (UTC unless given); default: now")
+    promo_add.add_argument("--ends", type=_date_time, help="ISO date-time (UTC unless given); default: open-ended")
+    promo_list = add_command(promotions, "list", cmd_list, "list offers", "shop-assistant promotions list --active --json")
     promo_list.add_argument("--active", action="store_true", help="only offers valid now")
-    promo_list.add_argument("--json", action="store_true")
+    promo_list.add_argument("--json", action="store_true", help="one JSON line per offer")

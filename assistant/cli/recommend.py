@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from assistant.cli.common import Subparsers, add_command, print_json
+from assistant.cli.common import Subparsers, add_command, input_file, print_json
+from assistant.errors import UsageError, UserError
 from assistant.settings import Settings
 
 
 def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.recommend import Recommender, Request
+    if bool(args.customer) == bool(args.customers):
+        raise UsageError("give exactly one of --customer ID or --customers FILE")
+    customers = [args.customer] if args.customer else [
+        line.strip() for line in input_file(args.customers, "customers file").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    if not customers:
+        raise UserError(f"no customer ids in {args.customers}", "write one customer id per line")
+    from assistant.recommend import Recommender, Request  # after the checks: loading the recommender takes seconds
     from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 
-    if bool(args.customer) == bool(args.customers):
-        print("error: give exactly one of --customer ID or --customers FILE", file=sys.stderr)
-        return 2
-    customers = [args.customer] if args.customer else [
-        line.strip() for line in Path(args.customers).read_text().splitlines() if line.strip()
-    ]
     recommender = Recommender.for_settings(settings)
     request = Request(k=args.k, max_price=args.max_price)
     engine = make_engine(settings.database_url)
@@ -53,9 +54,11 @@ def _product_json(product: dict[str, object]) -> dict[str, object]:
 
 
 def register(sub: Subparsers) -> None:
-    recommend = add_command(sub, "recommend", cmd_recommend, "recommend products for a customer")
-    recommend.add_argument("--customer")
+    recommend = add_command(sub, "recommend", cmd_recommend, "recommend products for a customer",
+                            "shop-assistant recommend --customer C0001 --k 10 --json\n"
+                            "shop-assistant recommend --customers ids.txt --k 10 --json")
+    recommend.add_argument("--customer", help="a customer id")
     recommend.add_argument("--customers", help="file with one customer id per line (batch)")
-    recommend.add_argument("--k", type=int, default=10)
+    recommend.add_argument("--k", type=int, default=10, help="products per customer")
     recommend.add_argument("--max-price", type=float, default=None, help="budget: nothing above this price")
     recommend.add_argument("--json", action="store_true", help="JSON output (the only format)")

@@ -15,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.errors import UserError
 from assistant.private_files import private_file
 from assistant.store.repositories import (
     AlertRepository,
@@ -157,7 +158,7 @@ def migrate(url: str | URL, revision: str = "head") -> None:
         engine.dispose()
 
 
-class SchemaBehind(RuntimeError):
+class SchemaBehind(UserError):
     """The store's schema is older than this code; ``shop-assistant db migrate`` brings it up."""
 
 

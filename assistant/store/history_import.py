@@ -24,6 +24,7 @@ transaction: a failed import leaves the store as it was.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import itertools
 import json
@@ -58,6 +59,13 @@ class InvalidRecord(ValueError):
     """A line that cannot be imported; it is skipped and reported, the import goes on."""
 
 
+class HistoryFileError(ValueError):
+    """A file that cannot be imported at all (not UTF-8, a line that is not JSON, fields of no known kind).
+
+    The import is one transaction, so the store stays as it was; the message names the file and line.
+    """
+
+
 @dataclass
 class ImportReport:
     """What an import read, added and skipped."""
@@ -69,6 +77,7 @@ class ImportReport:
     unknown_product_ids: set[str] = field(default_factory=set)
     skipped_invalid: int = 0
     problems: list[str] = field(default_factory=list)
+    accepted: int = 0  # records that were valid and named only known products (0: the import did nothing)
     seconds: float = 0.0
     kept_newer_status: int = 0  # orders whose status the store or the chat changed since the export
 
@@ -97,13 +106,13 @@ class ImportReport:
         return "\n".join(lines)
 
 
-def import_history(target: Settings | str, source: Path | str) -> ImportReport:
-    """Import a history directory or file into the database of ``target`` (settings or URL)."""
+def import_history(target: Settings | str, source: Path | str, progress: bool = False) -> ImportReport:
+    """Import a history directory or file into the database of ``target`` (settings or URL); ``progress``: a bar per file."""
     url = target.database_url if isinstance(target, Settings) else target
     source = Path(source)
     files = [source / name for name in HISTORY_FILES if (source / name).exists()] if source.is_dir() else [source]
     if not files:
-        raise FileNotFoundError(f"no history files ({', '.join(HISTORY_FILES)}) in {source}")
+        raise FileNotFoundError(errno.ENOENT, f"no history files ({', '.join(HISTORY_FILES)}) in it", str(source))
     started = time.perf_counter()
     report = ImportReport(sources=[str(path) for path in files])
     engine = make_engine(url)
@@ -112,14 +121,22 @@ def import_history(target: Settings | str, source: Path | str) -> ImportReport:
             before = _row_counts(uow.session)
             importer = _Importer(uow.session, report)
             for path in files:
-                importer.import_file(path)
-            after = _row_counts(uow.session)
-            report.added = {table: after[table] - before[table] for table in COUNTED_TABLES}
-            uow.commit()
+                importer.import_file(path, progress)
+            report.added = dict.fromkeys(COUNTED_TABLES, 0)
+            if report.accepted:  # else nothing is kept, not even the customers or empty orders its bad lines named
+                after = _row_counts(uow.session)
+                report.added = {table: after[table] - before[table] for table in COUNTED_TABLES}
+                uow.commit()
     finally:
         engine.dispose()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _line_count(path: Path) -> int:
+    """About how many records a file holds (its newlines), for a progress bar's total."""
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def _row_counts(session: Session) -> dict[str, int]:
@@ -131,6 +148,13 @@ def _row_counts(session: Session) -> dict[str, int]:
 
 def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(where, record)`` per line of a JSON Lines or CSV file; empty CSV cells become ``None``."""
+    try:
+        yield from _file_records(path)
+    except UnicodeDecodeError as error:
+        raise HistoryFileError(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+def _file_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         if path.suffix.lower() == ".csv":
             for number, row in enumerate(csv.DictReader(handle), 2):
@@ -144,9 +168,9 @@ def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as error:
-                    raise ValueError(f"{path.name}:{number}: not JSON ({error.msg})") from None
+                    raise HistoryFileError(f"{path.name}:{number}: not JSON ({error.msg})") from None
                 if not isinstance(record, dict):
-                    raise ValueError(f"{path.name}:{number}: expected a JSON object per line")
+                    raise HistoryFileError(f"{path.name}:{number}: expected a JSON object per line")
                 yield f"{path.name}:{number}", record
 
 
@@ -293,12 +317,20 @@ class _Importer:
         self.products = set(session.scalars(select(Product.id)))
         self.customers: set[str] = set()
 
-    def import_file(self, path: Path) -> None:
+    def import_file(self, path: Path, progress: bool = False) -> None:
         records = read_records(path)
+        if progress:
+            from tqdm import tqdm
+
+            records = iter(tqdm(records, total=_line_count(path), desc=path.name, unit=" lines", leave=False,
+                                disable=None))  # None: no bar when stderr is not a terminal
         first = next(records, None)
         if first is None:
             return
-        kind = record_kind(first[1])
+        try:
+            kind = record_kind(first[1])
+        except ValueError as error:
+            raise HistoryFileError(f"{first[0]}: {error}") from None
         chained = itertools.chain([first], records)
         if kind == "customers":
             self._customers(chained)
@@ -326,6 +358,7 @@ class _Importer:
             except InvalidRecord as error:
                 self.report.invalid(where, str(error))
                 continue
+            self.report.accepted += 1
             groups.setdefault(tuple(sorted(row)), []).append(row)
         for fields, rows in groups.items():
             new = [{"created_at": utcnow(), "marketing_consent": False, **row} for row in rows if row["id"] not in self.customers]
@@ -384,6 +417,8 @@ class _Importer:
             except InvalidRecord as error:
                 self.report.invalid(where, str(error))
                 continue
+            if line["product_id"] in self.products:  # a line of an unknown product is skipped (and counted) later
+                self.report.accepted += 1
             if number not in orders:
                 orders[number] = (where, {
                     "order_number": number, "customer_id": customer_id, "email": record.get("email"),
@@ -408,6 +443,9 @@ class _Importer:
                 batch.append(_parse_order(record))
             except InvalidRecord as error:
                 self.report.invalid(where, str(error))
+                continue
+            if count:  # order lines were counted as they were grouped
+                self.report.accepted += 1
             if len(batch) >= BATCH_SIZE:
                 self._write_orders(batch)
                 batch = []
@@ -481,6 +519,7 @@ class _Importer:
                 continue
             if row["product_id"] is not None and not self._known_product(row["product_id"]):
                 continue
+            self.report.accepted += 1
             batch.append(row)
             if len(batch) >= BATCH_SIZE:
                 self._write_events(batch)
