@@ -61,8 +61,9 @@ def replica_settings(directory: Path, database_url: str, exchange: str) -> Setti
     })
 
 
-def replica_environment(settings: Settings, rasa_port: int, web_port: int) -> dict[str, str]:
-    env = child_environment(settings, Ports(free_port(), rasa_port, web_port))
+def replica_environment(settings: Settings, ports: Ports) -> dict[str, str]:
+    """The launcher's environment for ``ports`` plus the broker settings (the production launcher's job)."""
+    env = child_environment(settings, ports)
     env.update(SHOP_RABBITMQ_URL=settings.rabbitmq_url, SHOP_RABBITMQ_EXCHANGE=settings.rabbitmq_exchange)
     return env
 
@@ -75,7 +76,7 @@ async def wait_for_log(path: Path, *lines: str) -> None:
 
 
 @contextlib.contextmanager
-def web_replicas(settings: Settings, logs: Path, count: int = 2, rasa_port: int = 9) -> Iterator[list[str]]:
+def web_replicas(settings: Settings, logs: Path, count: int = 2, backends: Ports | None = None) -> Iterator[list[str]]:
     """``count`` web app processes on ``settings``' store; yields their base URLs, always stops them."""
     started: list[Service] = []
     try:
@@ -85,7 +86,8 @@ def web_replicas(settings: Settings, logs: Path, count: int = 2, rasa_port: int 
                 f"web replica {n}", [sys.executable, "-m", "assistant.cli", "web", "--port", str(port)],
                 f"http://127.0.0.1:{port}/healthz", logs / f"web-{n}.log",
             )
-            _start(service, replica_environment(settings, rasa_port, port))
+            behind = backends or Ports(9, 9, 9)  # nothing listens on port 9: these paths need no Rasa
+            _start(service, replica_environment(settings, Ports(behind.action_server, behind.rasa, port)))
             started.append(service)
             _wait_healthy(service, READY_TIMEOUT)
         yield [service.health_url.removesuffix("/healthz") for service in started]
@@ -357,12 +359,12 @@ async def test_a_shoppers_message_on_one_replica_reaches_the_agent_on_the_other_
                 if service.name != "web app"]
     rasa = backends[1].command
     rasa[rasa.index("--endpoints") + 1] = str(endpoints_with_broker(tmp_path, exchange, queue))
-    env = replica_environment(settings, ports.rasa, ports.web)
+    env = replica_environment(settings, ports)
     try:
         for service in backends:
             _start(service, env)
             _wait_healthy(service, 600.0)
-        with web_replicas(settings, tmp_path, rasa_port=ports.rasa) as (first, second):
+        with web_replicas(settings, tmp_path, backends=ports) as (first, second):
             for n in range(2):
                 await wait_for_log(tmp_path / f"web-{n}.log", "live relay: subscribed", "broker: consuming")
             await _take_over_across_replicas(settings, first, second)

@@ -24,7 +24,7 @@ from assistant.web.keys import RASA, SETTINGS, STORE
 from assistant.web.live.broker import EventConsumer
 from assistant.web.live.handoffs import HandoffService
 from assistant.web.live.hub import Hub
-from assistant.web.live.keys import HANDOFFS, HUB, LIVE_LINKS, LiveLinks
+from assistant.web.live.keys import HANDOFFS, HUB
 from assistant.web.live.relay import RedisRelay
 from assistant.web.live.shared import RedisMarks, connect, exclusive, namespace
 from assistant.web.live.watcher import POLL_SECONDS, watch
@@ -46,7 +46,7 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.to_thread(migrate, settings.database_url)
     except SQLAlchemyError as error:
         log.error("customer store unreachable at start-up, console unavailable until it is back: %s", error)
-    hub, links = Hub(), LiveLinks()
+    hub = Hub()
     jobs: list[Coroutine[Any, Any, None]] = []
     policy = load_store_policy(settings.policy_file)
     poll = None if settings.rabbitmq_url else POLL_SECONDS
@@ -56,14 +56,13 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
         watcher = watch(service, hub, poll)
     else:
         space = namespace(settings.redis_url, settings.database_url)
-        links.relay = hub.relay = RedisRelay(redis, space + "live")
-        jobs.append(links.relay.listen(hub))
+        relay = hub.relay = RedisRelay(redis, space + "live")
+        jobs.append(relay.listen(hub))
         service = HandoffService(app[STORE], app[RASA], hub, policy, RedisMarks(redis, space + "live:marks"), settings)
         watcher = watch(service, hub, poll, lambda: exclusive(redis, space + "live:pass", PASS_LOCK_MS))
     if settings.rabbitmq_url:
-        links.consumer = EventConsumer(settings.rabbitmq_url, settings.rabbitmq_exchange, hub)
-        jobs.append(links.consumer.run())
-    app[HUB], app[HANDOFFS], app[LIVE_LINKS] = hub, service, links
+        jobs.append(EventConsumer(settings.rabbitmq_url, settings.rabbitmq_exchange, hub).run())
+    app[HUB], app[HANDOFFS] = hub, service
     tasks = [asyncio.create_task(job) for job in (watcher, *jobs)]
     yield
     for task in tasks:
