@@ -31,7 +31,7 @@ from assistant.store.models import Customer
 from assistant.tracker_retention import prune_idle_guests
 from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, read_session, sender_for
 from tests.conftest import MODEL_PATH
-from tests.conversation import product_ids, texts
+from tests.conversation import Conversation, product_ids, texts
 from tests.production_fixtures import fresh_database, production_env, production_settings, require  # noqa: F401
 from tests.test_conversations import is_hiking_footwear
 
@@ -46,7 +46,19 @@ def production_stack(production_settings: Settings, tmp_path_factory: pytest.Tem
         pytest.fail(f"no trained model at {MODEL_PATH}; `make test-prod` trains it first")
     logs = tmp_path_factory.mktemp("production-logs")
     with running_production(production_settings, MODEL_PATH, replicas=2, fronts=FrontPorts.free(), log_dir=logs) as stack:
+        warm(stack, production_settings, searches=2)
         yield stack
+
+
+def warm(stack: ProductionStack, settings: Settings, searches: int = 0) -> None:  # noqa: F811
+    """A first turn straight to each Rasa replica with a long time-out (and searches, which load
+    the catalog in the action servers the balancer picks): on this loaded machine a first parse
+    after start-up can outlast the web app's 30 s, which is not what these tests test."""
+    for number, ports in enumerate(stack.replicas):
+        chat = Conversation(f"http://127.0.0.1:{ports.rasa}", settings.gateway_token, f"warm-up-{number}")
+        chat.say("hello", timeout=900)
+        for _ in range(searches):
+            chat.say("show me tents", timeout=900)
 
 
 @asynccontextmanager
@@ -84,13 +96,14 @@ def guest_sender(session: aiohttp.ClientSession, settings: Settings) -> str:
 
 
 async def test_a_conversation_continues_after_every_rasa_process_restarts(
-    production_stack: ProductionStack, catalog: dict[str, dict[str, Any]],
+    production_stack: ProductionStack, production_settings: Settings, catalog: dict[str, dict[str, Any]],  # noqa: F811
 ) -> None:
     async with browser(production_stack) as session:
         first = product_ids(await say(session, "waterproof hiking boots under $150"))
         assert first, "the search returned no products"
 
         production_stack.restart("rasa server")  # both replicas down at once, then back
+        warm(production_stack, production_settings)
 
         async with session.get("/api/history") as response:
             history = (await response.json())["history"]
