@@ -95,3 +95,31 @@ async def test_the_stores_answers_are_told_once_in_their_conversation(action_sto
     assert texts(messages) == "The store has confirmed: order SA-1 is cancelled."
     _, again = await run(ActionStoreUpdate(), tracker("order_lookup", sender_id="told-here"))
     assert again == []
+
+
+async def test_a_cancellation_while_the_store_is_down_is_said_to_be_saved(action_store: Settings) -> None:
+    from datetime import timedelta
+
+    from actions.orders import BACKLOG_NOTE, ActionCancelOrder
+    from assistant.backend.outbox import enqueue
+
+    with unit_of_work() as uow:  # an earlier request the store has not taken for a while
+        enqueue(uow, "cart_changed", {"items": []}, key="stuck-cart-change")
+        stuck = uow.session.scalars(select(BackendOutboxRow).where(BackendOutboxRow.idempotency_key
+                                                                    == "stuck-cart-change")).one()
+        stuck.created_at = utcnow() - timedelta(minutes=5)
+        stuck.last_error = "store backend unreachable: ClientConnectorError"
+        uow.commit()
+    bob = tracker("order_lookup", "bob", action_store, slots={"pending_cancel_order": "SA-2002"}, text="yes",
+                  intent="affirm")
+    _, messages = await run(ActionCancelOrder(), bob)
+    assert texts(messages).startswith("I've asked the store to cancel order SA-2002.")
+    assert texts(messages).endswith(BACKLOG_NOTE.strip())
+    with unit_of_work() as uow:
+        order = uow.orders.by_number("SA-2002")
+        assert order.status == "cancellation_requested"
+        order.status, order.status_source = "paid", None  # as the other order tests expect it
+        for row in uow.session.scalars(select(BackendOutboxRow).where(BackendOutboxRow.order_id == "SA-2002")):
+            uow.session.delete(row)
+        uow.session.delete(uow.session.get(BackendOutboxRow, stuck.id))
+        uow.commit()
