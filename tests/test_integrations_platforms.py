@@ -4,10 +4,12 @@ For every platform, with the recorded payload shapes of ``tests/fixtures/platfor
 platform's own authentication, filters, pagination and webhook signatures: a full sync imports
 products (one per variant, with size, colour, stock and price) and orders; a second sync asks
 only for what changed after the stored cursor and imports just that; a third changes nothing.
-A cancellation requested in chat leaves the outbox as the platform's cancel call, and the
-platform's webhook confirming it turns the order cancelled with a notice for the shopper's
-conversation; a forged or stale webhook gets 401 and changes nothing.  The real catalog
-index is built (the packaged MiniLM model), on a real SQLite store.
+A cancellation asked in chat (the chat's own cancel action, run as the action server runs it)
+leaves the outbox as the platform's cancel call, and the platform's webhook confirming it, or
+the next sync should the webhook be lost, turns the order cancelled with a notice for the
+shopper's conversation; a refusal is told too; a forged or stale webhook gets 401 and changes
+nothing; a return request becomes the platform's return.  The real catalog index is built (the
+packaged MiniLM model), on a real SQLite store (and PostgreSQL for one round trip).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from actions import context
+from actions.orders import ActionCancelOrder
 from assistant.backend.outbox import OutboxDeliverer, enqueue, make_transport
 from assistant.integrations.sync import SyncReport, run_sync
 from assistant.launcher import free_port
@@ -30,6 +34,7 @@ from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import Order, PlatformOrder, ShopperNotice, SyncCursor
 from assistant.web.app import create_app
 from catalog_index.importer import read_catalog
+from tests.actions_harness import run, texts, tracker
 from tests.platform_fakes import (
     KEY,
     SECRET,
@@ -241,6 +246,17 @@ def request_cancellation(settings: Settings, number: str, sender: str) -> str:
         engine.dispose()
 
 
+EMAILS = {"shopify": "ana@example.com", "woocommerce": "cleo@example.com", "medusa": "eva@example.com"}
+
+
+async def cancel_in_chat(platform: Platform, number: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat's own cancel action (a guest proving the order with its number and e-mail) on this store."""
+    monkeypatch.setattr(context, "_resources", context._Resources(platform.settings))  # restored after the test
+    guest = {"order_number": number, "email": EMAILS[platform.name], "pending_cancel_order": number}
+    _, messages = await run(ActionCancelOrder(), tracker("order_lookup", slots=guest, text="yes", intent="affirm"))
+    assert texts(messages).startswith(f"I've asked the store to cancel order {number}."), texts(messages)
+
+
 def order_state(settings: Settings, number: str) -> tuple[str, list[str]]:
     """The order's status and the notices waiting for its conversation."""
     engine = make_engine(settings.database_url)
@@ -276,13 +292,15 @@ async def deliver(platform: Platform) -> list[str]:
         engine.dispose()
 
 
-async def test_cancel_reaches_the_platform_and_its_webhook_confirms_it(platform: Platform) -> None:
+async def test_cancel_asked_in_chat_reaches_the_platform_and_its_webhook_confirms_it(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await run_sync(platform.settings, platform.name, progress=False)
     number = min(ORDERS[platform.name])
     external_id = ORDERS[platform.name][number][3]
-    key = request_cancellation(platform.settings, number, "rest:shopper-1")
+    await cancel_in_chat(platform, number, monkeypatch)
 
-    assert await deliver(platform) == [key]
+    assert len(await deliver(platform)) == 1
     assert platform.fake.calls == [("cancel", external_id)]
     assert order_state(platform.settings, number) == ("cancellation_requested", [])
     assert await deliver(platform) == []  # delivered once
