@@ -15,6 +15,7 @@ packaged MiniLM model), on a real SQLite store (and PostgreSQL for one round tri
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,24 @@ def confirming_webhook(platform: Platform, external_id: str) -> tuple[dict[str, 
     return fake.canceled_webhook(external_id)
 
 
+def still_paid_webhook(platform: Platform, external_id: str) -> tuple[dict[str, str], bytes]:
+    """The platform reporting the order unchanged (paid) while the cancellation is in progress."""
+    fake = platform.fake
+    if isinstance(fake, FakeShopify):
+        headers, body = fake.cancelled_webhook(external_id)
+        payload = {**json.loads(body), "cancelled_at": None, "financial_status": "paid"}
+        body = json.dumps(payload).encode()
+        return {**headers, "X-Shopify-Topic": "orders/updated", **fake.sign(body)}, body
+    if isinstance(fake, FakeWooCommerce):
+        headers, body = fake.updated_webhook(external_id)
+        body = json.dumps({**json.loads(body), "status": "processing"}).encode()
+        return {**headers, **fake.sign(body)}, body
+    assert isinstance(fake, FakeMedusa)
+    body = json.dumps({"id": "evt_2", "event": "order.updated",
+                       "data": {"id": external_id, "status": "pending", "payment_status": "captured"}}).encode()
+    return {**fake.sign(body), "Content-Type": "application/json"}, body
+
+
 async def deliver(platform: Platform) -> list[str]:
     """One pass of the outbox with ``SHOP_BACKEND=<platform>``; the keys delivered."""
     engine = make_engine(platform.settings.database_url)
@@ -317,6 +336,10 @@ async def test_cancel_asked_in_chat_reaches_the_platform_and_its_webhook_confirm
                      for name, value in headers.items()}
         assert (await client.post(url, data=body, headers=wrong_key)).status == 401
         assert (await client.post(url, data=body, headers={"Content-Type": "application/json"})).status == 401
+        assert order_state(platform.settings, number) == ("cancellation_requested", [])
+        paid_headers, paid_body = still_paid_webhook(platform, external_id)
+        paid = await client.post(url, data=paid_body, headers=paid_headers)  # no answer yet, not a refusal
+        assert paid.status == 200 and (await paid.json())["outcome"] == "ignored"
         assert order_state(platform.settings, number) == ("cancellation_requested", [])
 
         response = await client.post(url, data=body, headers=headers)
