@@ -19,11 +19,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
-from actions.context import searcher, unit_of_work
+from actions.context import searcher, settings, unit_of_work
 from actions.replies import day, money, products_payload
 from actions.resolve import WORD, _named_in, content_words, mentioned_ordinal
 from actions.shopper import known_customer
 from assistant.alerts import BACK_IN_STOCK, PRICE_DROP, available, has_stock_data, listed, payload
+from assistant.backend.outbox import tell_store
+from assistant.store.db import UnitOfWork
 from assistant.store.models import Product, ProductAlert
 from catalog_index.search import CatalogSearcher
 
@@ -102,6 +104,17 @@ def refusal(kind: str, product: Product) -> str | None:
     return None
 
 
+
+def alert_changed(uow: UnitOfWork, alerts: list[ProductAlert], status: str | None = None) -> None:
+    """Tell the store's backend (when configured) of alerts set or cancelled, e.g. for its own e-mails."""
+    uow.session.flush()
+    for alert in alerts:
+        now = status or alert.status
+        tell_store(uow, settings(), "alert_changed", {
+            "alert_id": alert.id, "customer_id": alert.customer_id, "product_id": alert.product_id,
+            "kind": alert.kind, "status": now,
+        }, key=f"alert_changed:{alert.id}:{now}")
+
 class ActionSetAlert(ShopAction):
     """"tell me when it's back" / "let me know if it gets cheaper" on the product meant."""
 
@@ -136,6 +149,7 @@ class ActionSetAlert(ShopAction):
                 dispatcher.utter_message(text=f"You already have that alert: {describe(existing[0])}.")
                 return focus
             alert = uow.alerts.add(customer_id, product, kind)
+            alert_changed(uow, [alert])
             customer = uow.customers.get(customer_id)
             consent = bool(customer and customer.marketing_consent)
             uow.commit()
@@ -200,6 +214,8 @@ class ActionCancelAlerts(ShopAction):
             alerts = uow.alerts.active(customer_id) if customer_id else []
             chosen = alerts_meant(tracker, alerts) if alerts else None
             cancelled = uow.alerts.cancel(chosen or [])
+            if cancelled:
+                alert_changed(uow, chosen or [], status="cancelled")
             uow.commit()
         if customer_id is None:
             dispatcher.utter_message(text=NEEDS_LOGIN)

@@ -25,10 +25,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
-from actions.context import store_policy, unit_of_work
+from actions.context import settings, store_policy, unit_of_work
 from actions.fallback import offer_likely_intents, recover
 from actions.policy import PERSON_BUTTON
 from actions.shopper import known_customer
+from assistant.backend.outbox import tell_store
 from assistant.handoff_queue import estimate_wait_minutes, next_opening, support_open
 
 TRANSCRIPT_TURNS = 20
@@ -75,6 +76,10 @@ def request_person(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
                 sender_id=tracker.sender_id, channel=channel, reason=reason, after_hours=not open_now,
                 customer_id=known_customer(uow, tracker), transcript=transcript(tracker),
             )
+            tell_store(uow, settings(), "handoff_opened", {
+                "handoff_id": request.id, "customer_id": request.customer_id, "channel": channel,
+                "reason": reason, "after_hours": not open_now,
+            }, key=f"handoff_opened:{request.id}")
             uow.commit()
         ahead, minutes = uow.handoffs.waiting_ahead(request), estimate_wait_minutes(uow.handoffs, request)
     if not open_now:

@@ -30,6 +30,7 @@ from actions.base import ShopAction
 from actions.context import settings, unit_of_work, verified_customer
 from actions.replies import day
 from actions.shopper import known_customer
+from assistant.backend.outbox import tell_store
 from assistant.identity import EXPORT_LINK_TTL, sign_export_link
 from assistant.rasa_api import RasaApiError, erase_conversation
 from assistant.store.db import UnitOfWork
@@ -71,6 +72,7 @@ def set_consent(uow: UnitOfWork, customer_id: str, consent: bool, via: str) -> N
     if customer is not None and customer.consent_asked_at is None:
         uow.customers.upsert(customer_id, consent_asked_at=utcnow())
     uow.audit.record(customer_id, "consent_change", {"personalization": {"from": before, "to": consent}, "via": via})
+    tell_store(uow, settings(), "consent_changed", {"customer_id": customer_id, "personalization": consent, "via": via})
 
 
 def summary_text(summary: DataSummary, retention_years: int) -> str:

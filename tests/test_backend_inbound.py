@@ -161,3 +161,21 @@ def test_a_later_history_import_keeps_what_the_store_and_the_chat_said(settings:
         "SA-2": ("cancellation_requested", "assistant"),
         "SA-3": ("paid", None),  # no newer word from the store: the import's status applies
     }
+
+
+async def test_forget_me_removes_the_notices_and_the_words_of_returns(client: TestClient, settings: Settings) -> None:
+    await client.post("/api/events", headers=AUTH, json={"type": "order_status", "order_number": "SA-1",
+                                                         "status": "cancelled"})
+    assert state(settings)["notices"]
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            uow.privacy.erase("C1", {"chat-7", "web-customer-C1"})
+            uow.commit()
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            assert uow.session.scalars(select(ShopperNotice)).all() == []
+            request = uow.returns.by_number("RT-00000000AA")
+            assert request is not None and request.reason == "(erased at the customer's request)"
+            assert {(o.notify_sender_id, o.email) for o in uow.session.scalars(select(Order))} == {(None, None)}
+    finally:
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""The outbox against a local store receiver that verifies signatures: down for a while, then up.
+"""The outbox (on SQLite and PostgreSQL) against a local store receiver that verifies signatures: down for a while, then up.
 
 Requests wait while the store is unreachable or answering 503, are retried with the same
 idempotency key until delivered, reach the store once per key and in order per order, and
@@ -24,6 +24,7 @@ from assistant.launcher import free_port
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
 from assistant.store.models import BackendOutboxRow, utcnow
+from tests.store_fixtures import postgres_url, store_url  # noqa: F401
 from tests.store_receiver import StoreReceiver
 
 SECRET = "webhook-secret-for-tests"
@@ -41,8 +42,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url)
+def engine(store_url: str) -> Iterator[Engine]:  # noqa: F811
+    """The outbox on SQLite and on PostgreSQL (the claim's compare-and-set must hold on both)."""
+    engine = make_engine(store_url)
     yield engine
     engine.dispose()
 

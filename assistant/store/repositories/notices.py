@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from assistant.store.models import ShopperNotice, utcnow
 
-MAX_TELL_ATTEMPTS = 20
+MAX_TELL_ATTEMPTS = 120  # at the default 5 s pass: ten minutes of Rasa being unreachable
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from assistant.store.models import (
     HandoffRequest,
     Order,
     ProductAlert,
+    ReturnRequest,
+    ShopperNotice,
     utcnow,
 )
 from assistant.store.repositories.alerts import AlertRepository
@@ -128,6 +130,7 @@ class PrivacyRepository:
                 **_plain(order), "items": [_plain(item) for item in order.items],
                 "shipment": _plain(order.shipment) if order.shipment else None,
                 "refund": _plain(order.refund) if order.refund else None,
+                "returns": _rows(self.session, select(ReturnRequest).where(ReturnRequest.order_id == order.id)),
             })
         carts = self.session.scalars(select(Cart).where(Cart.customer_id == customer_id))
         profile = _plain(customer)
@@ -154,6 +157,14 @@ class PrivacyRepository:
         self.session.execute(delete(CartNudge).where(CartNudge.customer_id == customer_id))
         alerts = self.session.execute(delete(ProductAlert).where(ProductAlert.customer_id == customer_id)).rowcount
         self._scrub_handoffs(customer_id, sender_ids)
+        # Store backend: what the store said for their conversations, and the words of their returns
+        # (the return itself stays with the anonymized order, for accounting).
+        self.session.execute(delete(ShopperNotice).where(ShopperNotice.sender_id.in_(sender_ids)))
+        owned = select(Order.id).where(Order.customer_id == customer_id)
+        self.session.execute(update(ReturnRequest).where(ReturnRequest.order_id.in_(owned))
+                             .values(reason="(erased at the customer's request)", note=None))
+        self.session.execute(update(Order).where(Order.customer_id == customer_id)
+                             .values(notify_sender_id=None, notify_channel=None))
         ChannelLinkRepository(self.session).forget_customer(customer_id)  # the shopper is a guest on every channel
         order_count = int(self.session.scalar(select(func.count(Order.id)).where(Order.customer_id == customer_id)) or 0)
         pseudonym = None

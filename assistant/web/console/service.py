@@ -22,7 +22,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from assistant.backend.outbox import tell_store
 from assistant.handoff_queue import estimate_wait_minutes, next_opening
+from assistant.settings import Settings
 from assistant.store.db import UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
 from assistant.store.repositories.agents import AgentRepository
@@ -101,8 +103,10 @@ RESUME_EVENTS = [
 
 
 class HandoffService:
-    def __init__(self, sessions: sessionmaker[Session], rasa: RasaClient, hub: Hub, policy: StorePolicy) -> None:
+    def __init__(self, sessions: sessionmaker[Session], rasa: RasaClient, hub: Hub, policy: StorePolicy,
+                 settings: Settings | None = None) -> None:
         self.sessions, self.rasa, self.hub, self.policy = sessions, rasa, hub, policy
+        self.settings = settings  # for telling the store's backend a handoff closed (when one is configured)
         self._locks: dict[str, asyncio.Lock] = {}
         self._seen: dict[str, int] = {}  # sender -> last tracker event index pushed to agents
 
@@ -236,7 +240,7 @@ class HandoffService:
         )
         # Rasa first: if it is down, the agent still holds a paused conversation and can retry.
         messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system")])
-        await self._db(lambda uow: _commit(uow, uow.handoffs.close(uow.handoffs.get(handoff_id), how)))  # type: ignore[arg-type]
+        await self._db(lambda uow: _commit(uow, self._close(uow, handoff_id, how)))
         state = "bot_resumed" if how == "bot" else "closed"
         await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": state})
         await self._push(handoff, messages)
@@ -246,9 +250,20 @@ class HandoffService:
         """Close a request no agent has taken (over the per-address cap), resume the bot and
         tell the shopper ``text``; returns that notice."""
         messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system")])
-        await self._db(lambda uow: _commit(uow, uow.handoffs.close(uow.handoffs.get(handoff.id), "closed")))  # type: ignore[arg-type]
+        await self._db(lambda uow: _commit(uow, self._close(uow, handoff.id, "closed")))
         await self.hub.to_agents({"type": "queue"})
         return messages
+
+    def _close(self, uow: UnitOfWork, handoff_id: int, how: str) -> None:
+        """Close the handoff and, in the same transaction, tell the store's backend (when configured)."""
+        row = uow.handoffs.get(handoff_id)
+        if row is None:
+            return
+        uow.handoffs.close(row, how)
+        if self.settings is not None:
+            tell_store(uow, self.settings, "handoff_closed", {
+                "handoff_id": row.id, "customer_id": row.customer_id, "channel": row.channel, "how": how,
+            }, key=f"handoff_closed:{row.id}")
 
     async def _push(self, handoff: Handoff, messages: list[dict[str, Any]]) -> None:
         for message in messages:

@@ -44,7 +44,7 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     app[AGENT_SESSIONS] = AgentSessions()
     app[LOGIN_THROTTLE] = LoginThrottle()
     app[HANDOFFS] = HandoffService(
-        app[STORE], app[RASA], app[HUB], load_store_policy(settings.policy_file)
+        app[STORE], app[RASA], app[HUB], load_store_policy(settings.policy_file), settings
     )
     watcher = asyncio.create_task(watch(app[HANDOFFS], app[HUB]))
     sweeper = asyncio.create_task(sweep_sessions(app))
