@@ -33,6 +33,7 @@ from assistant.launcher import free_port
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import Order, PlatformOrder, ShopperNotice, SyncCursor
+from assistant.store.models import Product as MirroredProduct
 from assistant.web.app import create_app
 from catalog_index.importer import read_catalog
 from tests.actions_harness import run, texts, tracker
@@ -229,6 +230,51 @@ async def test_full_sync_then_only_what_changed_then_nothing(platform: Platform)
     assert (again.products_read, again.products_changed, again.orders_read) == (len(CATALOG[platform.name]), 0, 2)
     assert platform.settings.catalog_path.read_bytes() == before
     assert "new or changed 0" in again.summary()
+
+
+UNPUBLISHED = {"shopify": ("status", "ARCHIVED", "ACTIVE", "updatedAt", "2026-11-29T09:00:00Z", "2026-11-30T09:00:00Z"),
+               "woocommerce": ("status", "draft", "publish", "date_modified_gmt", "2026-11-29T09:00:00",
+                               "2026-11-30T09:00:00"),
+               "medusa": ("status", "draft", "published", "updated_at", "2026-11-29T09:00:00.000Z",
+                          "2026-11-30T09:00:00.000Z")}
+
+
+def mirror_availability(settings: Settings) -> dict[str, bool]:
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return {product.id: bool(product.payload.get("available", True)) for product in session.scalars(
+                select(MirroredProduct))}
+    finally:
+        engine.dispose()
+
+
+async def test_products_no_longer_sold_leave_the_catalog_and_stay_for_history(platform: Platform) -> None:
+    await run_sync(platform.settings, platform.name, progress=False)
+    product = platform.fake.products[1]  # the second product: one variant (a tote, a mug, socks)
+    [gone_id] = [pid for pid in CATALOG[platform.name] if pid.endswith(("21", "740"))]
+    key, off, on, stamp, first, second = UNPUBLISHED[platform.name]
+
+    product.update({key: off, stamp: first})
+    report = await run_sync(platform.settings, platform.name, progress=False)
+    assert (report.products_read, report.products_withdrawn) == (0, 1)
+    assert set(catalog_view(platform.settings)) == set(CATALOG[platform.name]) - {gone_id}
+    assert mirror_availability(platform.settings)[gone_id] is False
+    last = max(ORDERS[platform.name])
+    assert store_view(platform.settings)["orders"][last] == ORDERS[platform.name][last]  # history keeps it
+
+    product.update({key: on, stamp: second})
+    report = await run_sync(platform.settings, platform.name, progress=False)
+    assert (report.products_changed, report.products_withdrawn) == (1, 0)
+    assert catalog_view(platform.settings) == CATALOG[platform.name]
+    assert mirror_availability(platform.settings)[gone_id] is True
+
+    platform.fake.products.remove(product)  # deleted outright: no platform reports that as a change
+    assert (await run_sync(platform.settings, platform.name, progress=False)).products_withdrawn == 0
+    report = await run_sync(platform.settings, platform.name, full=True, progress=False)
+    assert (report.products_changed, report.products_withdrawn) == (0, 1)
+    assert set(catalog_view(platform.settings)) == set(CATALOG[platform.name]) - {gone_id}
+    assert "withdrawn 1" in report.summary()
 
 
 def request_cancellation(settings: Settings, number: str, sender: str) -> str:

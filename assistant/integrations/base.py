@@ -55,10 +55,15 @@ class SyncedOrder:
 
 @dataclass(frozen=True)
 class ProductPage:
-    """Catalog rows of one page of the platform's products, and the newest ``updated_at`` among them."""
+    """Catalog rows of one page of the platform's products, and the newest ``updated_at`` among them.
+
+    ``withdrawn`` names the catalog ids of variants whose product the platform no longer sells
+    (archived, draft, unpublished): they leave the catalog and stay in the mirror for history.
+    """
 
     products: list[dict[str, Any]]
     updated_at: str | None
+    withdrawn: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

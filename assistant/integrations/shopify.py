@@ -176,7 +176,9 @@ class Shopify:
         async for data, nodes in self._pages(PRODUCTS, "products", since):
             currency = data["shop"]["currencyCode"]
             rows = [row for node in nodes if node["status"] == "ACTIVE" for row in self._variant_rows(node, currency)]
-            yield ProductPage(rows, max((node["updatedAt"] for node in nodes), default=None))
+            withdrawn = [product_id(NAME, variant["id"]) for node in nodes if node["status"] != "ACTIVE"
+                         for variant in node["variants"]["nodes"]]
+            yield ProductPage(rows, max((node["updatedAt"] for node in nodes), default=None), withdrawn)
 
     @staticmethod
     def _variant_rows(node: dict[str, Any], currency: str) -> list[dict[str, Any]]:
