@@ -232,6 +232,14 @@ async def test_full_sync_then_only_what_changed_then_nothing(platform: Platform)
     assert "new or changed 0" in again.summary()
 
 
+async def test_rate_limits_slow_a_sync_down_without_stopping_it(platform: Platform) -> None:
+    platform.fake.throttle = 2
+    report = await run_sync(platform.settings, platform.name, progress=False)
+    assert platform.fake.throttle == 0 and report.products_read == len(CATALOG[platform.name])
+    assert catalog_view(platform.settings) == CATALOG[platform.name]
+    assert store_view(platform.settings)["orders"] == ORDERS[platform.name]
+
+
 UNPUBLISHED = {"shopify": ("status", "ARCHIVED", "ACTIVE", "updatedAt", "2026-11-29T09:00:00Z", "2026-11-30T09:00:00Z"),
                "woocommerce": ("status", "draft", "publish", "date_modified_gmt", "2026-11-29T09:00:00",
                                "2026-11-30T09:00:00"),
