@@ -516,6 +516,24 @@ async def test_stale_signed_webhooks_are_refused(tmp_path: Path) -> None:
         await client.close()
 
 
+async def test_woocommerces_signed_ping_is_acknowledged_and_an_unsigned_one_refused(tmp_path: Path) -> None:
+    """WooCommerce pings a new webhook's URL with a form body (``webhook_id=…``), signed like any delivery."""
+    settings = load_settings(tmp_path, env={**SECRETS, **woocommerce_env("http://127.0.0.1:9")})
+    fake = FakeWooCommerce()
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    try:
+        body = b"webhook_id=14"
+        headers = {**fake.sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+        response = await client.post("/api/integrations/woocommerce/webhook", data=body, headers=headers)
+        assert response.status == 200 and "not an order update" in (await response.json())["ignored"]
+        response = await client.post("/api/integrations/woocommerce/webhook", data=body,
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status == 401
+    finally:
+        await client.close()
+
+
 async def test_without_a_webhook_secret_nothing_is_accepted(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, env=SECRETS)
     fake = FakeWooCommerce()
