@@ -55,6 +55,13 @@ class FakePlatform:
     filters: list[tuple[str, str | None]] = field(default_factory=list)  # (resource, since) per first page
     calls: list[tuple[str, Any]] = field(default_factory=list)  # ("cancel", id), ("return", {...})
     refuse_cancel: str | None = None  # the platform's reason when it will not cancel (fulfilled meanwhile)
+    throttle: int = 0  # how many of the next reads to refuse with the platform's rate-limit answer
+
+    def throttled(self) -> bool:
+        if self.throttle > 0:
+            self.throttle -= 1
+            return True
+        return False
 
     def changed(self, items: list[dict[str, Any]], key: str, since: str | None) -> list[dict[str, Any]]:
         chosen = [item for item in items if since is None or when(item[key]) > when(since)]
@@ -80,6 +87,11 @@ class FakeShopify(FakePlatform):
                                                 "wrong password)"}, status=401)
         document = await request.json()
         query, variables = document["query"], document["variables"]
+        if ("query Products" in query or "query Orders" in query) and self.throttled():
+            return web.json_response({"errors": [{"message": "Throttled", "extensions": {
+                "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                "extensions": {"cost": {"requestedQueryCost": 52, "actualQueryCost": None, "throttleStatus": {
+                    "maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": 100.0}}}})
         if "query Products" in query or "query Orders" in query:
             field_name = "products" if "query Products" in query else "orders"
             items = self.products if field_name == "products" else self.orders
@@ -153,6 +165,9 @@ class FakeWooCommerce(FakePlatform):
         if not self._authorized(request):
             return web.json_response({"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list "
                                       "resources.", "data": {"status": 401}}, status=401)
+        if self.throttled():
+            return web.json_response({"code": "woocommerce_rest_too_many_requests", "message": "Too many requests."},
+                                     status=429, headers={"Retry-After": "0"})
         since = request.query.get("modified_after")
         page = int(request.query.get("page", "1"))
         if resource and page == 1:
@@ -236,6 +251,9 @@ class FakeMedusa(FakePlatform):
     def _list(self, request: web.Request, key: str, items: list[dict[str, Any]]) -> web.Response:
         if not self._authorized(request):
             return self._unauthorized()
+        if self.throttled():
+            return web.json_response({"type": "too_many_requests", "message": "Too many requests"}, status=429,
+                                     headers={"Retry-After": "0"})
         since = request.query.get("updated_at[$gt]")
         offset, limit = int(request.query.get("offset", "0")), min(int(request.query.get("limit", "50")), PAGE)
         if offset == 0:

@@ -82,6 +82,12 @@ async def test_bad_credentials_unreachable_and_unconfigured_are_one_line(
     err = capsys.readouterr().err
     assert err.startswith("error: shopify is unreachable at http://127.0.0.1:") and err.count("\n") == 1
 
+    monkeypatch.setenv("SHOP_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere")
+    assert await sync(tmp_path, "shopify", "--quiet") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the customer store (127.0.0.1:") and err.count("\n") == 1
+    assert err.endswith("its sync cursors did not move, so the next sync fetches the same changes again\n")
+
 
 def test_since_must_be_a_date(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

@@ -4,15 +4,18 @@ For every platform, with the recorded payload shapes of ``tests/fixtures/platfor
 platform's own authentication, filters, pagination and webhook signatures: a full sync imports
 products (one per variant, with size, colour, stock and price) and orders; a second sync asks
 only for what changed after the stored cursor and imports just that; a third changes nothing.
-A cancellation requested in chat leaves the outbox as the platform's cancel call, and the
-platform's webhook confirming it turns the order cancelled with a notice for the shopper's
-conversation; a forged or stale webhook gets 401 and changes nothing.  The real catalog
-index is built (the packaged MiniLM model), on a real SQLite store.
+A cancellation asked in chat (the chat's own cancel action, run as the action server runs it)
+leaves the outbox as the platform's cancel call, and the platform's webhook confirming it, or
+the next sync should the webhook be lost, turns the order cancelled with a notice for the
+shopper's conversation; a refusal is told too; a forged or stale webhook gets 401 and changes
+nothing; a return request becomes the platform's return.  The real catalog index is built (the
+packaged MiniLM model), on a real SQLite store (and PostgreSQL for one round trip).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -22,14 +25,18 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from actions import context
+from actions.orders import ActionCancelOrder
 from assistant.backend.outbox import OutboxDeliverer, enqueue, make_transport
 from assistant.integrations.sync import SyncReport, run_sync
 from assistant.launcher import free_port
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import Order, PlatformOrder, ShopperNotice, SyncCursor
+from assistant.store.models import Product as MirroredProduct
 from assistant.web.app import create_app
 from catalog_index.importer import read_catalog
+from tests.actions_harness import run, texts, tracker
 from tests.platform_fakes import (
     KEY,
     SECRET,
@@ -225,6 +232,59 @@ async def test_full_sync_then_only_what_changed_then_nothing(platform: Platform)
     assert "new or changed 0" in again.summary()
 
 
+async def test_rate_limits_slow_a_sync_down_without_stopping_it(platform: Platform) -> None:
+    platform.fake.throttle = 2
+    report = await run_sync(platform.settings, platform.name, progress=False)
+    assert platform.fake.throttle == 0 and report.products_read == len(CATALOG[platform.name])
+    assert catalog_view(platform.settings) == CATALOG[platform.name]
+    assert store_view(platform.settings)["orders"] == ORDERS[platform.name]
+
+
+UNPUBLISHED = {"shopify": ("status", "ARCHIVED", "ACTIVE", "updatedAt", "2026-11-29T09:00:00Z", "2026-11-30T09:00:00Z"),
+               "woocommerce": ("status", "draft", "publish", "date_modified_gmt", "2026-11-29T09:00:00",
+                               "2026-11-30T09:00:00"),
+               "medusa": ("status", "draft", "published", "updated_at", "2026-11-29T09:00:00.000Z",
+                          "2026-11-30T09:00:00.000Z")}
+
+
+def mirror_availability(settings: Settings) -> dict[str, bool]:
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return {product.id: bool(product.payload.get("available", True)) for product in session.scalars(
+                select(MirroredProduct))}
+    finally:
+        engine.dispose()
+
+
+async def test_products_no_longer_sold_leave_the_catalog_and_stay_for_history(platform: Platform) -> None:
+    await run_sync(platform.settings, platform.name, progress=False)
+    product = platform.fake.products[1]  # the second product: one variant (a tote, a mug, socks)
+    [gone_id] = [pid for pid in CATALOG[platform.name] if pid.endswith(("21", "740"))]
+    key, off, on, stamp, first, second = UNPUBLISHED[platform.name]
+
+    product.update({key: off, stamp: first})
+    report = await run_sync(platform.settings, platform.name, progress=False)
+    assert (report.products_read, report.products_withdrawn) == (0, 1)
+    assert set(catalog_view(platform.settings)) == set(CATALOG[platform.name]) - {gone_id}
+    assert mirror_availability(platform.settings)[gone_id] is False
+    last = max(ORDERS[platform.name])
+    assert store_view(platform.settings)["orders"][last] == ORDERS[platform.name][last]  # history keeps it
+
+    product.update({key: on, stamp: second})
+    report = await run_sync(platform.settings, platform.name, progress=False)
+    assert (report.products_changed, report.products_withdrawn) == (1, 0)
+    assert catalog_view(platform.settings) == CATALOG[platform.name]
+    assert mirror_availability(platform.settings)[gone_id] is True
+
+    platform.fake.products.remove(product)  # deleted outright: no platform reports that as a change
+    assert (await run_sync(platform.settings, platform.name, progress=False)).products_withdrawn == 0
+    report = await run_sync(platform.settings, platform.name, full=True, progress=False)
+    assert (report.products_changed, report.products_withdrawn) == (0, 1)
+    assert set(catalog_view(platform.settings)) == set(CATALOG[platform.name]) - {gone_id}
+    assert "withdrawn 1" in report.summary()
+
+
 def request_cancellation(settings: Settings, number: str, sender: str) -> str:
     """What the chat does on "cancel my order": the order waits for the store, the request goes to the outbox."""
     engine = make_engine(settings.database_url)
@@ -239,6 +299,17 @@ def request_cancellation(settings: Settings, number: str, sender: str) -> str:
             return key
     finally:
         engine.dispose()
+
+
+EMAILS = {"shopify": "ana@example.com", "woocommerce": "cleo@example.com", "medusa": "eva@example.com"}
+
+
+async def cancel_in_chat(platform: Platform, number: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat's own cancel action (a guest proving the order with its number and e-mail) on this store."""
+    monkeypatch.setattr(context, "_resources", context._Resources(platform.settings))  # restored after the test
+    guest = {"order_number": number, "email": EMAILS[platform.name], "pending_cancel_order": number}
+    _, messages = await run(ActionCancelOrder(), tracker("order_lookup", slots=guest, text="yes", intent="affirm"))
+    assert texts(messages).startswith(f"I've asked the store to cancel order {number}."), texts(messages)
 
 
 def order_state(settings: Settings, number: str) -> tuple[str, list[str]]:
@@ -263,6 +334,24 @@ def confirming_webhook(platform: Platform, external_id: str) -> tuple[dict[str, 
     return fake.canceled_webhook(external_id)
 
 
+def still_paid_webhook(platform: Platform, external_id: str) -> tuple[dict[str, str], bytes]:
+    """The platform reporting the order unchanged (paid) while the cancellation is in progress."""
+    fake = platform.fake
+    if isinstance(fake, FakeShopify):
+        headers, body = fake.cancelled_webhook(external_id)
+        payload = {**json.loads(body), "cancelled_at": None, "financial_status": "paid"}
+        body = json.dumps(payload).encode()
+        return {**headers, "X-Shopify-Topic": "orders/updated", **fake.sign(body)}, body
+    if isinstance(fake, FakeWooCommerce):
+        headers, body = fake.updated_webhook(external_id)
+        body = json.dumps({**json.loads(body), "status": "processing"}).encode()
+        return {**headers, **fake.sign(body)}, body
+    assert isinstance(fake, FakeMedusa)
+    body = json.dumps({"id": "evt_2", "event": "order.updated",
+                       "data": {"id": external_id, "status": "pending", "payment_status": "captured"}}).encode()
+    return {**fake.sign(body), "Content-Type": "application/json"}, body
+
+
 async def deliver(platform: Platform) -> list[str]:
     """One pass of the outbox with ``SHOP_BACKEND=<platform>``; the keys delivered."""
     engine = make_engine(platform.settings.database_url)
@@ -276,13 +365,15 @@ async def deliver(platform: Platform) -> list[str]:
         engine.dispose()
 
 
-async def test_cancel_reaches_the_platform_and_its_webhook_confirms_it(platform: Platform) -> None:
+async def test_cancel_asked_in_chat_reaches_the_platform_and_its_webhook_confirms_it(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await run_sync(platform.settings, platform.name, progress=False)
     number = min(ORDERS[platform.name])
     external_id = ORDERS[platform.name][number][3]
-    key = request_cancellation(platform.settings, number, "rest:shopper-1")
+    await cancel_in_chat(platform, number, monkeypatch)
 
-    assert await deliver(platform) == [key]
+    assert len(await deliver(platform)) == 1
     assert platform.fake.calls == [("cancel", external_id)]
     assert order_state(platform.settings, number) == ("cancellation_requested", [])
     assert await deliver(platform) == []  # delivered once
@@ -299,6 +390,10 @@ async def test_cancel_reaches_the_platform_and_its_webhook_confirms_it(platform:
                      for name, value in headers.items()}
         assert (await client.post(url, data=body, headers=wrong_key)).status == 401
         assert (await client.post(url, data=body, headers={"Content-Type": "application/json"})).status == 401
+        assert order_state(platform.settings, number) == ("cancellation_requested", [])
+        paid_headers, paid_body = still_paid_webhook(platform, external_id)
+        paid = await client.post(url, data=paid_body, headers=paid_headers)  # no answer yet, not a refusal
+        assert paid.status == 200 and (await paid.json())["outcome"] == "ignored"
         assert order_state(platform.settings, number) == ("cancellation_requested", [])
 
         response = await client.post(url, data=body, headers=headers)
@@ -417,6 +512,24 @@ async def test_stale_signed_webhooks_are_refused(tmp_path: Path) -> None:
         assert "was not imported" in (await response.json())["ignored"]
         unknown = await client.post("/api/integrations/magento/webhook", data=body, headers=fresh)
         assert unknown.status == 404
+    finally:
+        await client.close()
+
+
+async def test_woocommerces_signed_ping_is_acknowledged_and_an_unsigned_one_refused(tmp_path: Path) -> None:
+    """WooCommerce pings a new webhook's URL with a form body (``webhook_id=…``), signed like any delivery."""
+    settings = load_settings(tmp_path, env={**SECRETS, **woocommerce_env("http://127.0.0.1:9")})
+    fake = FakeWooCommerce()
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    try:
+        body = b"webhook_id=14"
+        headers = {**fake.sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+        response = await client.post("/api/integrations/woocommerce/webhook", data=body, headers=headers)
+        assert response.status == 200 and "not an order update" in (await response.json())["ignored"]
+        response = await client.post("/api/integrations/woocommerce/webhook", data=body,
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status == 401
     finally:
         await client.close()
 

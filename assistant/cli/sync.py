@@ -37,7 +37,7 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         print(f"error: the customer store ({settings.database_url.split('@')[-1]}) failed: {reason}; "
-              "the catalog may be ahead of it, and the next sync fetches the same changes again", file=sys.stderr)
+              "its sync cursors did not move, so the next sync fetches the same changes again", file=sys.stderr)
         return 1
     print(report.summary())
     return 0

@@ -10,6 +10,7 @@ whichever platform it is, and say whether trying again later can help.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -22,6 +23,7 @@ import aiohttp
 
 REPLAY_WINDOW = timedelta(minutes=5)  # a signed webhook older (or newer) than this is refused
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30)
+RATE_LIMIT_RETRIES = 3
 
 
 class PlatformError(Exception):
@@ -35,6 +37,14 @@ class PlatformError(Exception):
         super().__init__(message)
         self.retry = retry
         self.refusal = refusal
+
+
+class RateLimited(PlatformError):
+    """HTTP 429: the platform asks to slow down (``wait`` seconds, from ``Retry-After``)."""
+
+    def __init__(self, platform: str, method: str, path: str, retry_after: str | None) -> None:
+        super().__init__(f"{platform} rate-limited {method} {path} (HTTP 429); try again later", retry=True)
+        self.wait = float(retry_after) if retry_after and retry_after.replace(".", "", 1).isdigit() else 2.0
 
 
 class NotConfigured(PlatformError):
@@ -55,10 +65,15 @@ class SyncedOrder:
 
 @dataclass(frozen=True)
 class ProductPage:
-    """Catalog rows of one page of the platform's products, and the newest ``updated_at`` among them."""
+    """Catalog rows of one page of the platform's products, and the newest ``updated_at`` among them.
+
+    ``withdrawn`` names the catalog ids of variants whose product the platform no longer sells
+    (archived, draft, unpublished): they leave the catalog and stay in the mirror for history.
+    """
 
     products: list[dict[str, Any]]
     updated_at: str | None
+    withdrawn: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -165,7 +180,20 @@ class PlatformHttp:
 
     async def call(self, method: str, path: str, *, json: Any = None,
                    params: Mapping[str, str] | None = None) -> tuple[Any, Mapping[str, str]]:
-        """``(decoded JSON body, response headers)``; raises :class:`PlatformError`."""
+        """``(decoded JSON body, response headers)``; raises :class:`PlatformError`.
+
+        A 429 (rate limit) is waited out as its ``Retry-After`` says (at most 10 s), a few times,
+        so a long sync is slowed down rather than stopped.
+        """
+        for _ in range(RATE_LIMIT_RETRIES):
+            try:
+                return await self._call(method, path, json, params)
+            except RateLimited as limited:
+                await asyncio.sleep(min(10.0, limited.wait))
+        return await self._call(method, path, json, params)
+
+    async def _call(self, method: str, path: str, json: Any,
+                    params: Mapping[str, str] | None) -> tuple[Any, Mapping[str, str]]:
         url = f"{self.root}{path}"
         try:
             async with self._session.request(method, url, json=json, params=params, headers=self.headers,
@@ -175,7 +203,9 @@ class PlatformHttp:
                     raise PlatformError(
                         f"{self.platform} refused the credentials (HTTP {response.status} from {self.root}); "
                         "check the token or key in the environment", retry=True)
-                if response.status == 429 or response.status >= 500:
+                if response.status == 429:
+                    raise RateLimited(self.platform, method, path, response.headers.get("Retry-After"))
+                if response.status >= 500:
                     raise PlatformError(f"{self.platform} answered HTTP {response.status} for {method} {path}; "
                                         "try again later", retry=True)
                 if response.status >= 400:

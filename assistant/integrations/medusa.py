@@ -105,7 +105,9 @@ class Medusa:
         async for items in self._pages("/admin/products", "products", PRODUCT_FIELDS, since):
             rows = [self._row(item, variant) for item in items if item.get("status") == "published"
                     for variant in item.get("variants") or []]
-            yield ProductPage(rows, max((item["updated_at"] for item in items), default=None))
+            withdrawn = [product_id(NAME, variant["id"]) for item in items if item.get("status") != "published"
+                         for variant in item.get("variants") or []]
+            yield ProductPage(rows, max((item["updated_at"] for item in items), default=None), withdrawn)
 
     @staticmethod
     def _row(item: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:

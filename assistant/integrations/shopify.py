@@ -19,6 +19,7 @@ replay window.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,7 @@ RETURN_REASONS = (
     (("style",), "STYLE"), (("changed my mind", "unwanted", "don't want", "do not want"), "UNWANTED"),
 )
 TOPICS = {"orders/cancelled", "orders/updated", "orders/fulfilled", "orders/paid"}
+THROTTLE_RETRIES = 4
 
 
 def order_status(cancelled: bool, financial: str | None, fulfillment: str | None) -> str:
@@ -127,6 +129,13 @@ def order_status(cancelled: bool, financial: str | None, fulfillment: str | None
     if financial in ("paid", "partially_refunded"):
         return "paid"
     return "placed"
+
+
+def throttle_wait(cost: dict[str, Any]) -> float:
+    """Seconds until the bucket holds the query's cost again (1 to 10 s), from Shopify's ``extensions.cost``."""
+    status = cost.get("throttleStatus") or {}
+    missing = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
+    return min(10.0, max(1.0, missing / float(status.get("restoreRate") or 50)))
 
 
 def return_reason(text: str) -> str:
@@ -151,15 +160,24 @@ class Shopify:
                                  {"X-Shopify-Access-Token": settings.shopify_admin_token}, session=http)
 
     async def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """``data`` of a GraphQL call; top-level ``errors`` (throttling included) become :class:`PlatformError`."""
-        body, _ = await self.http.call("POST", self.endpoint, json={"query": query, "variables": variables})
-        errors = (body or {}).get("errors")
-        if errors:
+        """``data`` of a GraphQL call; top-level ``errors`` become :class:`PlatformError`.
+
+        Shopify limits queries by cost (a bucket refilled at ``restoreRate`` points a second):
+        a ``THROTTLED`` answer is waited out as long as its ``throttleStatus`` says, a few times.
+        """
+        waited = 0
+        while True:
+            body, _ = await self.http.call("POST", self.endpoint, json={"query": query, "variables": variables})
+            errors = (body or {}).get("errors")
+            if not errors:
+                return dict(body["data"])
             message = errors[0].get("message", "") if isinstance(errors, list) else str(errors)
             throttled = isinstance(errors, list) and any(
                 (error.get("extensions") or {}).get("code") == "THROTTLED" for error in errors)
-            raise PlatformError(f"shopify GraphQL error: {message}", retry=throttled)
-        return dict(body["data"])
+            if not throttled or waited == THROTTLE_RETRIES:
+                raise PlatformError(f"shopify GraphQL error: {message}", retry=throttled)
+            waited += 1
+            await asyncio.sleep(throttle_wait((body.get("extensions") or {}).get("cost") or {}))
 
     async def _pages(self, query: str, field: str, since: str | None) -> AsyncIterator[tuple[dict[str, Any], list[Any]]]:
         cursor: str | None = None
@@ -176,7 +194,9 @@ class Shopify:
         async for data, nodes in self._pages(PRODUCTS, "products", since):
             currency = data["shop"]["currencyCode"]
             rows = [row for node in nodes if node["status"] == "ACTIVE" for row in self._variant_rows(node, currency)]
-            yield ProductPage(rows, max((node["updatedAt"] for node in nodes), default=None))
+            withdrawn = [product_id(NAME, variant["id"]) for node in nodes if node["status"] != "ACTIVE"
+                         for variant in node["variants"]["nodes"]]
+            yield ProductPage(rows, max((node["updatedAt"] for node in nodes), default=None), withdrawn)
 
     @staticmethod
     def _variant_rows(node: dict[str, Any], currency: str) -> list[dict[str, Any]]:

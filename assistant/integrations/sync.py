@@ -5,7 +5,10 @@ embedding only re-worded products) and the store's product mirror; orders throug
 history importer's upsert.  Each resource remembers the newest ``updated_at`` it imported
 (``sync_cursors``), and the next sync asks the platform only for what changed after it.
 Only products that differ from the catalog are written, so a sync that finds nothing new
-changes nothing, and ``--full`` (everything again) changes only what really differs.
+changes nothing, and ``--full`` (everything again) changes only what really differs.  A
+product the platform stopped selling (archived, draft) leaves the catalog and index and stays
+in the store's mirror, unavailable, for order history; one deleted outright on the platform is
+never reported as changed, so ``--full`` withdraws the platform's products it no longer lists.
 
 The store's writes (mirror, orders, which platform order each is, the cursors) are one
 transaction, after the catalog: if the store is unreachable, the cursors stay where they
@@ -29,12 +32,12 @@ from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
 from assistant.store.history_import import ImportReport, import_order_records
 from assistant.store.models import Order, PlatformOrder, SyncCursor, utcnow
-from assistant.store.product_sync import mirror_products
+from assistant.store.product_sync import mirror_products, withdraw_products
 from assistant.store.upsert import upsert_rows
 from catalog_index.ann import IndexParams
 from catalog_index.importer import read_catalog
 from catalog_index.schema import CatalogRowError, normalize_product
-from catalog_index.update import upsert_products
+from catalog_index.update import delete_products, upsert_products
 
 RESOURCES = ("products", "orders")
 MAX_PROBLEMS_SHOWN = 10
@@ -49,6 +52,7 @@ class SyncReport:
     products_read: int = 0
     products_changed: int = 0
     products_skipped: list[str] = field(default_factory=list)
+    products_withdrawn: int = 0
     orders_read: int = 0
     orders: ImportReport | None = None
     cursors: dict[str, str | None] = field(default_factory=dict)
@@ -58,8 +62,9 @@ class SyncReport:
         def since(resource: str) -> str:
             return f"changed after {self.since[resource]}" if self.since.get(resource) else "all"
 
+        withdrawn = f", withdrawn {self.products_withdrawn}" if self.products_withdrawn else ""
         lines = [f"{self.platform}: products ({since('products')}): read {self.products_read}, "
-                 f"new or changed {self.products_changed}"]
+                 f"new or changed {self.products_changed}{withdrawn}"]
         lines += [f"  skipped {problem}" for problem in self.products_skipped[:MAX_PROBLEMS_SHOWN]]
         added = ", ".join(f"{count} {table}" for table, count in (self.orders.added if self.orders else {}).items())
         lines.append(f"{self.platform}: orders ({since('orders')}): read {self.orders_read}; new rows: {added or 'none'}")
@@ -91,9 +96,10 @@ def stored_cursors(session: Session, platform: str) -> dict[str, str]:
 
 
 async def fetch_products(platform: Platform, since: str | None, report: SyncReport,
-                         progress: bool) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """Every catalog product the platform changed after ``since``, normalized, with the newest change time."""
+                         progress: bool) -> tuple[dict[str, dict[str, Any]], set[str], str | None]:
+    """Every catalog product the platform changed after ``since``, normalized; the ids it withdrew; the newest time."""
     products: dict[str, dict[str, Any]] = {}
+    withdrawn: set[str] = set()
     latest: str | None = None
     with tqdm(desc=f"{platform.name} products", unit=" products", disable=None if progress else True) as bar:
         async for page in platform.products(since):
@@ -104,10 +110,11 @@ async def fetch_products(platform: Platform, since: str | None, report: SyncRepo
                     report.products_skipped.append(f"{row.get('id')}: {error.reason}")
                     continue
                 products[product["id"]] = product
+            withdrawn.update(page.withdrawn)
             latest = newest(latest, page.updated_at)
             bar.update(len(page.products))
     report.products_read = len(products)
-    return products, latest
+    return products, withdrawn - set(products), latest
 
 
 async def fetch_orders(platform: Platform, since: str | None, progress: bool) -> list[SyncedOrder]:
@@ -120,11 +127,33 @@ async def fetch_orders(platform: Platform, since: str | None, progress: bool) ->
     return orders
 
 
-def changed_products(settings: Settings, products: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The products that are new to the catalog or differ from it."""
+def update_catalog(settings: Settings, name: str, products: dict[str, dict[str, Any]], withdrawn: set[str],
+                   full: bool, report: SyncReport) -> set[str]:
+    """Upsert the new or changed products and delete the withdrawn ones (catalog and index); returns those deleted.
+
+    A full sync also withdraws this platform's products it no longer lists (deleted there).
+    A withdrawal that would empty the catalog is left undone and said.
+    """
     current = {product["id"]: product for product in read_catalog(settings.catalog_path)} \
         if settings.catalog_path.exists() else {}
-    return {product_id: product for product_id, product in products.items() if current.get(product_id) != product}
+    changed = {product_id: product for product_id, product in products.items() if current.get(product_id) != product}
+    report.products_changed = len(changed)
+    if full:
+        withdrawn = withdrawn | {product_id for product_id in current if product_id.startswith(f"{name}-")}
+    gone = sorted((withdrawn & set(current)) - set(products))
+    params = IndexParams.configured(settings)
+    if changed:
+        upsert_products(settings.catalog_path, settings.index_dir, settings.embedding_model, changed,
+                        params=params, batch_size=settings.embed_batch_size)
+    if gone:
+        try:
+            delete_products(settings.catalog_path, settings.index_dir, settings.embedding_model, gone,
+                            params=params, batch_size=settings.embed_batch_size)
+        except ValueError as error:
+            report.products_skipped.append(f"withdrawals not applied: {error}")
+            return set()
+    report.products_withdrawn = len(gone)
+    return set(gone)
 
 
 def apply_newer_statuses(uow: UnitOfWork, orders: list[SyncedOrder]) -> int:
@@ -142,14 +171,16 @@ def apply_newer_statuses(uow: UnitOfWork, orders: list[SyncedOrder]) -> int:
     return notices
 
 
-def write_store(uow: UnitOfWork, platform: str, products: dict[str, dict[str, Any]], orders: list[SyncedOrder],
-                cursors: dict[str, str | None]) -> tuple[ImportReport, int]:
-    """Mirror the products, upsert the orders and their platform ids, move the cursors: the caller commits.
+def write_store(uow: UnitOfWork, platform: str, products: dict[str, dict[str, Any]], gone: set[str],
+                orders: list[SyncedOrder], cursors: dict[str, str | None]) -> tuple[ImportReport, int]:
+    """Mirror the products (withdrawn ones kept for history, unavailable), upsert the orders and their platform
+    ids, move the cursors: the caller commits.
 
     Returns the import's report and how many notices for shoppers the orders' new statuses wrote.
     """
     session = uow.session
     mirror_products(session, products.values())
+    withdraw_products(session, gone)
     report = import_order_records(session, [order.record for order in orders], platform)
     notices = apply_newer_statuses(uow, orders)
     numbers = {order.record["order_number"]: order.external_id for order in orders}
@@ -179,21 +210,16 @@ async def run_sync(settings: Settings, name: str, *, since: str | None = None, f
         start = {resource: None if full else (cursor_text(since) if since else stored.get(resource))
                  for resource in RESOURCES}
         report.since = start
-        products, products_cursor = await fetch_products(platform, start["products"], report, progress)
+        products, withdrawn, products_cursor = await fetch_products(platform, start["products"], report, progress)
         orders = await fetch_orders(platform, start["orders"], progress)
         report.orders_read = len(orders)
-        changed = changed_products(settings, products)
-        report.products_changed = len(changed)
-        if changed:
-            await asyncio.to_thread(
-                upsert_products, settings.catalog_path, settings.index_dir, settings.embedding_model, changed,
-                params=IndexParams.configured(settings), batch_size=settings.embed_batch_size)
+        gone = await asyncio.to_thread(update_catalog, settings, name, products, withdrawn, full, report)
         report.cursors = {
             "products": newest(stored.get("products"), products_cursor),
             "orders": newest(stored.get("orders"), *(order.updated_at for order in orders)),
         }
         with UnitOfWork(factory) as uow:
-            report.orders, report.notices = write_store(uow, name, products, orders, report.cursors)
+            report.orders, report.notices = write_store(uow, name, products, gone, orders, report.cursors)
             uow.commit()
     finally:
         await platform.close()

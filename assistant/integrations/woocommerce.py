@@ -86,15 +86,18 @@ class WooCommerce:
 
     async def products(self, since: str | None) -> AsyncIterator[ProductPage]:
         currency, _ = await self.http.call("GET", "/data/currencies/current")  # prices carry none: the store's
-        async for items in self._pages("/products", since, status="publish"):
+        async for items in self._pages("/products", since, status="any"):
             rows: list[dict[str, Any]] = []
+            withdrawn: list[str] = []
             for item in items:
-                if item["type"] == "variable":
+                if item["status"] != "publish":  # draft, pending, private: not for sale
+                    withdrawn += [product_id(NAME, variation) for variation in item.get("variations") or [item["id"]]]
+                elif item["type"] == "variable":
                     async for variations in self._pages(f"/products/{item['id']}/variations", None):
                         rows += [self._row(item, variation, currency["code"]) for variation in variations]
                 else:
                     rows.append(self._row(item, None, currency["code"]))
-            yield ProductPage(rows, max((_gmt(item["date_modified_gmt"]) for item in items), default=None))
+            yield ProductPage(rows, max((_gmt(item["date_modified_gmt"]) for item in items), default=None), withdrawn)
 
     @staticmethod
     def _row(item: dict[str, Any], variation: dict[str, Any] | None, currency: str) -> dict[str, Any]:
