@@ -143,7 +143,7 @@ async def test_chat_derives_sender_and_sends_gateway_token(client: TestClient, f
     (call,) = fake.webhook_calls
     assert call["headers"]["Authorization"] == f"Bearer {GATEWAY_TOKEN}"
     assert call["body"]["message"] == "hello"
-    assert call["body"]["metadata"] == {"channel": "web"}
+    assert call["body"]["metadata"] == {"channel": "web", "request_id": response.headers["X-Request-ID"]}
     assert re.fullmatch(r"web-[0-9a-f]{32}", call["body"]["sender"])
     cookie = response.cookies[SESSION_COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
@@ -188,7 +188,7 @@ async def test_customer_token_is_verified_and_forwarded(
     assert response.status == 200
     (call,) = fake.webhook_calls
     assert call["body"]["sender"] == "web-customer-C0001"
-    assert call["body"]["metadata"] == {"channel": "web", "customer_token": token}
+    assert call["body"]["metadata"] == {"channel": "web", "customer_token": token, "request_id": response.headers["X-Request-ID"]}
     assert verify_customer_token(call["body"]["metadata"]["customer_token"], STORE_SECRET) == "C0001"
 
 
