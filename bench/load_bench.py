@@ -49,7 +49,7 @@ from bench.search_bench import shopper_queries
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
 CONCURRENCY = 20
 DURATION = 120.0
-WARMUP = 20.0
+WARMUP = 60.0  # the first searches load the embedding model and index (lazily): not counted
 TURN_TIMEOUT = 120.0
 GREETINGS = ("hi", "hello", "hey there", "good morning", "hi!", "hello, anyone there?")
 REFINEMENTS = ("got any in black?", "anything in blue", "cheaper", "something cheaper", "maybe in grey")
@@ -146,24 +146,48 @@ async def shopper(turn: Turn, tally: Tally, seed: int, searches: Sequence[str]) 
     await connector.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat_fields(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (field 3 onwards)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
+def process_group(leader: int) -> list[int]:
+    """Every live process of the group ``leader`` started (a server and its workers, e.g. Sanic's)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int(_stat_fields(int(entry.name))[2]) == leader:
+                    members.append(int(entry.name))
+    return members
+
+
+def cpu_seconds(leader: int) -> float:
+    """User + system CPU time so far of a server's process group (Linux /proc)."""
+    total = 0
+    for pid in process_group(leader):
+        with contextlib.suppress(OSError, IndexError):
+            fields = _stat_fields(pid)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(leader: int) -> float:
+    """Resident memory of a server's process group, in MiB."""
+    total_kib = 0
+    for pid in process_group(leader):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+    return round(total_kib / 1024, 1)
 
 
 def drive(turn: Turn, concurrency: int, duration: float, warmup: float, rasa_pids: Sequence[int]) -> dict[str, Any]:
-    """Run the closed loop; the figures of the measured window, with the Rasa processes' CPU per turn."""
+    """Run the closed loop; the figures of the measured window, with the Rasa servers' CPU per turn.
+
+    ``rasa_pids`` lead process groups (the launcher starts each server in its own session).
+    """
     searches = shopper_queries()
     now = time.monotonic()
     tally = Tally(window_start=now + warmup, window_end=now + warmup + duration)
@@ -199,8 +223,8 @@ def drive(turn: Turn, concurrency: int, duration: float, warmup: float, rasa_pid
     return figures
 
 
-def process_memory(services: Sequence[Service]) -> dict[str, float | None]:
-    """Resident memory (MiB) of each running process after the load (#15.7)."""
+def process_memory(services: Sequence[Service]) -> dict[str, float]:
+    """Resident memory (MiB) of each server (its whole process group) after the load (#15.7)."""
     return {service.name: rss_mib(service.process.pid) for service in services if service.process}
 
 
