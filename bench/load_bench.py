@@ -49,7 +49,7 @@ from bench.search_bench import shopper_queries
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
 CONCURRENCY = 20
 DURATION = 120.0
-WARMUP = 20.0
+WARMUP = 60.0  # the first searches load the embedding model and index (lazily): not counted
 TURN_TIMEOUT = 120.0
 GREETINGS = ("hi", "hello", "hey there", "good morning", "hi!", "hello, anyone there?")
 REFINEMENTS = ("got any in black?", "anything in blue", "cheaper", "something cheaper", "maybe in grey")
@@ -57,6 +57,9 @@ DETAILS = ("tell me about the second one", "more about the first one", "what abo
 CART = ("add it to my cart", "add that one to my cart", "I'll take it")
 RECOMMEND = ("what should I get?", "any recommendations for me?", "what else would you suggest?")
 THANKS = ("thanks!", "thank you", "great, thanks", "bye")
+
+
+KINDS = ("greet", "search", "refine", "show_more", "details", "cart", "recommend", "thanks")
 
 
 def shopping_mix(rng: random.Random, searches: Sequence[str]) -> list[str]:
@@ -97,20 +100,26 @@ def rest_channel_turn(base_url: str) -> Turn:
 
 @dataclasses.dataclass
 class Tally:
-    """Turns finished inside the measured window: their latencies and what failed."""
+    """Turns finished inside the measured window: their latencies (also by kind of message) and
+    what failed; turns started inside it but still running when it closed are counted apart."""
 
     window_start: float
     window_end: float
     latencies: list[float] = dataclasses.field(default_factory=list)
+    by_kind: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     errors: dict[str, int] = dataclasses.field(default_factory=dict)
+    unfinished_at_end: int = 0
 
-    def record(self, started: float, finished: float, error: str | None) -> None:
-        if not (self.window_start <= started and finished <= self.window_end):
+    def record(self, kind: str, started: float, finished: float, error: str | None) -> None:
+        if not self.window_start <= started <= self.window_end:
             return
-        if error:
+        if finished > self.window_end:
+            self.unfinished_at_end += 1
+        elif error:
             self.errors[error] = self.errors.get(error, 0) + 1
         else:
             self.latencies.append(finished - started)
+            self.by_kind.setdefault(kind, []).append(finished - started)
 
 
 async def shopper(turn: Turn, tally: Tally, seed: int, searches: Sequence[str]) -> None:
@@ -124,7 +133,7 @@ async def shopper(turn: Turn, tally: Tally, seed: int, searches: Sequence[str]) 
         async with aiohttp.ClientSession(
             connector=connector, connector_owner=False, timeout=timeout, cookie_jar=aiohttp.CookieJar(unsafe=True)
         ) as session:
-            for text in shopping_mix(rng, searches):
+            for kind, text in zip(KINDS, shopping_mix(rng, searches), strict=True):
                 if time.monotonic() >= tally.window_end:
                     break
                 started = time.monotonic()
@@ -133,28 +142,52 @@ async def shopper(turn: Turn, tally: Tally, seed: int, searches: Sequence[str]) 
                     await turn(session, conversation, text)
                 except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as failure:
                     error = str(failure) or type(failure).__name__
-                tally.record(started, time.monotonic(), error)
+                tally.record(kind, started, time.monotonic(), error)
     await connector.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat_fields(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (field 3 onwards)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
+def process_group(leader: int) -> list[int]:
+    """Every live process of the group ``leader`` started (a server and its workers, e.g. Sanic's)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int(_stat_fields(int(entry.name))[2]) == leader:
+                    members.append(int(entry.name))
+    return members
+
+
+def cpu_seconds(leader: int) -> float:
+    """User + system CPU time so far of a server's process group (Linux /proc)."""
+    total = 0
+    for pid in process_group(leader):
+        with contextlib.suppress(OSError, IndexError):
+            fields = _stat_fields(pid)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(leader: int) -> float:
+    """Resident memory of a server's process group, in MiB."""
+    total_kib = 0
+    for pid in process_group(leader):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+    return round(total_kib / 1024, 1)
 
 
 def drive(turn: Turn, concurrency: int, duration: float, warmup: float, rasa_pids: Sequence[int]) -> dict[str, Any]:
-    """Run the closed loop; the figures of the measured window, with the Rasa processes' CPU per turn."""
+    """Run the closed loop; the figures of the measured window, with the Rasa servers' CPU per turn.
+
+    ``rasa_pids`` lead process groups (the launcher starts each server in its own session).
+    """
     searches = shopper_queries()
     now = time.monotonic()
     tally = Tally(window_start=now + warmup, window_end=now + warmup + duration)
@@ -177,27 +210,35 @@ def drive(turn: Turn, concurrency: int, duration: float, warmup: float, rasa_pid
         "turns": turns,
         "turns_per_second": round(turns / duration, 2),
         "errors": tally.errors,
+        "unfinished_at_end_not_counted": tally.unfinished_at_end,
         "rasa_cpu_seconds_per_turn": round(rasa_cpu / turns, 4) if turns else None,
     }
     if turns:
         figures |= {f"p{q}_ms": round(percentile(tally.latencies, q) * 1000, 1) for q in (50, 95, 99)}
+        figures["by_kind"] = {
+            kind: {"n": len(seconds), "p50_ms": round(percentile(seconds, 50) * 1000, 1),
+                   "p95_ms": round(percentile(seconds, 95) * 1000, 1), "max_ms": round(max(seconds) * 1000, 1)}
+            for kind, seconds in tally.by_kind.items()
+        }
     return figures
 
 
-def process_memory(services: Sequence[Service]) -> dict[str, float | None]:
-    """Resident memory (MiB) of each running process after the load (#15.7)."""
+def process_memory(services: Sequence[Service]) -> dict[str, float]:
+    """Resident memory (MiB) of each server (its whole process group) after the load (#15.7)."""
     return {service.name: rss_mib(service.process.pid) for service in services if service.process}
 
 
 @contextlib.contextmanager
-def our_stack(settings: Settings, profile: str, replicas: int, work: Path) -> Iterator[tuple[str, list[Service]]]:
+def our_stack(
+    settings: Settings, profile: str, replicas: int, work: Path, log_dir: Path
+) -> Iterator[tuple[str, list[Service]]]:
     """Our stack, healthy: the web app's base URL and the services (demo: on a copy of the customer store)."""
     if profile == "production":
         try:
             from assistant.production_plan import FrontPorts, running_production
         except ImportError:
             raise SystemExit("--profile production needs the production launcher (assistant/production_plan.py)") from None
-        with running_production(settings, MODEL_PATH, replicas=replicas, fronts=FrontPorts.free(), log_dir=work / "logs") as stack:
+        with running_production(settings, MODEL_PATH, replicas=replicas, fronts=FrontPorts.free(), log_dir=log_dir) as stack:
             yield stack.url, stack.services
         return
     if replicas != 1:
@@ -207,7 +248,7 @@ def our_stack(settings: Settings, profile: str, replicas: int, work: Path) -> It
         raise SystemExit(f"the demo profile's bench copies a SQLite customer store; {settings.database_url} is not one")
     bench_settings = dataclasses.replace(settings, database_url=copy_database(source_db, work / "customers.db"))
     ports = Ports.free()
-    with running_stack(bench_settings, MODEL_PATH, ports, log_dir=work / "logs") as services:
+    with running_stack(bench_settings, MODEL_PATH, ports, log_dir=log_dir) as services:
         yield f"http://127.0.0.1:{ports.web}", services
 
 
@@ -268,13 +309,14 @@ def run(settings: Settings, args: argparse.Namespace) -> Path:
     load_at_start = load_average()
     with tempfile.TemporaryDirectory(prefix="shop-load-bench-") as scratch:
         work = Path(scratch)
+        log_dir = (args.log_dir or work / "logs").resolve()
         stock_dir = args.stock_dir or work / "stock"
         print(f"load bench: the stock `rasa init` bot in {stock_dir} (trained when absent)", flush=True)
         model = stock_model(stock_dir)
         label = f"ours ({args.profile}, {args.replicas} of each server)"
         print(f"load bench: starting {label}", flush=True)
         started = time.monotonic()
-        with our_stack(settings, args.profile, args.replicas, work) as (url, services):
+        with our_stack(settings, args.profile, args.replicas, work, log_dir) as (url, services):
             startup = time.monotonic() - started
             print(f"load bench: driving {label} at {args.concurrency} conversations", flush=True)
             ours = drive(web_app_turn(url), args.concurrency, args.duration, args.warmup, rasa_pids(services))
@@ -344,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", choices=("demo", "production"), default="demo")
     parser.add_argument("--replicas", type=int, default=1, help="production: how many of each server")
     parser.add_argument("--result-name", default="load", help="bench/results/<name>.json and .png")
+    parser.add_argument("--log-dir", type=Path, default=None, help="keep our servers' logs here (default: discarded)")
     parser.add_argument("--stock-dir", type=Path, default=None,
                         help="keep the stock bot here and reuse its model next time (default: a temporary directory)")
     args = parser.parse_args(argv)

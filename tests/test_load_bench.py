@@ -31,12 +31,13 @@ def test_a_conversation_is_the_eight_message_shopping_mix() -> None:
 
 def test_only_turns_inside_the_window_count() -> None:
     tally = Tally(window_start=10.0, window_end=20.0)
-    tally.record(9.0, 11.0, None)  # started during the warm-up
-    tally.record(19.0, 21.0, None)  # finished after the window
-    tally.record(11.0, 12.5, None)
-    tally.record(12.0, 13.0, "HTTP 503")
-    assert tally.latencies == [1.5]
+    tally.record("greet", 9.0, 11.0, None)  # started during the warm-up
+    tally.record("search", 19.0, 21.0, None)  # still running when the window closed
+    tally.record("search", 11.0, 12.5, None)
+    tally.record("refine", 12.0, 13.0, "HTTP 503")
+    assert tally.latencies == [1.5] and tally.by_kind == {"search": [1.5]}
     assert tally.errors == {"HTTP 503": 1}
+    assert tally.unfinished_at_end == 1
 
 
 class RecordingBot:
@@ -122,6 +123,7 @@ def test_the_stock_bot_gets_one_sender_per_conversation(bot: tuple[RecordingBot,
     assert any(len(messages) == 8 for messages in recorder.by_sender.values())
     assert all(_is_mix_prefix(messages) for messages in recorder.by_sender.values())
     assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+    assert sum(kind["n"] for kind in figures["by_kind"].values()) == figures["turns"]
 
 
 def test_a_refused_turn_is_counted_as_an_error() -> None:
