@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import make_url
 
-from assistant.launcher import RASA_BIN, Ports, Service, StackError, _wait_healthy, free_port, running_stack, stop
+from assistant.launcher import RASA_BIN, Ports, Service, StackError, free_port, running_stack, stop, wait_healthy
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from bench.chat_bench import copy_database
 from bench.common import RESULTS_DIR, load_average, percentile, write_result
@@ -291,7 +291,7 @@ def stock_bot(directory: Path, model: Path) -> Iterator[tuple[str, Service]]:
             start_new_session=True,
         )
     try:
-        _wait_healthy(service, timeout=900)
+        wait_healthy(service, timeout=900)
         yield f"http://127.0.0.1:{port}", service
     finally:
         stop([service])

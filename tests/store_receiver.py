@@ -20,6 +20,7 @@ from aiohttp import web
 
 from assistant.backend.webhook import verify
 from assistant.launcher import free_port
+from tests.threaded_server import serving
 
 
 @dataclass
@@ -71,19 +72,7 @@ async def storefront_cart(request: web.Request) -> web.Response:
 def serve_in_thread(receiver: StoreReceiver) -> Iterator[str]:
     """Run the receiver (and a storefront cart page at ``/cart/{items}``) on a free port in its own
     thread and event loop, for tests whose servers outlive one event loop; yields its base URL."""
-    loop = asyncio.new_event_loop()
     app = receiver.app()
     app.router.add_get("/cart/{items}", storefront_cart)
-    runner = web.AppRunner(app)
-    port = free_port()
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-        loop.close()
+    with serving(app) as url:
+        yield url

@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 
 from bench.load_bench import Tally, drive, rest_channel_turn, shopping_mix, web_app_turn
+from tests.threaded_server import serving
 
 
 def test_a_conversation_is_the_eight_message_shopping_mix() -> None:
@@ -67,27 +68,6 @@ class RecordingBot:
         self.by_sender[body["sender"]].append(body["message"])
         await asyncio.sleep(0.01)
         return web.json_response([{"recipient_id": body["sender"], "text": "ok"}])
-
-
-@contextlib.contextmanager
-def serving(app: web.Application) -> Iterator[str]:
-    """``app`` served by aiohttp on a free loopback port, in its own thread and event loop; its base URL."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 @pytest.fixture
