@@ -9,9 +9,9 @@ the web app does neither.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from assistant.observe.tracker_feed import ingest_trackers
 from assistant.store.db import UnitOfWork
 from assistant.store.repositories.analytics import AnalyticsRepository
+from assistant.web.background import run_in_background
 from assistant.web.keys import SETTINGS, STORE
 
 log = logging.getLogger(__name__)
@@ -51,15 +52,9 @@ async def _every(app: web.Application, seconds: int) -> None:
             log.exception("the analytics pass failed; trying again in %s s", seconds)
 
 
-async def analytics_timer_ctx(app: web.Application) -> AsyncIterator[None]:
-    seconds = app[SETTINGS].analytics_interval_seconds
-    task = asyncio.create_task(_every(app, seconds)) if seconds > 0 and not app[SETTINGS].rabbitmq_url else None
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def setup_analytics_timer(app: web.Application) -> None:
-    app.cleanup_ctx.append(analytics_timer_ctx)
+    def job(app: web.Application) -> Coroutine[Any, Any, None] | None:
+        seconds = app[SETTINGS].analytics_interval_seconds
+        return _every(app, seconds) if seconds > 0 and not app[SETTINGS].rabbitmq_url else None
+
+    run_in_background(app, job)

@@ -12,10 +12,10 @@ replica that wakes late in the same slot does not run it again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from assistant.nudge import NudgeReport, run_nudges
 from assistant.settings import Settings
 from assistant.tracker_retention import prune_guest_trackers
+from assistant.web.background import run_in_background
 from assistant.web.keys import SETTINGS
 from assistant.web.live.shared import connect, namespace, take_pass
 
@@ -74,15 +75,9 @@ async def _every(app: web.Application, seconds: int) -> None:
             await lock.close()
 
 
-async def nudge_timer_ctx(app: web.Application) -> AsyncIterator[None]:
-    seconds = app[SETTINGS].nudge_interval_seconds
-    task = asyncio.create_task(_every(app, seconds)) if seconds > 0 else None
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def setup_nudge_timer(app: web.Application) -> None:
-    app.cleanup_ctx.append(nudge_timer_ctx)
+    def job(app: web.Application) -> Coroutine[Any, Any, None] | None:
+        seconds = app[SETTINGS].nudge_interval_seconds
+        return _every(app, seconds) if seconds > 0 else None
+
+    run_in_background(app, job)
