@@ -68,6 +68,8 @@ SHOP_RABBITMQ_URL: {{ printf "amqp://%s:%s@%s:%v/%s" ($mq.user | urlquery) ($mq.
   value: /tmp
 - name: SHOP_RASA_URL
   value: {{ printf "http://%s-rasa:5005" (include "shop-assistant.fullname" .) | quote }}
+- name: ACTION_ENDPOINT_URL
+  value: {{ printf "http://%s-actions:5055/webhook" (include "shop-assistant.fullname" .) | quote }}
 - name: SHOP_ALLOWED_HOSTS
   value: {{ join "," $hosts | quote }}
 {{- range $name, $value := omit .Values.config "SHOP_ALLOWED_HOSTS" }}
