@@ -108,14 +108,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise UsageError(f"{name}={value!r} is not a whole number", f"set it to one (default {default}) or unset it") from None
+        problem = f"{name}={value!r} is not a whole number"
+        raise UsageError(problem, f"set one (default {default}) or unset it") from None
 
 
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
     """One of ``choices`` (the first is the default)."""
     value = env.get(name, "").strip() or choices[0]
     if value not in choices:
-        raise UsageError(f"{name}={value!r} is not one of {', '.join(choices)}", f"set one of them or unset it (default {choices[0]})")
+        problem = f"{name}={value!r} is not one of {', '.join(choices)}"
+        raise UsageError(problem, f"set one of them or unset it (default {choices[0]})")
     return value
 
 
@@ -272,7 +274,7 @@ def load_settings(
         index_ann_threshold=_int(env, "SHOP_INDEX_ANN_THRESHOLD", 50000),
         index_nlist=_int(env, "SHOP_INDEX_NLIST", 0),
         index_nprobe=_int(env, "SHOP_INDEX_NPROBE", 32),
-        index_quantizer=_choice(env, "SHOP_INDEX_QUANTIZER", ("flat", "sq8")),  # catalog_index.ann.QUANTIZERS, without FAISS
+        index_quantizer=_choice(env, "SHOP_INDEX_QUANTIZER", ("flat", "sq8")),  # ann.QUANTIZERS (no FAISS here)
         allowed_origins=tuple(o.strip().rstrip("/") for o in env.get("SHOP_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         storefront_key=_secret(env, "SHOP_STOREFRONT_KEY"),
         nudge_after_minutes=_int(env, "SHOP_NUDGE_AFTER_MINUTES", 120),

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from catalog_index.build import Status
 
 
-
 @contextlib.contextmanager
 def open_store(settings: Settings, *, migrate_first: bool = True) -> Iterator[UnitOfWork]:
     """One transaction on the customer store (migrated to head first); the engine is closed afterwards."""
@@ -63,9 +62,12 @@ def sync_store_mirror(settings: Settings, change: Callable[[Session], object]) -
             uow.commit()
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        print(f"warning: the customer store ({store_location(settings)}) was NOT updated: {reason}\n"
-              "the catalog change itself is done; once the store is reachable, run "
-              "`shop-assistant catalog sync-store` to bring its product mirror up to the catalog", file=sys.stderr)
+        print(
+            f"warning: the customer store ({store_location(settings)}) was NOT updated: {reason}\n"
+            "the catalog change itself is done; once the store is reachable, run "
+            "`shop-assistant catalog sync-store` to bring its product mirror up to the catalog",
+            file=sys.stderr,
+        )
         return EXIT_STORE_NOT_SYNCED
     print(f"customer store product mirror updated ({store_location(settings)})")
     return 0
@@ -77,8 +79,10 @@ def require_catalog(settings: Settings) -> None:
         raise UserError(f"no catalog at {settings.catalog_path}", "run `shop-assistant catalog import FILE` first")
     with settings.catalog_path.open("rb") as lines:
         if not any(line.strip() for line in lines):
-            raise UserError(f"the catalog at {settings.catalog_path} is empty",
-                            "run `shop-assistant catalog import FILE` with a file of products")
+            raise UserError(
+                f"the catalog at {settings.catalog_path} is empty",
+                "run `shop-assistant catalog import FILE` with a file of products",
+            )
 
 
 def mirror_catalog(session: Session, settings: Settings) -> int:
@@ -111,11 +115,19 @@ def index_state(settings: Settings) -> Status:
     return index_status(settings.catalog_path, settings.index_dir, settings.embedding_model)
 
 
-def build_catalog_index(settings: Settings, params: IndexParams, *, progress: bool, incremental: bool = False) -> Manifest:
+def build_catalog_index(
+    settings: Settings, params: IndexParams, *, progress: bool, incremental: bool = False
+) -> Manifest:
     """Build the store's index from its catalog; ``incremental`` catches a stale index up, embedding only changes."""
     from catalog_index.build import build_index, ensure_index
 
     require_catalog(settings)
     build = ensure_index if incremental else build_index
-    return build(settings.catalog_path, settings.index_dir, settings.embedding_model,
-                 batch_size=settings.embed_batch_size, progress=progress, params=params)
+    return build(
+        settings.catalog_path,
+        settings.index_dir,
+        settings.embedding_model,
+        batch_size=settings.embed_batch_size,
+        progress=progress,
+        params=params,
+    )

@@ -65,7 +65,7 @@ def upsert_products(
     batch_size: int = 64,
     progress: bool = False,
 ) -> UpdateReport:
-    """Add new products and replace existing ones (same id, same place in the catalog); ``progress``: an embedding bar."""
+    """Add new products and replace existing ones (same id, same place in the catalog); ``progress``: embedding bar."""
 
     def edit(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
         known = {product["id"] for product in current}

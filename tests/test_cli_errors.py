@@ -38,8 +38,15 @@ def shop_assistant(store: Path, *argv: str, env: dict[str, str] | None = None, s
     environment.update({name: "test-secret-" + name.lower() for name in SECRET_NAMES})
     environment.update({"PYTHONPATH": str(PROJECT_ROOT), "SHOP_DATABASE_URL": f"sqlite:///{store / 'customers.db'}"})
     environment.update(env or {})
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "--data-dir", str(store), *argv], cwd=store,
-                          env=environment, input=stdin, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "--data-dir", str(store), *argv],
+        cwd=store,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return Run(done.returncode, done.stdout, done.stderr)
 
 
@@ -69,10 +76,15 @@ class Case:
 
 
 CASES = {
-    "catalog import: missing file": Case(("catalog", "import", "nope.jsonl"), 1, "catalog file nope.jsonl does not exist"),
+    "catalog import: missing file": Case(
+        ("catalog", "import", "nope.jsonl"), 1, "catalog file nope.jsonl does not exist"
+    ),
     "catalog import: a directory": Case(("catalog", "import", "a_dir"), 1, "catalog file a_dir is a directory"),
-    "catalog import: wrong columns": Case(("catalog", "import", "wrong_columns.csv"), 1,
-                                          "no product could be imported from wrong_columns.csv (line 2: missing id"),
+    "catalog import: wrong columns": Case(
+        ("catalog", "import", "wrong_columns.csv"),
+        1,
+        "no product could be imported from wrong_columns.csv (line 2: missing id",
+    ),
     "catalog import: empty file": Case(("catalog", "import", "empty.jsonl"), 1, "no product could be imported"),
     "catalog import: not text": Case(("catalog", "import", "binary.jsonl"), 1, "binary.jsonl is not UTF-8 text"),
     "catalog upsert: missing file": Case(("catalog", "upsert", "nope.csv"), 1, "products file nope.csv does not exist"),
@@ -82,32 +94,55 @@ CASES = {
     "search: no index yet": Case(("catalog", "search", "boots"), 1, "run `shop-assistant catalog build-index`"),
     "search: no query": Case(("catalog", "search"), 2, "give one QUERY or --queries FILE"),
     "search: empty query": Case(("catalog", "search", ""), 2, "give one QUERY or --queries FILE"),
-    "search: missing queries file": Case(("catalog", "search", "--queries", "q.txt"), 1, "queries file q.txt does not exist"),
+    "search: missing queries file": Case(
+        ("catalog", "search", "--queries", "q.txt"), 1, "queries file q.txt does not exist"
+    ),
     "delete: unknown id": Case(("catalog", "delete", "NOPE"), 1, "none of these products is in the catalog: NOPE"),
     "history import: missing file": Case(("history", "import", "nope.csv"), 1, "history file nope.csv does not exist"),
     "history import: directory without history": Case(("history", "import", "a_dir"), 1, "no history files"),
-    "history import: wrong columns": Case(("history", "import", "wrong_columns.csv"), 1,
-                                          "wrong_columns.csv:2: unrecognised history record with fields cost, name"),
+    "history import: wrong columns": Case(
+        ("history", "import", "wrong_columns.csv"),
+        1,
+        "wrong_columns.csv:2: unrecognised history record with fields cost, name",
+    ),
     "history import: empty file": Case(("history", "import", "empty.jsonl"), 1, "no records in empty.jsonl"),
     "history import: not text": Case(("history", "import", "binary.jsonl"), 1, "binary.jsonl is not UTF-8 text"),
     "history import: a line not JSON": Case(("history", "import", "not_json.jsonl"), 1, "not_json.jsonl:2: not JSON"),
     "recommend: no customer": Case(("recommend",), 2, "give exactly one of --customer ID or --customers FILE"),
-    "recommend: missing customers file": Case(("recommend", "--customers", "ids.txt"), 1, "customers file ids.txt does not exist"),
-    "recommend: empty customers file": Case(("recommend", "--customers", "empty.jsonl"), 1, "no customer ids in empty.jsonl"),
+    "recommend: missing customers file": Case(
+        ("recommend", "--customers", "ids.txt"), 1, "customers file ids.txt does not exist"
+    ),
+    "recommend: empty customers file": Case(
+        ("recommend", "--customers", "empty.jsonl"), 1, "no customer ids in empty.jsonl"
+    ),
     "recommend: no index yet": Case(("recommend", "--customer", "C1"), 1, "run `shop-assistant catalog build-index`"),
-    "bad port in the environment": Case(("token", "--customer", "C1"), 2, "SHOP_WEB_PORT='abc' is not a whole number",
-                                        env={"SHOP_WEB_PORT": "abc"}),
-    "bad index setting": Case(("token", "--customer", "C1"), 2, "SHOP_INDEX_QUANTIZER='pq' is not one of flat, sq8",
-                              env={"SHOP_INDEX_QUANTIZER": "pq"}),
+    "bad port in the environment": Case(
+        ("token", "--customer", "C1"), 2, "SHOP_WEB_PORT='abc' is not a whole number", env={"SHOP_WEB_PORT": "abc"}
+    ),
+    "bad index setting": Case(
+        ("token", "--customer", "C1"),
+        2,
+        "SHOP_INDEX_QUANTIZER='pq' is not one of flat, sq8",
+        env={"SHOP_INDEX_QUANTIZER": "pq"},
+    ),
     "bad quiet hours": Case(("nudge", "run", "--dry-run"), 2, "SHOP_QUIET_HOURS", env={"SHOP_QUIET_HOURS": "late"}),
-    "database URL that is none": Case(("db", "migrate"), 2, "SHOP_DATABASE_URL is not a database URL",
-                                      env={"SHOP_DATABASE_URL": "customers"}),
-    "database unreachable": Case(("db", "migrate"), 1, "cannot use the customer store at 127.0.0.1:1/shop",
-                                 env={"SHOP_DATABASE_URL": "postgresql://shop:s3cret@127.0.0.1:1/shop"}),
-    "promotion date that is none": Case(("promotions", "add", "X", "--title", "T", "--percent", "10", "--starts", "soon"),
-                                        2, "'soon' is not an ISO date-time"),
-    "store directory is a file": Case(("--data-dir", "a_file", "catalog", "search", "boots"), 2,
-                                      "is a file; give --data-dir a directory"),
+    "database URL that is none": Case(
+        ("db", "migrate"), 2, "SHOP_DATABASE_URL is not a database URL", env={"SHOP_DATABASE_URL": "customers"}
+    ),
+    "database unreachable": Case(
+        ("db", "migrate"),
+        1,
+        "cannot use the customer store at 127.0.0.1:1/shop",
+        env={"SHOP_DATABASE_URL": "postgresql://shop:s3cret@127.0.0.1:1/shop"},
+    ),
+    "promotion date that is none": Case(
+        ("promotions", "add", "X", "--title", "T", "--percent", "10", "--starts", "soon"),
+        2,
+        "'soon' is not an ISO date-time",
+    ),
+    "store directory is a file": Case(
+        ("--data-dir", "a_file", "catalog", "search", "boots"), 2, "is a file; give --data-dir a directory"
+    ),
     "unknown command": Case(("catalogue",), 2, "invalid choice: 'catalogue'"),
 }
 
@@ -149,7 +184,10 @@ def test_history_import_with_some_good_lines_succeeds_and_lists_the_bad(store: P
     mixed.write_text((store / "bad_lines.csv").read_text() + "A4,c1,B002,2,2024-02-01\n")
     run = shop_assistant(store, "history", "import", "mixed.csv")
     assert run.code == 0, run.err
-    assert "skipped 2 invalid lines:\n    mixed.csv:2: bad time 'yesterday'\n    mixed.csv:3: bad quantity 'many'" in run.out
+    assert (
+        "skipped 2 invalid lines:\n    mixed.csv:2: bad time 'yesterday'\n    mixed.csv:3: bad quantity 'many'"
+        in run.out
+    )
     assert "1 order_items" in run.out and "NOT-IN-CATALOG" in run.out
 
 
@@ -159,5 +197,7 @@ def test_catalog_import_with_some_bad_rows_succeeds_and_lists_them(store: Path) 
     run = shop_assistant(store, "catalog", "import", "products.csv")
     assert run.code == 0, run.err
     assert run.out.startswith("imported 1 products from products.csv (csv)")
-    assert ("skipped rows: 3\n  line 3: missing id (or product_id / sku)\n  line 4: product P2 has no title (or name)\n"
-            "  line 5: price is not a number: 'abc'") in run.out
+    assert (
+        "skipped rows: 3\n  line 3: missing id (or product_id / sku)\n  line 4: product P2 has no title (or name)\n"
+        "  line 5: price is not a number: 'abc'"
+    ) in run.out

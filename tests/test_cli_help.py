@@ -10,7 +10,9 @@ from assistant.cli import build_parser
 from assistant.settings import PROJECT_ROOT
 
 
-def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], argparse.ArgumentParser]:
+def commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> dict[tuple[str, ...], argparse.ArgumentParser]:
     """Each runnable command's parser by its words (``("catalog", "search")``)."""
     groups = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
     if not groups:
@@ -38,8 +40,13 @@ def test_help_shows_defaults_but_not_for_flags() -> None:
 
 
 def _help(*words: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "help", *words], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "help", *words],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert done.returncode == 0 and not done.stderr, done.stderr
     return done.stdout
 
@@ -47,6 +54,11 @@ def _help(*words: str) -> str:
 def test_help_command_and_version() -> None:
     assert "usage: shop-assistant catalog search" in _help("catalog", "search")
     assert "exit codes: 0 done, 1 the command could not be done" in _help()
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "--version"], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "--version"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert done.returncode == 0 and done.stdout.startswith("shop-assistant ")

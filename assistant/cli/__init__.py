@@ -63,11 +63,13 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shop-assistant", description=__doc__.splitlines()[0], epilog=EPILOG,
-                                     formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="shop-assistant", description=__doc__.splitlines()[0], epilog=EPILOG, formatter_class=HelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--data-dir", help="store directory: catalog, index, customer database"
-                        " (default: SHOP_DATA_DIR, else var/demo)")
+    parser.add_argument(
+        "--data-dir", help="store directory: catalog, index, customer database (default: SHOP_DATA_DIR, else var/demo)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also SHOP_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
     for group in (catalog, history, recommend, agents, analytics, backend, nudge, promotions, sync, tracker, db, demo_store, stack):
@@ -97,9 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         known = user_error_for(error, settings)
         if known is None:
-            print(f"error: unexpected {type(error).__name__}: {error} "
-                  "(run it again with --debug or SHOP_DEBUG=1 for the traceback, and report it if it is a bug)",
-                  file=sys.stderr)
+            print(
+                f"error: unexpected {type(error).__name__}: {error} "
+                "(run it again with --debug or SHOP_DEBUG=1 for the traceback, and report it if it is a bug)",
+                file=sys.stderr,
+            )
             return EXIT_FAILURE
         print(f"error: {known}", file=sys.stderr)
         return known.exit_code

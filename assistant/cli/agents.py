@@ -71,17 +71,29 @@ def cmd_change(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     agents = add_group(sub, "agents", "agent console accounts")
-    agent_add = add_command(agents, "add", cmd_add, "create an agent account (password from a prompt or stdin)",
-                            "shop-assistant agents add alice --role agent\n"
-                            'echo "$PASSWORD" | shop-assistant agents add bob --role admin --password-stdin')
+    agent_add = add_command(
+        agents,
+        "add",
+        cmd_add,
+        "create an agent account (password from a prompt or stdin)",
+        "shop-assistant agents add alice --role agent\n"
+        'echo "$PASSWORD" | shop-assistant agents add bob --role admin --password-stdin',
+    )
     agent_add.add_argument("username", help="the login name")
     agent_add.add_argument("--role", choices=("agent", "admin"), default="agent", help="admins see every conversation")
-    agent_add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    agent_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
     agent_add.add_argument("--display-name", default="Support", help="the name shoppers see")
-    for name, help_text in (("disable", "disable an account (its sessions end at once)"), ("enable", "re-enable an account"),
-                            ("remove", "delete an account (its conversations go back to the queue)"),
-                            ("reset-password", "set a new password (from a prompt or stdin); sessions end")):
+    for name, help_text in (
+        ("disable", "disable an account (its sessions end at once)"),
+        ("enable", "re-enable an account"),
+        ("remove", "delete an account (its conversations go back to the queue)"),
+        ("reset-password", "set a new password (from a prompt or stdin); sessions end"),
+    ):
         change = add_command(agents, name, cmd_change, help_text, f"shop-assistant agents {name} alice")
         change.add_argument("username", help="the login name")
         if name == "reset-password":
-            change.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+            change.add_argument(
+                "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+            )

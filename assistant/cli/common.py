@@ -25,15 +25,21 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return help_text
 
 
-def add_command(parent: Subparsers, name: str, handler: Handler, help_text: str, example: str = "") -> argparse.ArgumentParser:
+def add_command(
+    parent: Subparsers, name: str, handler: Handler, help_text: str, example: str = ""
+) -> argparse.ArgumentParser:
     """A subcommand that runs ``handler`` and accepts ``--data-dir`` after its name as well as before.
 
     ``example``: a command line or two shown at the end of its ``--help``.
     """
     epilog = "example:\n" + "\n".join(f"  {line}" for line in example.splitlines()) if example else None
-    command = parent.add_parser(name, help=help_text, description=help_text, epilog=epilog, formatter_class=HelpFormatter)
+    command = parent.add_parser(
+        name, help=help_text, description=help_text, epilog=epilog, formatter_class=HelpFormatter
+    )
     command.add_argument("--data-dir", default=argparse.SUPPRESS, help="store directory")
-    command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
+    command.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"
+    )
     command.set_defaults(handler=handler)
     return command
 

@@ -19,5 +19,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     db = add_group(sub, "db", "customer store")
-    add_command(db, "migrate", cmd_migrate, "run schema migrations to head",
-                "SHOP_DATABASE_URL=postgresql+psycopg://shop@db/shop shop-assistant db migrate")
+    add_command(
+        db,
+        "migrate",
+        cmd_migrate,
+        "run schema migrations to head",
+        "SHOP_DATABASE_URL=postgresql+psycopg://shop@db/shop shop-assistant db migrate",
+    )

@@ -17,7 +17,12 @@ def cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     demo = add_group(sub, "demo-store", "the generated demo store")
-    setup = add_command(demo, "setup", cmd_setup, "generate (if absent), import history, build the index (if stale)",
-                        "shop-assistant --data-dir var/demo demo-store setup")
+    setup = add_command(
+        demo,
+        "setup",
+        cmd_setup,
+        "generate (if absent), import history, build the index (if stale)",
+        "shop-assistant --data-dir var/demo demo-store setup",
+    )
     setup.add_argument("--seed", type=int, default=42, help="the generator's random seed (a new store only)")
     setup.add_argument("--quiet", action="store_true", help="no progress bars")

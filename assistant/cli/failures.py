@@ -28,8 +28,10 @@ def user_error_for(error: Exception, settings: Settings | None) -> UserError | N
     if isinstance(error, CatalogImportError | HistoryFileError):
         return UserError(str(error), "fix the file (its expected fields are in the README) and run the command again")
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
-        return UserError(f"the port is in use: {error.strerror or error}",
-                         "stop what is using it, or choose another port (--port or SHOP_WEB_PORT)")
+        return UserError(
+            f"the port is in use: {error.strerror or error}",
+            "stop what is using it, or choose another port (--port or SHOP_WEB_PORT)",
+        )
     if isinstance(error, OSError) and error.filename is not None:
         return UserError(f"{error.filename}: {error.strerror or error}", "check the path and its permissions")
     if settings is not None:
@@ -52,11 +54,15 @@ def _store_error(error: Exception, settings: Settings) -> UserError | None:
                 "use sqlite:///PATH/customers.db or postgresql+psycopg://USER@HOST:PORT/DB",
             )
         if isinstance(error, exc.NoSuchModuleError):
-            return UsageError(f"SHOP_DATABASE_URL names a database this store cannot use: {error}",
-                              "use a sqlite:/// or postgresql+psycopg:// URL")
+            return UsageError(
+                f"SHOP_DATABASE_URL names a database this store cannot use: {error}",
+                "use a sqlite:/// or postgresql+psycopg:// URL",
+            )
         return None
     if isinstance(error, exc.OperationalError | exc.InterfaceError):
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return UserError(f"cannot use the customer store at {store_location(settings)}: {reason}",
-                         "check SHOP_DATABASE_URL and that the database is running")
+        return UserError(
+            f"cannot use the customer store at {store_location(settings)}: {reason}",
+            "check SHOP_DATABASE_URL and that the database is running",
+        )
     return None

@@ -35,7 +35,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     nudge = add_group(sub, "nudge", "abandoned-cart reminders and product alerts")
-    run = add_command(nudge, "run", cmd_run, "remind customers of carts left alone and send due product alerts (cron-able)",
-                      "shop-assistant --data-dir /srv/shop nudge run --dry-run\n"
-                      "*/10 * * * *  shop-assistant --data-dir /srv/shop nudge run   # a crontab line")
+    run = add_command(
+        nudge,
+        "run",
+        cmd_run,
+        "remind customers of carts left alone and send due product alerts (cron-able)",
+        "shop-assistant --data-dir /srv/shop nudge run --dry-run\n"
+        "*/10 * * * *  shop-assistant --data-dir /srv/shop nudge run   # a crontab line",
+    )
     run.add_argument("--dry-run", action="store_true", help="list who would be reminded; send nothing")

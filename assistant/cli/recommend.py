@@ -12,10 +12,15 @@ from assistant.settings import Settings
 def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
     if bool(args.customer) == bool(args.customers):
         raise UsageError("give exactly one of --customer ID or --customers FILE")
-    customers = [args.customer] if args.customer else [
-        line.strip() for line in input_file(args.customers, "customers file").read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    customers = (
+        [args.customer]
+        if args.customer
+        else [
+            line.strip()
+            for line in input_file(args.customers, "customers file").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    )
     if not customers:
         raise UserError(f"no customer ids in {args.customers}", "write one customer id per line")
     from assistant.recommend import Recommender, Request  # after the checks: loading the recommender takes seconds
@@ -29,14 +34,15 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
         for customer_id in customers:
             with UnitOfWork(factory) as uow:
                 items, personal = recommender.recommend(uow.session, customer_id, request)
-            print_json({
-                "customer": customer_id,
-                "personalized": personal,
-                "items": [
-                    {**_product_json(item.product), "reason": item.reason, "source": item.source}
-                    for item in items
-                ],
-            })
+            print_json(
+                {
+                    "customer": customer_id,
+                    "personalized": personal,
+                    "items": [
+                        {**_product_json(item.product), "reason": item.reason, "source": item.source} for item in items
+                    ],
+                }
+            )
     finally:
         engine.dispose()
     return 0
@@ -54,9 +60,14 @@ def _product_json(product: dict[str, object]) -> dict[str, object]:
 
 
 def register(sub: Subparsers) -> None:
-    recommend = add_command(sub, "recommend", cmd_recommend, "recommend products for a customer",
-                            "shop-assistant recommend --customer C0001 --k 10 --json\n"
-                            "shop-assistant recommend --customers ids.txt --k 10 --json")
+    recommend = add_command(
+        sub,
+        "recommend",
+        cmd_recommend,
+        "recommend products for a customer",
+        "shop-assistant recommend --customer C0001 --k 10 --json\n"
+        "shop-assistant recommend --customers ids.txt --k 10 --json",
+    )
     recommend.add_argument("--customer", help="a customer id")
     recommend.add_argument("--customers", help="file with one customer id per line (batch)")
     recommend.add_argument("--k", type=int, default=10, help="products per customer")

@@ -89,8 +89,13 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    token = add_command(sub, "token", cmd_token, "print a store-signed customer token (what the store's backend issues)",
-                        "shop-assistant token --customer C0001 --ttl 600")
+    token = add_command(
+        sub,
+        "token",
+        cmd_token,
+        "print a store-signed customer token (what the store's backend issues)",
+        "shop-assistant token --customer C0001 --ttl 600",
+    )
     token.add_argument("--customer", required=True, help="the customer id the token vouches for")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
 
@@ -98,14 +103,20 @@ def register(sub: Subparsers) -> None:
     web.add_argument("--port", type=int, default=None, help="port to listen on (default: SHOP_WEB_PORT)")
     web.add_argument("--demo", action="store_true", help="demo storefront with a demo login")
 
-    up = add_command(sub, "up", cmd_up, "start action server, Rasa and the web app; Ctrl-C stops them",
-                     "shop-assistant --data-dir var/demo up --demo")
+    up = add_command(
+        sub,
+        "up",
+        cmd_up,
+        "start action server, Rasa and the web app; Ctrl-C stops them",
+        "shop-assistant --data-dir var/demo up --demo",
+    )
     up.add_argument("--model", default=str(DEFAULT_MODEL), help="the trained Rasa model")
     up.add_argument("--demo", action="store_true", help="demo storefront with a demo login")
     up.add_argument("--profile", choices=("demo", "production"), help="overrides SHOP_PROFILE (default demo)")
     up.add_argument("--replicas", type=int, default=1, help="production: how many of each server behind HAProxy")
 
-    chat = add_command(sub, "chat", cmd_chat, "chat with the running assistant in the terminal",
-                       "shop-assistant chat --customer C0304")
+    chat = add_command(
+        sub, "chat", cmd_chat, "chat with the running assistant in the terminal", "shop-assistant chat --customer C0304"
+    )
     chat.add_argument("--url", default="http://127.0.0.1:8080", help="the web app")
     chat.add_argument("--customer", help="chat as this customer (signs a token with the local store secret)")

@@ -107,7 +107,10 @@ class ImportReport:
 
 
 def import_history(target: Settings | str, source: Path | str, progress: bool = False) -> ImportReport:
-    """Import a history directory or file into the database of ``target`` (settings or URL); ``progress``: a bar per file."""
+    """Import a history directory or file into the database of ``target`` (settings or URL).
+
+    ``progress``: a bar per file on a terminal.
+    """
     url = target.database_url if isinstance(target, Settings) else target
     source = Path(source)
     files = [source / name for name in HISTORY_FILES if (source / name).exists()] if source.is_dir() else [source]
