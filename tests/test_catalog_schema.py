@@ -13,7 +13,7 @@ def test_full_contract_row_passes_through() -> None:
         "id": "P00001", "title": "Air Zoom", "description": "Fast.", "brand": "Nike", "category": "shoes",
         "subcategory": "running shoes", "color": "Red", "sizes": ["8", "9", "10"], "price": 79.99, "currency": "usd",
         "rating": 4.3, "stock": {"downtown": 3, "mall": 0}, "image_url": "https://img.example/P00001.jpg",
-        "tags": ["running", "mesh"], "sku": "NK-AIRZ-RED",
+        "tags": ["running", "mesh"], "sku": "NK-AIRZ-RED", "variant_id": "40071",
     }
     product = normalize_product(row)
     assert product == {**row, "color": "red", "currency": "USD"}
@@ -23,7 +23,7 @@ def test_bare_row_gets_empty_defaults() -> None:
     assert normalize_product({"id": 7, "title": "  Lamp  "}) == {
         "id": "7", "title": "Lamp", "description": None, "brand": None, "category": None, "subcategory": None,
         "color": None, "sizes": [], "price": None, "currency": None, "rating": None, "stock": {}, "image_url": None,
-        "tags": [], "sku": None,
+        "tags": [], "sku": None, "variant_id": None,
     }
 
 
@@ -34,6 +34,7 @@ def test_bare_row_gets_empty_defaults() -> None:
         ({"sku": "SKU-1", "name": "x"}, "id", "SKU-1"),
         ({"id": "A", "Name": "Chair"}, "title", "Chair"),
         ({"id": "A", "title": "x", "colour": "Grey"}, "color", "grey"),
+        ({"id": "A", "title": "x", "shopify_variant_id": 40071}, "variant_id", "40071"),
         ({"id": "A", "title": "x", "price": "$1,299.00"}, "price", 1299.0),
         ({"id": "A", "title": "x", "price": "1.299,00 €"}, "price", 1299.0),
         ({"id": "A", "title": "x", "price": "79,99"}, "price", 79.99),

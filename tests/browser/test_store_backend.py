@@ -72,6 +72,10 @@ def backend_stack(demo_settings: Settings, receiver: tuple[StoreReceiver, str],
     )
     ports = Ports.free()
     with running_stack(settings, MODEL_PATH, ports, log_dir=tmp_path_factory.mktemp("backend-logs"), demo_mode=True):
+        # The first search loads the catalog index and the model in the action server: on a loaded
+        # machine that outlasts the web app's wait for Rasa, so it happens here, before any shopper.
+        Conversation(f"http://127.0.0.1:{ports.rasa}", settings.gateway_token, "warm-up").say("hiking boots",
+                                                                                             timeout=600)
         yield {"settings": settings, "ports": ports}
 
 
