@@ -188,7 +188,7 @@ async def make_throttle(request: pytest.FixtureRequest) -> AsyncIterator[Callabl
         if request.param == "memory":
             made.append(LoginThrottle(clock=clock))
         else:
-            made.append(RedisLoginThrottle(redis_test_url(), clock=clock, prefix=f"test:login:{secrets.token_hex(4)}:"))
+            made.append(RedisLoginThrottle(redis_test_url(), f"test:login:{secrets.token_hex(4)}:", clock=clock))
         return made[-1]
 
     if request.param == "redis":

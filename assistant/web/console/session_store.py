@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
+from assistant.settings import Settings
 from assistant.web.console.auth import AgentSession
-
-REDIS_PREFIX = "shop:agent-session:"
+from assistant.web.live.shared import namespace
 
 
 class SessionStore(Protocol):
@@ -60,22 +60,27 @@ class MemorySessionStore:
 
 
 class RedisSessionStore:
-    """Sessions as JSON under ``shop:agent-session:<hash>`` with a TTL, shared by every web replica."""
+    """Sessions as JSON under ``<prefix><hash>`` with a TTL, shared by every web replica.
 
-    def __init__(self, url: str) -> None:
+    The prefix names the store (:func:`~assistant.web.live.shared.namespace`): a session of
+    one store is no session at another sharing the Redis server, whose agent ids differ.
+    """
+
+    def __init__(self, url: str, prefix: str) -> None:
         import redis.asyncio
 
         self._redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._prefix = prefix
 
     async def save(self, key: str, session: AgentSession, ttl: int) -> None:
-        await self._redis.set(REDIS_PREFIX + key, json.dumps(session.as_json()), ex=ttl)
+        await self._redis.set(self._prefix + key, json.dumps(session.as_json()), ex=ttl)
 
     async def load(self, key: str) -> AgentSession | None:
-        raw = await self._redis.get(REDIS_PREFIX + key)
+        raw = await self._redis.get(self._prefix + key)
         return AgentSession.from_json(key, json.loads(raw)) if raw else None
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(REDIS_PREFIX + key)
+        await self._redis.delete(self._prefix + key)
 
     async def unexpiring_keys(self) -> list[str]:
         return []
@@ -84,6 +89,8 @@ class RedisSessionStore:
         await self._redis.aclose()
 
 
-def make_session_store(redis_url: str) -> SessionStore:
+def make_session_store(settings: Settings) -> SessionStore:
     """Redis when a URL is configured, else memory (the same choice as the rate limits)."""
-    return RedisSessionStore(redis_url) if redis_url else MemorySessionStore()
+    if not settings.redis_url:
+        return MemorySessionStore()
+    return RedisSessionStore(settings.redis_url, namespace(settings.redis_url, settings.database_url) + "agent-session:")

@@ -29,9 +29,9 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     Both live in Redis when ``SHOP_REDIS_URL`` is set (any web replica accepts any agent's
     session, the throttle counts across replicas), else in this process (the demo profile).
     """
-    redis_url = app[SETTINGS].redis_url
-    app[AGENT_SESSIONS] = AgentSessions(make_session_store(redis_url))
-    app[LOGIN_THROTTLE] = make_throttle(redis_url)
+    settings = app[SETTINGS]
+    app[AGENT_SESSIONS] = AgentSessions(make_session_store(settings))
+    app[LOGIN_THROTTLE] = make_throttle(settings)
     sweeper = asyncio.create_task(sweep_sessions(app))
     yield
     sweeper.cancel()

@@ -23,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.settings import Settings
+from assistant.web.live.shared import namespace
+
 WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
@@ -130,7 +133,7 @@ class LoginThrottle:
 
 
 class RedisLoginThrottle:
-    """The same counts in Redis (``shop:login:<key>``, attempt times as scores), shared by every web replica.
+    """The same counts in Redis (``<prefix><key>``, attempt times as scores), shared by every web replica.
 
     One MULTI transaction per attempt drops the times out of the window, adds this one and
     reads the rest, for every key at once: Redis runs it as one step, so parallel attempts
@@ -138,7 +141,7 @@ class RedisLoginThrottle:
     share no monotonic clock).
     """
 
-    def __init__(self, url: str, clock: Callable[[], float] = time.time, prefix: str = "shop:login:") -> None:
+    def __init__(self, url: str, prefix: str, clock: Callable[[], float] = time.time) -> None:
         import redis.asyncio
 
         self._redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
@@ -175,6 +178,8 @@ class RedisLoginThrottle:
         await self._redis.aclose()
 
 
-def make_throttle(redis_url: str) -> Throttle:
-    """Redis when a URL is configured, else this process's memory."""
-    return RedisLoginThrottle(redis_url) if redis_url else LoginThrottle()
+def make_throttle(settings: Settings) -> Throttle:
+    """Redis when a URL is configured (keys named for the store), else this process's memory."""
+    if not settings.redis_url:
+        return LoginThrottle()
+    return RedisLoginThrottle(settings.redis_url, prefix=namespace(settings.redis_url, settings.database_url) + "login:")
