@@ -36,7 +36,7 @@ from tests.agent_console import AgentClient, ShopperClient, create_agent
 from tests.conftest import MODEL_PATH, TEST_STORE, always_staffed_policy
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-GIBBERISH = "zzkx qwop blarg"
+GIBBERISH = "florp"  # NLU unsure (nlu_fallback), no product word to search
 NOTHING_MATCHES = "hiking boots under $1"
 
 
