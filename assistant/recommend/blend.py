@@ -61,8 +61,8 @@ class Policy:
 
     backbone: str = "new_finds"  # one of BACKBONES; popularity when it has nothing (a store without categories, say)
     discovery: dict[str, float] = field(default_factory=lambda: {
-        "co_purchase": 1.0, "affinity": 1.0, "als": 0.5, "content": 0.1,
-    })  # lift weights over the backbone
+        "co_purchase": 0.0, "affinity": 1.0, "als": 0.0, "content": 0.0,
+    })  # lift weights over the backbone (co-purchase, ALS and content lifts lost on Groceries' validation split)
     again: AgainConfig = DEFAULT_AGAIN
     discovery_share: float = 0.05  # a top discovery pick is worth a staple bought in this share of orders
     newcomer: dict[str, float] = field(default_factory=lambda: dict(NEWCOMER_WEIGHTS))
