@@ -219,3 +219,12 @@ def test_a_store_without_new_finds_falls_back_to_popularity(store: tuple[Catalog
     lists = {"new_finds": [], "popular": popular.popular(Context(model, catalog, Profile(NOW)), 5)}
     ranked = discovery(lists, Policy(backbone="new_finds", discovery={}), set())
     assert [c.row for c, _ in ranked] == [c.row for c in lists["popular"]] and {s for _, s in ranked} == {"popular"}
+
+
+def test_a_store_whose_only_buyer_owns_every_sold_product_still_gets_a_full_list() -> None:
+    catalog = _catalog()
+    lines = [OrderLine("me", n, pid, NOW - timedelta(days=40 - 10 * n)) for n, pid in enumerate(("P000", "P001", "P000"))]
+    model = train(lines, catalog, NOW)
+    items = recommend_for_profile(model, catalog, Profile(NOW, "me", lines, personalized=True), Request(k=5))
+    assert len(items) == 5 and items[0].product["id"] == "P000" and items[0].source == "again"
+    assert {item.source for item in items[1:]} == {"content"} and "P001" not in _ids(items)

@@ -13,7 +13,8 @@ A shopper with history gets two rankings:
   basket and history, their departments (affinity), ALS when the store trained it and
   content neighbours.  With all weights 0 it is the backbone itself, so the tuning can never
   choose something worse than it on the validation data.  A product's reason is that of the
-  source that lifted it most, else the backbone's.
+  source that lifted it most, else the backbone's.  Content neighbours come last, after
+  everything the backbone and lifts ranked (in a small store they fill the list).
 
 The two are merged by value: a buy-again product is worth its chance, the discovery pick at
 rank ``j`` is worth ``discovery_share`` times its score relative to the first pick's.
@@ -131,7 +132,16 @@ def lift(
 def discovery(lists: dict[str, list[Candidate]], policy: Policy, skip: set[int]) -> list[tuple[Candidate, str]]:
     """The shopper's never-bought products: the policy's backbone (popularity when it has nothing) lifted by its sources."""
     name = policy.backbone if lists.get(policy.backbone) else "popular"
-    return lift(lists.get(name, []), lists, policy.discovery, skip, name)
+    ranked = lift(lists.get(name, []), lists, policy.discovery, skip, name)
+    return ranked + last_resort(lists.get("content", []), skip | {c.row for c, _ in ranked}, ranked[-1][0].score if ranked else 1.0)
+
+
+def last_resort(neighbours: list[Candidate], skip: set[int], below: float) -> list[tuple[Candidate, str]]:
+    """Content neighbours the lifted ranking lacks, after it (scored under its last pick): a small store whose
+    few buyers own every product anyone bought still gets a full list of things like theirs."""
+    kept = [c for c in neighbours if c.row not in skip]
+    top = kept[0].score if kept and kept[0].score > 0 else 1.0
+    return [(Candidate(c.row, below * 0.5 * max(c.score, 0.0) / top, c.reason), "content") for c in kept]
 
 
 def mix(again: list[Candidate], discovery: list[tuple[Candidate, str]], share: float) -> list[tuple[Candidate, str]]:

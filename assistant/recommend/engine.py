@@ -55,7 +55,7 @@ def recommend_for_profile(
     elif stage(context) == "newcomer":
         ranked = fuse(lists if lists is not None else source_lists(context, list(policy.newcomer)), policy.newcomer)
     else:
-        names = ["again", policy.backbone, "popular", *(name for name, weight in policy.discovery.items() if weight > 0)]
+        names = ["again", policy.backbone, "popular", "content", *(name for name, weight in policy.discovery.items() if weight > 0)]
         lists = lists if lists is not None else source_lists(context, list(dict.fromkeys(names)), again=policy.again)
         again = lists.get("again", [])
         ranked = mix(again, discovery(lists, policy, owned), policy.discovery_share)
