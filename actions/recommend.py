@@ -36,7 +36,7 @@ from catalog_index.query import parse_query
 COUNT = 5
 LIKE_THIS = re.compile(r"\b(like (this|that|it)|similar)\b", re.I)
 GIFT = re.compile(r"\b(gifts?|presents?)\b", re.I)
-UNPERSONAL = ("popular", "trending")
+UNPERSONAL = ("popular", "trending", "new_finds")
 RECIPIENT = re.compile(r"\bfor (?:my |our |a |the )?([a-z]+)", re.I)
 
 _lock = threading.Lock()

@@ -96,10 +96,10 @@ def plot_recommend(results_dir: Path = RESULTS_DIR) -> Path | None:
     discovery (drawn by ``bench.recommend_bench.plot``). ``None`` without results."""
     from bench.recommend_bench import plot as draw
 
-    source = results_dir / "recommend.json"
+    source = results_dir / "recommend_quality.json"
     if not source.exists():
         return None
-    return draw(json.loads(source.read_text())["quality"], results_dir / "recommend.png")
+    return draw(json.loads(source.read_text()), results_dir / "recommend.png")
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Recommendation quality on public real purchase histories and the demo store, and latency at scale.
 
 Run as ``python -m bench.recommend_bench --data-dir var/demo`` (``make bench``); writes
-``bench/results/recommend.json`` and ``bench/results/recommend.png``.  The datasets are
+``bench/results/recommend_quality.json`` with ``bench/results/recommend.png`` (quality) and
+``bench/results/recommend.json`` (latency).  The datasets are
 derived first by ``bench/datasets/`` (see ``bench/README.md``); a dataset not derived yet
 is reported as skipped.  Quality: :mod:`bench.recommend_quality` (validation split chooses
 the policy, test split reports it beside own-frequency and popularity, and beside the
@@ -14,7 +15,8 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +24,18 @@ from assistant.recommend.blend import DEFAULT_POLICY
 from assistant.settings import load_settings
 from assistant.store.models import utcnow
 from bench.common import RESULTS_DIR, load_average, write_result
-from bench.recommend_quality import DATASETS, catalog_file, choose, evaluate, policy_json, prepare
+from bench.recommend_quality import DATASETS, Prepared, catalog_file, choose, evaluate, policy_json, prepare
 from bench.recommend_scale import scale
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def quality(model_name: str, names: tuple[str, ...]) -> dict[str, Any]:
-    today = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+def quality(
+    model_name: str, names: tuple[str, ...], load: Callable[[str, str, datetime, str], Prepared] = prepare,
+    today: datetime | None = None,
+) -> dict[str, Any]:
+    """``load``: :func:`bench.recommend_quality.prepare` (a caller may pass one that reuses prepared splits)."""
+    today = today or utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     available, skipped = [], {}
     for name in names:
         try:
@@ -38,21 +44,22 @@ def quality(model_name: str, names: tuple[str, ...]) -> dict[str, Any]:
         except FileNotFoundError as error:
             skipped[name] = str(error)
     started = time.perf_counter()
-    validation = [prepare(name, "validation", today, model_name) for name in available]
+    validation = [load(name, "validation", today, model_name) for name in available]
     chosen, how = choose(validation)
     test = {}
     for name in available:
-        data = prepare(name, "test", today, model_name)
+        data = load(name, "test", today, model_name)
         test[name] = {"shoppers": len(data.cases), "products": len(data.catalog),
                       "rows": evaluate(data, {"blend (chosen on validation)": chosen, "blend (shipped DEFAULT_POLICY)": DEFAULT_POLICY})}
+    shipped = {name: result["rows"]["blend (shipped DEFAULT_POLICY)"] for name, result in test.items()}
     verdict = {
         name: {
-            "blend_beats_own_frequency_on_whole_order": result["rows"]["blend (shipped DEFAULT_POLICY)"]["whole_order"]["ndcg@10"]
-            > result["rows"]["own_frequency"]["whole_order"]["ndcg@10"],
-            "blend_beats_popularity_on_discovery": result["rows"]["blend (shipped DEFAULT_POLICY)"]["discovery"]["ndcg@10"]
-            > result["rows"]["popularity"]["discovery"]["ndcg@10"],
+            "blend_beats_own_frequency_on_whole_order": row["vs_own_frequency_whole_order"]["difference"] > 0,
+            "interval_above_zero_whole_order": row["vs_own_frequency_whole_order"]["ci95"][0] > 0,
+            "blend_beats_popularity_on_discovery": row["vs_popularity_discovery"]["difference"] > 0,
+            "interval_above_zero_discovery": row["vs_popularity_discovery"]["ci95"][0] > 0,
         }
-        for name, result in test.items()
+        for name, row in shipped.items()
     }
     return {
         "today": today.isoformat(), "test": test, "verdict_shipped_policy": verdict,
@@ -63,7 +70,8 @@ def quality(model_name: str, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def plot(figures: dict[str, Any], path: Path) -> Path:
-    """One panel per dataset: NDCG@10 of own-frequency, popularity and the blend, whole order beside discovery."""
+    """One panel per dataset: NDCG@10 of own-frequency, popularity and the blend, whole order beside discovery,
+    the blend's bars with the paired bootstrap 95% interval of its difference to the baseline it must beat."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,7 +83,11 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
     for axis, (name, result) in zip(axes[0], test.items(), strict=True):
         for shift, mode, color in ((-0.2, "whole_order", "#4c72b0"), (0.2, "discovery", "#55a868")):
             values = [result["rows"][method][mode]["ndcg@10"] for method in methods]
-            bars = axis.bar([i + shift for i in range(len(methods))], values, 0.4, label=mode.replace("_", " "), color=color)
+            against = result["rows"][methods[-1]]["vs_own_frequency_whole_order" if mode == "whole_order" else "vs_popularity_discovery"]
+            low, high = (values[-1] - against["difference"] + bound for bound in against["ci95"])
+            errors = [[0, 0, values[-1] - low], [0, 0, high - values[-1]]]
+            bars = axis.bar([i + shift for i in range(len(methods))], values, 0.4, label=mode.replace("_", " "), color=color,
+                            yerr=errors, capsize=2, error_kw={"elinewidth": 0.8})
             axis.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=1)
         axis.set_xticks(range(len(methods)), ["own\nfrequency", "popularity", "blend"], fontsize=8)
         axis.set_title(f"{name} ({result['shoppers']} shoppers, last order)", fontsize=9)
@@ -101,15 +113,16 @@ def main() -> None:
     settings = load_settings(args.data_dir)
     load_at_start = load_average()
     started = time.perf_counter()
-    figures: dict[str, Any] = {"quality": quality(settings.embedding_model, tuple(args.datasets.split(",")))}
-    print(f"quality done in {time.perf_counter() - started:.0f} s", flush=True)
+    figures = quality(settings.embedding_model, tuple(args.datasets.split(",")))
+    path = write_result("recommend_quality", figures, load_at_start=load_at_start)
+    print(f"quality done in {time.perf_counter() - started:.0f} s: wrote {path} and {plot(figures, RESULTS_DIR / 'recommend.png')}", flush=True)
     if not args.skip_latency:
+        load_at_start, started = load_average(), time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="recommend-bench-") as workdir:
-            figures["latency"] = scale(settings.data_dir, settings.index_dir, settings.embedding_model, Path(workdir),
-                                       args.customers, args.events, args.postgres_url or None)
-    figures["wall_seconds"] = round(time.perf_counter() - started)
-    path = write_result("recommend", figures, load_at_start=load_at_start)
-    print(f"wrote {path} and {plot(figures['quality'], RESULTS_DIR / 'recommend.png')}")
+            latency = {"latency": scale(settings.data_dir, settings.index_dir, settings.embedding_model, Path(workdir),
+                                        args.customers, args.events, args.postgres_url or None)}
+        latency["wall_seconds"] = round(time.perf_counter() - started)
+        print(f"wrote {write_result('recommend', latency, load_at_start=load_at_start)}")
 
 
 if __name__ == "__main__":

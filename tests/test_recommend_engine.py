@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.recommend import Request, recommend_for_profile
-from assistant.recommend.blend import Policy
+from assistant.recommend import Request, popular, recommend_for_profile
+from assistant.recommend.base import Context
+from assistant.recommend.blend import Policy, discovery, source_lists
 from assistant.recommend.catalog import Catalog
 from assistant.recommend.model import Model, train
 from assistant.recommend.profile import Profile
@@ -178,3 +179,52 @@ def test_what_is_in_the_cart_is_not_suggested_again(store: tuple[Catalog, Model]
     catalog, model = store
     best_seller = recommend_for_profile(model, catalog, Profile(NOW), Request(k=1))[0].product["id"]
     assert best_seller not in _ids(recommend_for_profile(model, catalog, Profile(NOW, cart=[best_seller]), Request(k=10)))
+
+
+def test_new_finds_count_only_shoppers_who_started_buying_after_their_first_order() -> None:
+    catalog = _catalog()
+    day = timedelta(days=1)
+    lines = [
+        OrderLine("a", 1, "P000", NOW - 40 * day), OrderLine("a", 1, "P001", NOW - 40 * day),  # both on a's first trip
+        OrderLine("a", 2, "P002", NOW - 20 * day),  # new to a on a later trip
+        OrderLine("b", 3, "P001", NOW - 30 * day), OrderLine("b", 4, "P002", NOW - 10 * day), OrderLine("b", 4, "P000", NOW - 10 * day),
+    ]
+    model = train(lines, catalog, NOW)
+    counts = {pid: int(model.newcomers[catalog.row_of[pid]]) for pid in ("P000", "P001", "P002")}
+    assert counts == {"P000": 1, "P001": 0, "P002": 2}
+    assert model.adoption[catalog.row_of["P002"]] > model.adoption[catalog.row_of["P000"]] > 0  # b's P000 is as new as a's P002
+
+
+def test_the_discovery_lift_keeps_the_backbone_order_until_a_personal_source_lifts_a_product(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    profile = _shopper([("P000", 40), ("P300", 90), ("P300", 60)])
+    context = Context(model, catalog, profile)
+    owned = {catalog.row_of["P000"], catalog.row_of["P300"]}
+    lists = source_lists(context, ["new_finds", "co_purchase"])
+    backbone = [c.row for c in lists["new_finds"] if c.row not in owned]
+    plain = discovery(lists, Policy(backbone="new_finds", discovery={"co_purchase": 0.0}), owned)
+    assert [c.row for c, _ in plain] == backbone and {source for _, source in plain} == {"new_finds"}
+    lifted = discovery(lists, Policy(backbone="new_finds", discovery={"co_purchase": 4.0}), owned)
+    partner = lists["co_purchase"][0]
+    assert partner.row not in owned
+    assert [c.row for c, _ in lifted].index(partner.row) <= [c.row for c, _ in plain].index(partner.row)
+    for candidate, source in lifted:
+        assert candidate.row not in owned
+        expected = {c.row: c.reason for c in lists[source]}[candidate.row]
+        assert candidate.reason == expected  # the reason of the list the product really came from
+
+
+def test_a_store_without_new_finds_falls_back_to_popularity(store: tuple[Catalog, Model]) -> None:
+    catalog, model = store
+    lists = {"new_finds": [], "popular": popular.popular(Context(model, catalog, Profile(NOW)), 5)}
+    ranked = discovery(lists, Policy(backbone="new_finds", discovery={}), set())
+    assert [c.row for c, _ in ranked] == [c.row for c in lists["popular"]] and {s for _, s in ranked} == {"popular"}
+
+
+def test_a_store_whose_only_buyer_owns_every_sold_product_still_gets_a_full_list() -> None:
+    catalog = _catalog()
+    lines = [OrderLine("me", n, pid, NOW - timedelta(days=40 - 10 * n)) for n, pid in enumerate(("P000", "P001", "P000"))]
+    model = train(lines, catalog, NOW)
+    items = recommend_for_profile(model, catalog, Profile(NOW, "me", lines, personalized=True), Request(k=5))
+    assert len(items) == 5 and items[0].product["id"] == "P000" and items[0].source == "again"
+    assert {item.source for item in items[1:]} == {"content"} and "P001" not in _ids(items)

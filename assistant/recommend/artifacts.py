@@ -31,7 +31,7 @@ from assistant.recommend.model import AlsConfig, Model, empty, train
 from assistant.store.models import utcnow
 from assistant.store.repositories.history import OrderLine, all_lines, store_fingerprint
 
-FORMAT = 2
+FORMAT = 3
 REFRESH_SECONDS = 300.0
 CHECK_SECONDS = 30.0  # how often a process looks at the orders' fingerprint at all
 TABLES, META = "tables.npz", "meta.json"
@@ -45,7 +45,8 @@ def save(model: Model, directory: Path, fingerprint: str, catalog_key: str) -> d
     directory.mkdir(parents=True, exist_ok=True)
     table = model.co_purchase
     arrays = {
-        "buyers": model.buyers, "popularity": model.popularity, "trending": model.trending, "cycle_days": model.cycle_days,
+        "buyers": model.buyers, "popularity": model.popularity, "newcomers": model.newcomers, "adoption": model.adoption,
+        "trending": model.trending, "cycle_days": model.cycle_days,
         "co_data": table.data, "co_indices": table.indices, "co_indptr": table.indptr,
     }
     if model.item_factors is not None:
@@ -71,6 +72,7 @@ def load(directory: Path, size: int) -> tuple[Model, dict[str, object]] | None:
             co = sparse.csr_matrix((arrays["co_data"], arrays["co_indices"], arrays["co_indptr"]), shape=(size, size))
             model = Model(
                 as_of=datetime.fromisoformat(meta["as_of"]), buyers=arrays["buyers"], popularity=arrays["popularity"],
+                newcomers=arrays["newcomers"], adoption=arrays["adoption"],
                 trending=arrays["trending"], trending_days=int(meta["trending_days"]), co_purchase=co,
                 cycle_days=arrays["cycle_days"],
                 item_factors=arrays["item_factors"] if "item_factors" in arrays.files else None,

@@ -5,18 +5,24 @@ A shopper with history gets two rankings:
 - buy again (:mod:`.repurchase`): each product they bought and may buy again, scored as the
   chance their next order holds it (recency-weighted share of their orders), reordered by
   restock timing;
-- discovery: products they never bought, by weighted reciprocal-rank fusion
-  (``sum(weight[source] / (RRF_K + rank))``) of co-purchase with their basket and history,
-  popularity within their own departments and aisles (affinity), ALS when the store trained
-  it, content neighbours and plain popularity; a product's reason is that of the source
-  that contributed most.
+- discovery: products they never bought.  A backbone ranking (by default the new finds of
+  :mod:`.popular`: what returning shoppers started buying; or popularity, or popularity
+  within the shopper's own departments) is lifted by the personal sources: a product's
+  backbone score (relative to the backbone's first) is multiplied by
+  ``1 + sum(weight[source] * LIFT_K / (LIFT_K + rank - 1))`` over co-purchase with their
+  basket and history, their departments (affinity), ALS when the store trained it and
+  content neighbours.  With all weights 0 it is the backbone itself, so the tuning can never
+  choose something worse than it on the validation data.  A product's reason is that of the
+  source that lifted it most, else the backbone's.  Content neighbours come last, after
+  everything the backbone and lifts ranked (in a small store they fill the list).
 
 The two are merged by value: a buy-again product is worth its chance, the discovery pick at
-rank ``j`` is worth ``discovery_share`` times its fused score relative to the first pick's.
+rank ``j`` is worth ``discovery_share`` times its score relative to the first pick's.
 So a shopper with strong habits sees mostly their staples, one with scattered purchases
 mostly new products, and the reasons stay those of the list each product came from.
 A shopper without history (anonymous, no consent, no orders yet) gets the ``newcomer``
-fusion: popularity, trending, and co-purchase/content/departments anchored on the cart and views.
+fusion (weighted reciprocal rank): popularity, trending, and co-purchase/content/departments
+anchored on the cart and views.
 
 The weights are chosen by ``bench/recommend_bench.py`` on validation splits (each shopper's
 second-to-last order) of public real purchase histories and the demo store, and reported on
@@ -41,8 +47,11 @@ SOURCES: dict[str, Source] = {
     "als": als.recommend,
     "trending": popular.trending,
     "popular": popular.popular,
+    "new_finds": popular.new_finds,
 }
 RRF_K = 10.0
+LIFT_K = 10.0  # a lifting source's 10th pick lifts half as much as its first
+BACKBONES = ("new_finds", "popular", "affinity")
 POOL = 100
 NEWCOMER_WEIGHTS = {"co_purchase": 1.0, "content": 0.5, "affinity": 1.0, "trending": 0.5, "popular": 1.0}
 
@@ -51,9 +60,10 @@ NEWCOMER_WEIGHTS = {"co_purchase": 1.0, "content": 0.5, "affinity": 1.0, "trendi
 class Policy:
     """Everything the blend is tuned by (``bench/recommend_bench.py`` chooses it)."""
 
+    backbone: str = "new_finds"  # one of BACKBONES; popularity when it has nothing (a store without categories, say)
     discovery: dict[str, float] = field(default_factory=lambda: {
-        "co_purchase": 1.0, "affinity": 1.0, "als": 0.5, "content": 0.1, "popular": 4.0,
-    })
+        "co_purchase": 0.0, "affinity": 1.0, "als": 0.0, "content": 0.0,
+    })  # lift weights over the backbone (co-purchase, ALS and content lifts lost on Groceries' validation split)
     again: AgainConfig = DEFAULT_AGAIN
     discovery_share: float = 0.05  # a top discovery pick is worth a staple bought in this share of orders
     newcomer: dict[str, float] = field(default_factory=lambda: dict(NEWCOMER_WEIGHTS))
@@ -87,6 +97,51 @@ def fuse(lists: dict[str, list[Candidate]], weights: dict[str, float], skip: set
                 best[candidate.row] = (share, candidate, name)
     ordered = sorted(scores, key=lambda row: (-scores[row], row))
     return [(Candidate(row, scores[row], best[row][1].reason), best[row][2]) for row in ordered]
+
+
+def lift(
+    backbone: list[Candidate], lists: dict[str, list[Candidate]], weights: dict[str, float], skip: set[int] = frozenset(),  # type: ignore[assignment]
+    backbone_name: str = "popular",
+) -> list[tuple[Candidate, str]]:
+    """``(candidate, source)`` best first: the backbone's ranking lifted by the weighted sources (module docstring)."""
+    base = {c.row: c for c in backbone}
+    top = backbone[0].score if backbone and backbone[0].score > 0 else 1.0
+    floor = backbone[-1].score / 2 if backbone else 1.0  # a lifted product the backbone did not rank starts below its last
+    factor: dict[int, float] = {}
+    best: dict[int, tuple[float, Candidate, str]] = {}
+    for name, weight in weights.items():
+        if weight <= 0:
+            continue
+        for rank, candidate in enumerate(lists.get(name, ()), 1):
+            if candidate.row in skip:
+                continue
+            share = weight * LIFT_K / (LIFT_K + rank - 1)
+            factor[candidate.row] = factor.get(candidate.row, 1.0) + share
+            if candidate.row not in best or share > best[candidate.row][0]:
+                best[candidate.row] = (share, candidate, name)
+    scored = []
+    for row in (base.keys() | factor.keys()) - skip:
+        raw = base[row].score if row in base else floor
+        value = raw / top * factor.get(row, 1.0)
+        chosen, source = (best[row][1], best[row][2]) if row in best else (base[row], backbone_name)
+        scored.append((Candidate(row, value, chosen.reason), source))
+    scored.sort(key=lambda pair: (-pair[0].score, pair[0].row))
+    return scored
+
+
+def discovery(lists: dict[str, list[Candidate]], policy: Policy, skip: set[int]) -> list[tuple[Candidate, str]]:
+    """The shopper's never-bought products: the policy's backbone (popularity when it has nothing) lifted by its sources."""
+    name = policy.backbone if lists.get(policy.backbone) else "popular"
+    ranked = lift(lists.get(name, []), lists, policy.discovery, skip, name)
+    return ranked + last_resort(lists.get("content", []), skip | {c.row for c, _ in ranked}, ranked[-1][0].score if ranked else 1.0)
+
+
+def last_resort(neighbours: list[Candidate], skip: set[int], below: float) -> list[tuple[Candidate, str]]:
+    """Content neighbours the lifted ranking lacks, after it (scored under its last pick): a small store whose
+    few buyers own every product anyone bought still gets a full list of things like theirs."""
+    kept = [c for c in neighbours if c.row not in skip]
+    top = kept[0].score if kept and kept[0].score > 0 else 1.0
+    return [(Candidate(c.row, below * 0.5 * max(c.score, 0.0) / top, c.reason), "content") for c in kept]
 
 
 def mix(again: list[Candidate], discovery: list[tuple[Candidate, str]], share: float) -> list[tuple[Candidate, str]]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from assistant.recommend import popular
 from assistant.recommend.artifacts import ModelCache
 from assistant.recommend.base import Candidate, Context
-from assistant.recommend.blend import DEFAULT_POLICY, Policy, fuse, mix, source_lists, stage
+from assistant.recommend.blend import DEFAULT_POLICY, Policy, discovery, fuse, mix, source_lists, stage
 from assistant.recommend.catalog import Catalog, sold_out
 from assistant.recommend.model import Model
 from assistant.recommend.profile import Profile, load_profile
@@ -35,7 +35,7 @@ GIFT_WEIGHTS = {"trending": 1.0, "popular": 1.0}
 class Recommendation:
     product: dict[str, Any]
     reason: str
-    source: str  # "again", "co_purchase", "content", "affinity", "als", "trending", "popular" or "similar"
+    source: str  # "again", "co_purchase", "content", "affinity", "als", "trending", "popular", "new_finds" or "similar"
 
 
 def recommend_for_profile(
@@ -55,10 +55,10 @@ def recommend_for_profile(
     elif stage(context) == "newcomer":
         ranked = fuse(lists if lists is not None else source_lists(context, list(policy.newcomer)), policy.newcomer)
     else:
-        names = ["again", *(name for name, weight in policy.discovery.items() if weight > 0)]
-        lists = lists if lists is not None else source_lists(context, names, again=policy.again)
+        names = ["again", policy.backbone, "popular", "content", *(name for name, weight in policy.discovery.items() if weight > 0)]
+        lists = lists if lists is not None else source_lists(context, list(dict.fromkeys(names)), again=policy.again)
         again = lists.get("again", [])
-        ranked = mix(again, fuse(lists, policy.discovery, skip=owned), policy.discovery_share)
+        ranked = mix(again, discovery(lists, policy, owned), policy.discovery_share)
     again_rows = {candidate.row for candidate in again}
     mask = allowed(catalog, model, request, owned, again_rows)
     mask[[row for pid in profile.cart if (row := catalog.row_of.get(pid)) is not None]] = False  # already chosen

@@ -13,6 +13,7 @@ is learned from the data, not read from a catalog field, so it works on any reta
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ class Model:
     as_of: datetime
     buyers: np.ndarray  # distinct buyers per product, all time
     popularity: np.ndarray  # distinct buyers, each weighted by how recently they bought
+    newcomers: np.ndarray  # returning shoppers who first bought it on a later trip (product new to them), all time
+    adoption: np.ndarray  # the same shoppers, each weighted by how recently they first bought it
     trending: np.ndarray  # distinct buyers within the trending window
     trending_days: int
     co_purchase: sparse.csr_matrix  # rows x rows, normalized, top NEIGHBOURS per row
@@ -80,6 +83,25 @@ def _purchase_times(lines: list[OrderLine], catalog: Catalog) -> dict[tuple[str,
         if row is not None:
             times.setdefault((line.customer_id, row), []).append(line.at.timestamp())
     return times
+
+
+def _adoption(times: dict[tuple[str, int], list[float]], size: int, now: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per product, the returning shoppers who bought it for the first time after their first trip: plain and recency-weighted.
+
+    What a shopper has not bought yet is best predicted by what other shoppers added to
+    their habits, not by raw popularity: the staples everyone buys from day one are owned by
+    almost every returning shopper already, so their sales say little about a new find.
+    """
+    first_trip: dict[str, float] = {}
+    for (customer, _), moments in times.items():
+        first_trip[customer] = min(first_trip.get(customer, math.inf), min(moments))
+    newcomers, adoption = np.zeros(size), np.zeros(size)
+    for (customer, row), moments in times.items():
+        first = min(moments)
+        if first - first_trip[customer] >= MIN_GAP_DAYS * DAY:
+            newcomers[row] += 1
+            adoption[row] += 0.5 ** ((now - first) / DAY / POPULARITY_HALF_LIFE_DAYS)
+    return newcomers, adoption
 
 
 def _co_purchase(lines: list[OrderLine], catalog: Catalog) -> sparse.csr_matrix:
@@ -183,7 +205,7 @@ def empty(size: int, as_of: datetime) -> Model:
     """Tables that know nothing yet: served while the first ones train (buy-again still works)."""
     zeros = np.zeros(size)
     return Model(
-        as_of=as_of, buyers=zeros, popularity=zeros, trending=zeros, trending_days=TRENDING_WINDOWS_DAYS[-1],
+        as_of=as_of, buyers=zeros, popularity=zeros, newcomers=zeros, adoption=zeros, trending=zeros, trending_days=TRENDING_WINDOWS_DAYS[-1],
         co_purchase=sparse.csr_matrix((size, size), dtype=np.float32), cycle_days=np.full(size, np.nan),
         item_factors=None, als=DEFAULT_ALS,
     )
@@ -203,8 +225,9 @@ def train(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime, als: Al
         for days, counts in recent.items():
             counts[row] += age_days <= days
     trending_days = next((d for d in TRENDING_WINDOWS_DAYS if recent[d].sum() >= TRENDING_MIN_BUYERS), TRENDING_WINDOWS_DAYS[-1])
+    newcomers, adoption = _adoption(times, size, now)
     model = Model(
-        as_of=as_of, buyers=buyers, popularity=popularity, trending=recent[trending_days], trending_days=trending_days,
+        as_of=as_of, buyers=buyers, popularity=popularity, newcomers=newcomers, adoption=adoption, trending=recent[trending_days], trending_days=trending_days,
         co_purchase=_co_purchase(lines, catalog), cycle_days=_cycles(times, catalog),
         item_factors=_als(times, size, als), als=als,
     )

@@ -1,8 +1,10 @@
-"""Popularity and trending: what many shoppers bought (recently), for newcomers and to fill up.
+"""Popularity, new finds and trending: what many shoppers bought (recently), for newcomers, discovery and to fill up.
 
 Popularity counts distinct buyers, each weighted by how recently they bought (half-life in
-:mod:`.model`); trending counts distinct buyers in the last week (or month, when the week
-is quiet).  The reason states the real window and category.
+:mod:`.model`); new finds count the returning shoppers who started buying a product after
+their first trip, weighted the same way (the discovery backbone: what a shopper has not
+bought yet is what others add to their habits); trending counts distinct buyers in the
+last week (or month, when the week is quiet).  The reason states the real count, window and category.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ def popular(context: Context, limit: int, mask: np.ndarray | None = None) -> lis
     return [
         Candidate(row, float(model.popularity[row]), f"a best seller in {catalog.categories[row]}: bought by {_shoppers(model.buyers[row])}")
         for row in top(scores, limit)
+    ]
+
+
+def new_finds(context: Context, limit: int) -> list[Candidate]:
+    """Products returning shoppers most often started buying (recency-weighted)."""
+    model, catalog = context.model, context.catalog
+    return [
+        Candidate(row, float(model.adoption[row]),
+                  f"a popular new find in {catalog.categories[row]}: {_shoppers(model.newcomers[row])} started buying it after their first order")
+        for row in top(model.adoption, limit)
     ]
 
 

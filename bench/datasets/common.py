@@ -21,9 +21,11 @@ SEED = 7
 Orders = list[tuple[datetime, list[str]]]
 
 
-def sample_shoppers(orders_by_shopper: dict[str, Orders], size: int = SAMPLE, seed: int = SEED) -> dict[str, Orders]:
-    """A seeded sample of the shoppers with ``MIN_ORDERS`` to ``MAX_ORDERS`` orders, each order's products once."""
-    eligible = sorted(cid for cid, orders in orders_by_shopper.items() if MIN_ORDERS <= len(orders) <= MAX_ORDERS)
+def sample_shoppers(
+    orders_by_shopper: dict[str, Orders], size: int = SAMPLE, seed: int = SEED, min_orders: int = MIN_ORDERS
+) -> dict[str, Orders]:
+    """A seeded sample of the shoppers with ``min_orders`` to ``MAX_ORDERS`` orders, each order's products once."""
+    eligible = sorted(cid for cid, orders in orders_by_shopper.items() if min_orders <= len(orders) <= MAX_ORDERS)
     chosen = random.Random(seed).sample(eligible, min(size, len(eligible)))
     return {
         cid: [(at, list(dict.fromkeys(items))) for at, items in sorted(orders_by_shopper[cid])] for cid in sorted(chosen)
