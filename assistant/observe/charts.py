@@ -86,8 +86,8 @@ def render(report: dict[str, Any]) -> str:
                 ("Handed to a person", report["handed_off_conversations"])]
     charts = [
         bar_chart("outcomes", "How shopper-started conversations ended", [(k, float(v)) for k, v in outcomes],
-                  "Each shopper-started conversation counts once: handed to a person, else ended on a fallback, else contained "
-                  "(a conversation both handed off and ending on a fallback counts in both of those bars)."),
+                  "Shopper-started conversations by outcome: a person was requested; the last shopper message got the "
+                  "fallback; contained is neither (one both handed off and ending on a fallback is in both of those bars)."),
         bar_chart("handoffs_by_reason", "Handoffs by reason", [(k, float(v)) for k, v in report["handoffs_by_reason"].items()],
                   how["handoffs_by_reason"]),
         bar_chart("handoffs_by_channel", "Handoffs by channel", [(k, float(v)) for k, v in report["handoffs_by_channel"].items()],
