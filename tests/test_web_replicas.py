@@ -28,7 +28,7 @@ import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestServer
 
-from assistant.launcher import Ports, Service, _start, _wait_healthy, child_environment, free_port, services, stop
+from assistant.launcher import Ports, Service, _start, child_environment, free_port, services, stop, wait_healthy
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import HandoffRequest
@@ -89,7 +89,7 @@ def web_replicas(settings: Settings, logs: Path, count: int = 2, backends: Ports
             behind = backends or Ports(9, 9, 9)  # nothing listens on port 9: these paths need no Rasa
             _start(service, replica_environment(settings, Ports(behind.action_server, behind.rasa, port)))
             started.append(service)
-            _wait_healthy(service, READY_TIMEOUT)
+            wait_healthy(service, READY_TIMEOUT)
         yield [service.health_url.removesuffix("/healthz") for service in started]
     finally:
         stop(started)
@@ -363,7 +363,7 @@ async def test_a_shoppers_message_on_one_replica_reaches_the_agent_on_the_other_
     try:
         for service in backends:
             _start(service, env)
-            _wait_healthy(service, 600.0)
+            wait_healthy(service, 600.0)
         with web_replicas(settings, tmp_path, backends=ports) as (first, second):
             for n in range(2):
                 await wait_for_log(tmp_path / f"web-{n}.log", "live relay: subscribed", "broker: consuming")
