@@ -104,10 +104,9 @@ def register(sub: Subparsers) -> None:
     """Add ``analytics report|ingest|consume`` to the ``shop-assistant`` parser."""
     analytics = add_group(sub, "analytics", "operator analytics: report, and the feeds from Rasa's events")
 
-    def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        return add_command(analytics, name, handler, help_text)
-
-    report = add("report", cmd_report, "the assistant's figures over a period (conversations, containment, CSAT, sales)")
+    report = add_command(analytics, "report", cmd_report,
+                         "the assistant's figures over a period (conversations, containment, CSAT, sales)",
+                         "shop-assistant analytics report --since 30d --json\nshop-assistant analytics report --since 7d --csv")
     report.add_argument("--since", default="30d", help="30d, 12h, 90m or an ISO date (default 30d)")
     report.add_argument("--channel", help="only this channel (web, telegram, whatsapp...)")
     report.add_argument("--top", type=int, default=10, help="how many top queries and unanswered groups")
@@ -116,6 +115,10 @@ def register(sub: Subparsers) -> None:
     output = report.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON object (the default, indented)")
     output.add_argument("--csv", action="store_true", help="figure,key,value rows")
-    ingest = add("ingest", cmd_ingest, "read the trackers of conversations the web app relayed (demo profile feed)")
+    ingest = add_command(analytics, "ingest", cmd_ingest,
+                         "read the trackers of conversations the web app relayed (demo profile feed)",
+                         "shop-assistant analytics ingest --limit 500")
     ingest.add_argument("--limit", type=int, default=500, help="conversations per pass")
-    add("consume", cmd_consume, "store Rasa's events from the RabbitMQ queue until stopped (production feed)")
+    add_command(analytics, "consume", cmd_consume,
+                "store Rasa's events from the RabbitMQ queue until stopped (production feed)",
+                "SHOP_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/ shop-assistant analytics consume")

@@ -78,7 +78,9 @@ def cmd_backend_pending(settings: Settings, args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     """Add ``backend deliver`` and ``backend pending`` to the CLI."""
     backend = add_group(sub, "backend", "requests to the store's own systems (the outbox)")
-    deliver = add_command(backend, "deliver", cmd_backend_deliver, "deliver pending requests to the store (cron-able with --once)")
+    deliver = add_command(backend, "deliver", cmd_backend_deliver, "deliver pending requests to the store (cron-able with --once)",
+                          "shop-assistant backend deliver --once")
     deliver.add_argument("--once", action="store_true", help="one pass, then exit")
-    pending = add_command(backend, "pending", cmd_backend_pending, "list requests the store has not taken yet")
+    pending = add_command(backend, "pending", cmd_backend_pending, "list requests the store has not taken yet",
+                          "shop-assistant backend pending --json")
     pending.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -45,8 +45,10 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     """Add ``sync`` to the ``shop-assistant`` parser."""
-    sync = add_command(sub, "sync", cmd_sync, "import products and orders from Shopify, WooCommerce or Medusa")
-    sync.add_argument("platform", choices=PLATFORMS)
+    sync = add_command(sub, "sync", cmd_sync, "import products and orders from Shopify, WooCommerce or Medusa",
+                       "shop-assistant --data-dir var/mystore sync shopify\n"
+                       "shop-assistant --data-dir var/mystore sync woocommerce --since 2026-11-01T00:00:00Z")
+    sync.add_argument("platform", choices=PLATFORMS, help="the platform to import from")
     when = sync.add_mutually_exclusive_group()
     when.add_argument("--since", type=_iso, help="only what changed after this ISO 8601 time (instead of the cursor)")
     when.add_argument("--full", action="store_true", help="everything again, ignoring the stored cursor")

@@ -22,4 +22,5 @@ def cmd_tracker_prune(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     tracker = add_group(sub, "tracker", "Rasa's conversation store")
-    add_command(tracker, "prune", cmd_tracker_prune, "delete guest conversations idle for SHOP_GUEST_TRACKER_DAYS")
+    add_command(tracker, "prune", cmd_tracker_prune, "delete guest conversations idle for SHOP_GUEST_TRACKER_DAYS",
+                "SHOP_PROFILE=production shop-assistant tracker prune")
