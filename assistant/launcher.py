@@ -151,8 +151,9 @@ def services(
             f"http://127.0.0.1:{ports.rasa}/",
             log_dir / "rasa.log",
         ),
-        # The web app is up when it answers /readyz: Rasa, the action server, the index and the store all ready.
-        Service("web app", web_command, f"http://127.0.0.1:{ports.web}/readyz", log_dir / "web.log"),
+        # The web app is up when it answers /healthz. Not /readyz: with the customer store down it must
+        # still start and serve the chat honestly (its /readyz then says which part is missing).
+        Service("web app", web_command, f"http://127.0.0.1:{ports.web}/healthz", log_dir / "web.log"),
     ]
 
 
@@ -239,9 +240,6 @@ def running_stack(
         for service in services(settings, model_path, ports, log_path, demo_mode, credentials):
             if only and service.name not in only:
                 continue
-            if only and service.name == "web app" and set(only) != {"action server", "rasa server", "web app"}:
-                # Started without the rest of the stack it can only be alive, never ready.
-                service.health_url = service.health_url.replace("/readyz", "/healthz")
             start_together([service], env, timeout, started)
         yield started
     finally:

@@ -131,11 +131,7 @@ def replica_groups(settings: Settings, model_path: Path, replicas: list[Ports], 
     for number, ports in enumerate(replicas, start=1):
         for service in services(settings, model_path, ports, log_dir / f"replica-{number}", demo_mode=False,
                                 endpoints=PRODUCTION_ENDPOINTS):
-            # A web app is ready only once Rasa and the action servers answer through the balancer,
-            # which starts last: at start it is waited for alive (/healthz), ready after the balancer.
-            health_url = service.health_url.replace("/readyz", "/healthz")
-            by_kind.setdefault(service.name, []).append(
-                dataclasses.replace(service, name=f"{service.name} {number}", health_url=health_url))
+            by_kind.setdefault(service.name, []).append(dataclasses.replace(service, name=f"{service.name} {number}"))
     rasa = by_kind["rasa server"]
     return [by_kind["action server"], rasa[:1], rasa[1:], by_kind["web app"]]
 
@@ -189,7 +185,9 @@ def running_production(
         for group in [*replica_groups(settings, model_path, ports, log_dir), [balancer]]:
             start_together(group, env, timeout, started)
         for service in started:
-            if service.health_url.endswith("/healthz"):  # the web apps: ready through the balancer
+            # A web app is ready once Rasa and the action servers answer through the balancer, which
+            # starts last; until then it is only alive (/healthz), so readiness is waited for here.
+            if service.health_url.endswith("/healthz"):
                 wait_healthy(dataclasses.replace(service, health_url=service.health_url.replace("/healthz", "/readyz")),
                              timeout)
         yield ProductionStack(fronts, ports, started, env)
