@@ -22,7 +22,6 @@ figures go through the whole serving path (business rules included).
 from __future__ import annotations
 
 import itertools
-import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,6 +35,7 @@ from assistant.recommend import recommend_for_profile
 from assistant.recommend.base import Candidate, Context
 from assistant.recommend.blend import BACKBONES, DEFAULT_POLICY, SOURCES, Policy, discovery
 from assistant.recommend.catalog import Catalog
+from assistant.recommend.metrics import K, hit_and_ndcg
 from assistant.recommend.model import Model, train
 from assistant.recommend.profile import Profile, load_profile
 from assistant.recommend.repurchase import AgainConfig, again, frequency
@@ -50,7 +50,6 @@ from catalog_index.build import build_index, index_status
 from catalog_index.importer import import_catalog
 from catalog_index.search import CatalogSearcher
 
-K = 10
 POOL = 100
 DATASETS = ("demo", "tafeng", "groceries")
 SPLITS = {"validation": 2, "test": 1}
@@ -127,22 +126,10 @@ def prepare(name: str, split: str, today: datetime, model_name: str) -> Prepared
     return Prepared(name, catalog, model, cases)
 
 
-def _ndcg(ranked: list[int], target: set[int]) -> float:
-    gains = sum(1.0 / math.log2(rank + 2) for rank, row in enumerate(ranked[:K]) if row in target)
-    ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(len(target), K)))
-    return gains / ideal if ideal else 0.0
-
-
 def per_shopper(rankings: list[list[int]], cases: list[Case], mode: str) -> np.ndarray:
     """``(shoppers, 2)``: hit and NDCG@10 of each shopper the mode applies to (discovery: those with a new product)."""
-    found = []
-    for ranked, case in zip(rankings, cases, strict=True):
-        target = case.target if mode == "whole_order" else case.target - case.owned
-        if not target:
-            continue
-        top = ranked[:K] if mode == "whole_order" else [row for row in ranked if row not in case.owned][:K]
-        found.append((float(any(row in target for row in top)), _ndcg(top, target)))
-    return np.array(found).reshape(-1, 2)
+    found = [hit_and_ndcg(ranked, case.target, case.owned, mode, K) for ranked, case in zip(rankings, cases, strict=True)]
+    return np.array([pair for pair in found if pair is not None]).reshape(-1, 2)
 
 
 def summary(values: np.ndarray) -> dict[str, float]:
