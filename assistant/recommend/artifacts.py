@@ -22,10 +22,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
