@@ -39,7 +39,7 @@ from assistant.recommend.base import Candidate, Context
 from assistant.recommend.blend import BACKBONES, DEFAULT_POLICY, SOURCES, Policy, discovery
 from assistant.recommend.calibrate import GRID, calibrate
 from assistant.recommend.catalog import Catalog
-from assistant.recommend.metrics import K, hit_and_ndcg
+from assistant.recommend.metrics import BOOTSTRAP, K, hit_and_ndcg, paired_interval
 from assistant.recommend.model import Model, train
 from assistant.recommend.profile import Profile, load_profile
 from assistant.recommend.repurchase import AgainConfig, again, frequency
@@ -61,7 +61,6 @@ DISCOVERY = ("co_purchase", "affinity", "als", "content", "popular", "new_finds"
 # kept small (12 discovery rankings, 4 whole-order policies) so the whole choice fits in minutes on two shared cores;
 # the lift grid is the one each store's own calibration compares (ALS and content lifts lost on Groceries)
 LIFT_GRID = GRID
-BOOTSTRAP = 2000
 AGAIN_GRID = {"decay": (0.8, 0.9), "timing": (0.0,)}  # timing 0.3 and decay 1.0 lost on every dataset before
 SHARE_GRID = (0.03, 0.05)
 BASELINES: dict[str, Callable[[Context, int], list[Candidate]]] = {"own_frequency": frequency, "popularity": SOURCES["popular"]}
@@ -148,13 +147,10 @@ def score(rankings: list[list[int]], cases: list[Case], mode: str) -> dict[str, 
     return summary(per_shopper(rankings, cases, mode))
 
 
-def paired_interval(ours: np.ndarray, theirs: np.ndarray, seed: int = 7) -> dict[str, float]:
+def interval(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
     """NDCG@10 difference (ours - theirs) and its paired bootstrap 95% interval over shoppers."""
-    difference = ours[:, 1] - theirs[:, 1]
-    draws = np.random.default_rng(seed).integers(0, len(difference), size=(BOOTSTRAP, len(difference)))
-    means = difference[draws].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return {"difference": round(float(difference.mean()), 4), "ci95": [round(float(low), 4), round(float(high), 4)]}
+    difference, low, high = paired_interval(ours[:, 1], theirs[:, 1], BOOTSTRAP)
+    return {"difference": round(difference, 4), "ci95": [round(low, 4), round(high, 4)]}
 
 
 def blend_rankings(data: Prepared, policy: Policy, mode: str) -> list[list[int]]:
@@ -231,8 +227,8 @@ def evaluate(data: Prepared, policies: dict[str, Policy]) -> dict[str, Any]:
     for label, policy in policies.items():
         ours = {mode: per_shopper(blend_rankings(data, policy, mode), data.cases, mode) for mode in MODES}
         rows[label] = {mode: summary(found) for mode, found in ours.items()}
-        rows[label]["vs_own_frequency_whole_order"] = paired_interval(ours["whole_order"], values["own_frequency"]["whole_order"])
-        rows[label]["vs_popularity_discovery"] = paired_interval(ours["discovery"], values["popularity"]["discovery"])
+        rows[label]["vs_own_frequency_whole_order"] = interval(ours["whole_order"], values["own_frequency"]["whole_order"])
+        rows[label]["vs_popularity_discovery"] = interval(ours["discovery"], values["popularity"]["discovery"])
     return rows
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 K = 10
+BOOTSTRAP = 2000
 
 
 def ndcg(ranked: list[int], target: set[int], k: int = K) -> float:
@@ -29,3 +32,15 @@ def hit_and_ndcg(ranked: list[int], target: set[int], owned: set[int], mode: str
         return None
     top = ranked[:k]
     return float(any(row in target for row in top)), ndcg(top, target, k)
+
+
+def paired_interval(ours: np.ndarray, theirs: np.ndarray, draws: int = BOOTSTRAP, seed: int = 7) -> tuple[float, float, float]:
+    """Mean of ``ours - theirs`` (per-shopper values, same shoppers) and its paired bootstrap 95% interval.
+
+    Shoppers are resampled with one draw shared by both lists, so a difference is judged by how
+    consistently it holds across shoppers, not by how far apart two noisy means happen to be.
+    """
+    difference = np.asarray(ours, dtype=float) - np.asarray(theirs, dtype=float)
+    picks = np.random.default_rng(seed).integers(0, len(difference), size=(draws, len(difference)))
+    low, high = np.percentile(difference[picks].mean(axis=1), [2.5, 97.5])
+    return float(difference.mean()), float(low), float(high)
