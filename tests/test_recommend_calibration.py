@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.recommend.artifacts import ModelCache
 from assistant.recommend.blend import DEFAULT_POLICY
@@ -89,15 +91,18 @@ def test_a_stored_choice_this_code_does_not_know_is_not_trusted() -> None:
     assert policy_of(None) == DEFAULT_POLICY
 
 
-def test_the_choice_round_trips_through_the_stored_tables_and_is_served(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[sessionmaker[Session], Catalog, datetime]]:
+    """A migrated SQLite store holding the clear-winner history (orders placed up to now)."""
+    root = tmp_path_factory.mktemp("calibration-store")
+    url = f"sqlite:///{root / 'store.db'}"
     migrate(url)
     engine = make_engine(url)
     catalog = _catalog()
     now = utcnow()
     try:
         factory = make_session_factory(engine)
-        catalog_path = tmp_path / "catalog.jsonl"
+        catalog_path = root / "catalog.jsonl"
         catalog_path.write_text("".join(json.dumps(product) + "\n" for product in catalog.products))
         with factory() as session:
             sync_products(session, catalog_path)
@@ -112,23 +117,45 @@ def test_the_choice_round_trips_through_the_stored_tables_and_is_served(tmp_path
                     session.add(orders[line.order_id])
                 orders[line.order_id].items.append(OrderItem(product_id=line.product_id, quantity=1, unit_price=1.0))
             session.commit()
-        directory = tmp_path / "recommend"
-        with factory() as session:
-            first = ModelCache(directory)
-            assert first.policy == DEFAULT_POLICY  # nothing trained yet
-            model = first.get(session, catalog, wait=True)
-            assert first.policy.backbone == "affinity"
-            again = ModelCache(directory)  # another process: reads the stored tables and their calibration
-            again.get(session, catalog)
-            assert not again.retraining
-            assert again.policy == first.policy
-        # served: a small department's shopper is offered their own department's products, with true reasons
-        shopper = [line for line in _history(big=100, small=20, now=now) if line.customer_id == "d3s0"]
-        profile = Profile(now, "d3s0", sorted(shopper, key=lambda line: line.at), personalized=True)
-        owned = {line.product_id for line in shopper}
-        items = recommend_for_profile(model, catalog, profile, Request(k=len(owned) + 5, in_stock_only=False), again.policy)
-        new = [item for item in items if item.product["id"] not in owned]
-        assert new and all(item.product["category"] == "department 3" for item in new)
-        assert all("which you shop often" in item.reason for item in new if item.source == "affinity")
+        yield factory, catalog, now
     finally:
         engine.dispose()
+
+
+def test_the_choice_round_trips_through_the_stored_tables_and_is_served(
+    store: tuple[sessionmaker[Session], Catalog, datetime], tmp_path: Path,
+) -> None:
+    factory, catalog, now = store
+    directory = tmp_path / "recommend"
+    with factory() as session:
+        first = ModelCache(directory)
+        assert first.policy == DEFAULT_POLICY  # nothing trained yet
+        model = first.get(session, catalog, wait=True)
+        assert first.policy.backbone == "affinity"
+        again = ModelCache(directory)  # another process: reads the stored tables and their calibration
+        again.get(session, catalog)
+        assert not again.retraining
+        assert again.policy == first.policy
+    # served: a small department's shopper is offered their own department's products, with true reasons
+    shopper = [line for line in _history(big=100, small=20, now=now) if line.customer_id == "d3s0"]
+    profile = Profile(now, "d3s0", sorted(shopper, key=lambda line: line.at), personalized=True)
+    owned = {line.product_id for line in shopper}
+    items = recommend_for_profile(model, catalog, profile, Request(k=len(owned) + 5, in_stock_only=False), again.policy)
+    new = [item for item in items if item.product["id"] not in owned]
+    assert new and all(item.product["category"] == "department 3" for item in new)
+    assert all("which you shop often" in item.reason for item in new if item.source == "affinity")
+
+
+def test_a_failed_calibration_still_swaps_in_the_new_tables_with_the_default(
+    store: tuple[sessionmaker[Session], Catalog, datetime], tmp_path: Path,
+) -> None:
+    factory, catalog, _ = store
+
+    def broken(lines: list[OrderLine], catalog: Catalog, as_of: datetime) -> dict[str, Any]:
+        raise RuntimeError("calibration broke")
+
+    with factory() as session:
+        cache = ModelCache(tmp_path / "recommend", calibrator=broken)
+        model = cache.get(session, catalog, wait=True)
+    assert model.buyers.sum() > 0
+    assert cache.policy == DEFAULT_POLICY

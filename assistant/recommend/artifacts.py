@@ -181,7 +181,12 @@ class ModelCache:
     def _retrain(self, session: Session, catalog: Catalog, fingerprint: str) -> Model:
         lines, now = list(all_lines(session)), utcnow()
         model = self.trainer(lines, catalog, now)
-        meta = save(model, self.directory, fingerprint, catalog.key, self.calibrator(lines, catalog, now))
+        try:
+            calibration: dict[str, Any] | None = self.calibrator(lines, catalog, now)
+        except Exception:  # new tables matter more than the choice of setting: they are served with the default
+            log.exception("calibrating the recommendation policy failed; the shipped default is used")
+            calibration = None
+        meta = save(model, self.directory, fingerprint, catalog.key, calibration)
         with self._lock:
             self._model, self._meta = model, meta
         return model
