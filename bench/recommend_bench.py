@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.recommend.blend import DEFAULT_POLICY
+from assistant.recommend.calibrate import policy_of
 from assistant.settings import load_settings
 from assistant.store.models import utcnow
 from bench.common import RESULTS_DIR, load_average, write_result
 from bench.recommend_quality import DATASETS, Prepared, catalog_file, choose, evaluate, policy_json, prepare
 from bench.recommend_scale import scale
 
+CALIBRATED = "blend (calibrated on the store's history)"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -49,47 +51,56 @@ def quality(
     test = {}
     for name in available:
         data = load(name, "test", today, model_name)
-        test[name] = {"shoppers": len(data.cases), "products": len(data.catalog),
-                      "rows": evaluate(data, {"blend (chosen on validation)": chosen, "blend (shipped DEFAULT_POLICY)": DEFAULT_POLICY})}
-    shipped = {name: result["rows"]["blend (shipped DEFAULT_POLICY)"] for name, result in test.items()}
-    verdict = {
-        name: {
-            "blend_beats_own_frequency_on_whole_order": row["vs_own_frequency_whole_order"]["difference"] > 0,
-            "interval_above_zero_whole_order": row["vs_own_frequency_whole_order"]["ci95"][0] > 0,
-            "blend_beats_popularity_on_discovery": row["vs_popularity_discovery"]["difference"] > 0,
-            "interval_above_zero_discovery": row["vs_popularity_discovery"]["ci95"][0] > 0,
-        }
-        for name, row in shipped.items()
-    }
+        policies = {"blend (chosen on validation)": chosen, "blend (shipped DEFAULT_POLICY)": DEFAULT_POLICY,
+                    CALIBRATED: policy_of(data.calibration)}
+        test[name] = {"shoppers": len(data.cases), "products": len(data.catalog), "calibration": data.calibration,
+                      "rows": evaluate(data, policies)}
     return {
-        "today": today.isoformat(), "test": test, "verdict_shipped_policy": verdict,
+        "today": today.isoformat(), "test": test,
+        "verdict_shipped_policy": verdicts(test, "blend (shipped DEFAULT_POLICY)"), "verdict_calibrated": verdicts(test, CALIBRATED),
         "chosen_policy": policy_json(chosen), "shipped_policy": policy_json(DEFAULT_POLICY),
         "shipped_equals_chosen": policy_json(chosen) == policy_json(DEFAULT_POLICY), "choice": how,
         "skipped": skipped, "seconds": round(time.perf_counter() - started),
     }
 
 
+def verdicts(test: dict[str, Any], label: str) -> dict[str, dict[str, bool]]:
+    """Per dataset: does the ``label`` blend beat the baseline each mode must beat, and is the interval above zero."""
+    return {
+        name: {
+            "blend_beats_own_frequency_on_whole_order": row["vs_own_frequency_whole_order"]["difference"] > 0,
+            "interval_above_zero_whole_order": row["vs_own_frequency_whole_order"]["ci95"][0] > 0,
+            "blend_beats_popularity_on_discovery": row["vs_popularity_discovery"]["difference"] > 0,
+            "interval_above_zero_discovery": row["vs_popularity_discovery"]["ci95"][0] > 0,
+        }
+        for name, row in ((name, result["rows"][label]) for name, result in test.items())
+    }
+
+
 def plot(figures: dict[str, Any], path: Path) -> Path:
-    """One panel per dataset: NDCG@10 of own-frequency, popularity and the blend, whole order beside discovery,
-    the blend's bars with the paired bootstrap 95% interval of its difference to the baseline it must beat."""
+    """One panel per dataset: NDCG@10 of own-frequency, popularity, the shipped and the calibrated blend, whole order
+    beside discovery, each blend's bars with the paired bootstrap 95% interval of its difference to the baseline it must beat."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     test = figures["test"]
-    methods = ["own_frequency", "popularity", "blend (shipped DEFAULT_POLICY)"]
+    methods = ["own_frequency", "popularity", "blend (shipped DEFAULT_POLICY)", CALIBRATED]
     figure, axes = plt.subplots(1, len(test), figsize=(4.6 * len(test), 4.2), squeeze=False)
     for axis, (name, result) in zip(axes[0], test.items(), strict=True):
         for shift, mode, color in ((-0.2, "whole_order", "#4c72b0"), (0.2, "discovery", "#55a868")):
             values = [result["rows"][method][mode]["ndcg@10"] for method in methods]
-            against = result["rows"][methods[-1]]["vs_own_frequency_whole_order" if mode == "whole_order" else "vs_popularity_discovery"]
-            low, high = (values[-1] - against["difference"] + bound for bound in against["ci95"])
-            errors = [[0, 0, values[-1] - low], [0, 0, high - values[-1]]]
+            errors: list[list[float]] = [[0.0, 0.0], [0.0, 0.0]]
+            for method, value in zip(methods[2:], values[2:], strict=True):
+                against = result["rows"][method]["vs_own_frequency_whole_order" if mode == "whole_order" else "vs_popularity_discovery"]
+                low, high = (value - against["difference"] + bound for bound in against["ci95"])
+                errors[0].append(value - low)
+                errors[1].append(high - value)
             bars = axis.bar([i + shift for i in range(len(methods))], values, 0.4, label=mode.replace("_", " "), color=color,
                             yerr=errors, capsize=2, error_kw={"elinewidth": 0.8})
             axis.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=1)
-        axis.set_xticks(range(len(methods)), ["own\nfrequency", "popularity", "blend"], fontsize=8)
+        axis.set_xticks(range(len(methods)), ["own\nfrequency", "popularity", "blend\n(shipped)", "blend\n(calibrated)"], fontsize=8)
         axis.set_title(f"{name} ({result['shoppers']} shoppers, last order)", fontsize=9)
         axis.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("NDCG@10")

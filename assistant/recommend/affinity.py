@@ -68,7 +68,13 @@ def recommend(context: Context, limit: int) -> list[Candidate]:
     liked = affinities(catalog.get, context.profile)
     if not liked:
         return []
-    share = np.array([liked.of(p) for p in catalog.products])  # (rows, 3)
+    share = np.column_stack([  # (rows, 3): what ``liked.of`` gives each product
+        np.array([shares.get(value, 0.0) for value in values], dtype=float)[codes]
+        for shares, (codes, values) in zip(
+            (liked.subcategory, liked.category, liked.brand),
+            (catalog.facets["subcategory"], catalog.facets["category"], catalog.facets["brand"]), strict=True,
+        )
+    ])
     department = 0.5 * share[:, 0] + 0.5 * share[:, 1]
     scores = model.popularity * (SMOOTHING + department) * (1.0 + BRAND_LIFT * share[:, 2])
     result = []

@@ -9,6 +9,10 @@ a background thread retrains them and swaps them in (written back atomically, so
 processes pick them up from disk).  A request never waits for that: it is served from the
 previous tables, or, before any exist, from empty ones (buy-again from the shopper's own
 orders still works).  Only a caller that asks to wait (the CLI, the benchmark) trains inline.
+
+Every retrain also calibrates the store's discovery setting on its own history
+(:mod:`.calibrate`); the choice and its validation figures are kept in the meta
+(``calibration``) and served as :attr:`ModelCache.policy` with the tables they were chosen for.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sqlalchemy.orm import Session
 
+from assistant.recommend.blend import DEFAULT_POLICY, Policy
+from assistant.recommend.calibrate import calibrate, policy_of
 from assistant.recommend.catalog import Catalog
 from assistant.recommend.model import AlsConfig, Model, empty, train
 from assistant.store.models import utcnow
@@ -37,11 +44,14 @@ CHECK_SECONDS = 30.0  # how often a process looks at the orders' fingerprint at 
 TABLES, META = "tables.npz", "meta.json"
 
 Trainer = Callable[[Iterable[OrderLine], Catalog, datetime], Model]
+Calibrator = Callable[[list[OrderLine], Catalog, datetime], dict[str, Any]]
 log = logging.getLogger(__name__)
 
 
-def save(model: Model, directory: Path, fingerprint: str, catalog_key: str) -> dict[str, object]:
-    """Write the tables atomically; returns their meta."""
+def save(
+    model: Model, directory: Path, fingerprint: str, catalog_key: str, calibration: dict[str, Any] | None = None,
+) -> dict[str, object]:
+    """Write the tables (and the store's calibrated discovery setting) atomically; returns their meta."""
     directory.mkdir(parents=True, exist_ok=True)
     table = model.co_purchase
     arrays = {
@@ -57,6 +67,7 @@ def save(model: Model, directory: Path, fingerprint: str, catalog_key: str) -> d
     meta: dict[str, object] = {
         "format": FORMAT, "fingerprint": fingerprint, "catalog": catalog_key, "as_of": model.as_of.isoformat(),
         "trending_days": model.trending_days, "als": asdict(model.als), "trained_at": time.time(),
+        "calibration": calibration,
     }
     tmp_meta = directory / f".{META}.{threading.get_ident()}.tmp"
     tmp_meta.write_text(json.dumps(meta))
@@ -88,10 +99,13 @@ def load(directory: Path, size: int) -> tuple[Model, dict[str, object]] | None:
 class ModelCache:
     """The current tables for one data directory; thread-safe, shared by a process."""
 
-    def __init__(self, directory: Path, refresh_seconds: float = REFRESH_SECONDS, trainer: Trainer = train) -> None:
+    def __init__(
+        self, directory: Path, refresh_seconds: float = REFRESH_SECONDS, trainer: Trainer = train, calibrator: Calibrator = calibrate,
+    ) -> None:
         self.directory = directory
         self.refresh_seconds = refresh_seconds
         self.trainer = trainer
+        self.calibrator = calibrator
         self._lock = threading.Lock()
         self._model: Model | None = None
         self._meta: dict[str, object] = {}
@@ -132,6 +146,12 @@ class ModelCache:
         return self._retrain(session, catalog, fingerprint)
 
     @property
+    def policy(self) -> Policy:
+        """The blend policy calibrated with the current tables (the shipped default before any calibration)."""
+        with self._lock:
+            return policy_of(self._meta.get("calibration"), DEFAULT_POLICY)
+
+    @property
     def retraining(self) -> bool:
         thread = self._training
         return thread is not None and thread.is_alive()
@@ -159,8 +179,14 @@ class ModelCache:
         self._training.start()
 
     def _retrain(self, session: Session, catalog: Catalog, fingerprint: str) -> Model:
-        model = self.trainer(all_lines(session), catalog, utcnow())
-        meta = save(model, self.directory, fingerprint, catalog.key)
+        lines, now = list(all_lines(session)), utcnow()
+        model = self.trainer(lines, catalog, now)
+        try:
+            calibration: dict[str, Any] | None = self.calibrator(lines, catalog, now)
+        except Exception:  # new tables matter more than the choice of setting: they are served with the default
+            log.exception("calibrating the recommendation policy failed; the shipped default is used")
+            calibration = None
+        meta = save(model, self.directory, fingerprint, catalog.key, calibration)
         with self._lock:
             self._model, self._meta = model, meta
         return model

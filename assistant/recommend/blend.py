@@ -26,7 +26,9 @@ anchored on the cart and views.
 
 The weights are chosen by ``bench/recommend_bench.py`` on validation splits (each shopper's
 second-to-last order) of public real purchase histories and the demo store, and reported on
-the last orders; ``DEFAULT_POLICY`` is what it chose.
+the last orders; ``DEFAULT_POLICY`` is what it chose.  Each store may replace its discovery
+backbone and lift weights by its own calibration (:mod:`.calibrate`) when its history clearly
+favours another setting.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import faiss
@@ -52,6 +53,17 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.products)
+
+    @cached_property
+    def facets(self) -> dict[str, tuple[np.ndarray, list[str]]]:
+        """Per facet (subcategory, category, brand): each row's value code and the values ("" when absent), so a
+        shopper's shares become one array lookup instead of a pass over the products (recommending, calibrating)."""
+        found: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for facet in ("subcategory", "category", "brand"):
+            codes: dict[str, int] = {}
+            rows = [codes.setdefault(str(p.get(facet) or ""), len(codes)) for p in self.products]
+            found[facet] = (np.array(rows, dtype=np.int64), list(codes))
+        return found
 
     def get(self, product_id: str) -> dict[str, Any] | None:
         row = self.row_of.get(product_id)

@@ -1,7 +1,8 @@
 """The recommendation service: a shopper and a request in, products with true reasons out.
 
 :class:`Recommender` follows the catalog searcher's loaded index version (so an upsert or
-delete shows in the next recommendation) and holds the cached trained tables for one store;
+delete shows in the next recommendation) and holds the cached trained tables for one store (with the
+discovery setting calibrated on its own history, :mod:`.calibrate`);
 one call loads the shopper's profile (consent applied in :mod:`.profile`), blends buy-again
 and discovery (:mod:`.blend`), applies the business rules (:mod:`.rules`) and fills up with
 popular products so a request is never answered empty while the catalog has something that fits.
@@ -115,7 +116,7 @@ class Recommender:
         catalog = self.catalog
         model = self.models.get(session, catalog, wait=self.wait_for_tables)
         profile = load_profile(session, customer_id, session_key=session_key)
-        return recommend_for_profile(model, catalog, profile, request), profile.personalized
+        return recommend_for_profile(model, catalog, profile, request, self.models.policy), profile.personalized
 
 
 def similar_to(

@@ -211,8 +211,9 @@ def empty(size: int, as_of: datetime) -> Model:
     )
 
 
-def train(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime, als: AlsConfig = DEFAULT_ALS) -> Model:
-    """Every table from the order lines placed before ``as_of``."""
+def train(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime, als: AlsConfig = DEFAULT_ALS, factorize: bool = True) -> Model:
+    """Every table from the order lines placed before ``as_of``; ALS only with ``factorize`` (the store's own
+    calibration, :mod:`.calibrate`, compares settings that do not read it and skips its cost)."""
     lines = [line for line in lines if line.at < as_of]
     times = _purchase_times(lines, catalog)
     size, now = len(catalog), as_of.timestamp()
@@ -229,7 +230,7 @@ def train(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime, als: Al
     model = Model(
         as_of=as_of, buyers=buyers, popularity=popularity, newcomers=newcomers, adoption=adoption, trending=recent[trending_days], trending_days=trending_days,
         co_purchase=_co_purchase(lines, catalog), cycle_days=_cycles(times, catalog),
-        item_factors=_als(times, size, als), als=als,
+        item_factors=_als(times, size, als) if factorize else None, als=als,
     )
     log.info("trained recommenders on %d order lines (%d products, ALS %s)", len(lines), size,
              "on" if model.item_factors is not None else "off")
