@@ -27,7 +27,6 @@ from typing import Any
 
 from aiohttp import web
 
-from assistant.backend.notify import tell_waiting
 from assistant.integrations import medusa, shopify, woocommerce
 from assistant.integrations.base import OrderUpdate
 from assistant.integrations.updates import apply_webhook_update
@@ -35,6 +34,7 @@ from assistant.settings import Settings
 from assistant.store.models import utcnow
 from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
+from assistant.web.telling import tell_shoppers_soon
 
 
 class Receiver:
@@ -54,7 +54,6 @@ RECEIVERS = {
     "medusa": Receiver("MEDUSA_WEBHOOK_SECRET", lambda s: s.medusa_webhook_secret,
                        medusa.verify_webhook, medusa.order_update),
 }
-_TELLING: set[asyncio.Task[int]] = set()  # strong references until done (asyncio keeps only weak ones)
 
 
 async def post_platform_webhook(request: web.Request) -> web.Response:
@@ -80,8 +79,6 @@ async def post_platform_webhook(request: web.Request) -> web.Response:
     if applied is None:
         return web.json_response({"ignored": f"order {update.external_id} was not imported from {name}"})
     if applied.notices:  # told after the answer, as POST /api/events does: a slow Rasa never holds it up
-        task = asyncio.create_task(asyncio.to_thread(tell_waiting, settings, request.app[STORE]))
-        _TELLING.add(task)
-        task.add_done_callback(_TELLING.discard)
+        tell_shoppers_soon(request.app)
     return web.json_response({"order_number": applied.order_number, "status": update.status,
                               "outcome": applied.outcome})

@@ -36,7 +36,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.backend.inbound import UPDATE_TYPES, StoreUpdate, UnknownReference, UpdateApplier, parse_update
-from assistant.backend.notify import tell_waiting
 from assistant.identity import DEFAULT_MAX_TTL, verify_customer_token
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork
@@ -45,6 +44,7 @@ from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import parse_json
 from assistant.web.sessions import bearer_token
+from assistant.web.telling import tell_shoppers_soon
 
 MAX_EVENTS = 500
 MAX_QUERY_CHARS = 500
@@ -198,12 +198,5 @@ async def post_events(request: web.Request) -> web.Response:
     events = parse_body(body, settings.store_secret, utcnow(), settings.token_max_ttl)
     result = await asyncio.to_thread(store_events, request.app[STORE], events)
     if result.get("shoppers_to_tell"):
-        # Told after the answer, so a slow Rasa never holds up the store's webhook; a failure is retried
-        # by the backend task (assistant.web.backend_task).
-        task = asyncio.create_task(asyncio.to_thread(tell_waiting, settings, request.app[STORE]))
-        _TELLING.add(task)
-        task.add_done_callback(_TELLING.discard)
+        tell_shoppers_soon(request.app)  # after the answer: a slow Rasa never holds up the store
     return web.json_response(result)
-
-
-_TELLING: set[asyncio.Task[int]] = set()  # strong references until done (asyncio keeps only weak ones)
