@@ -14,7 +14,7 @@ RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shel
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-prod bench model encoder demo-store lint clean browser haproxy lock locks-current helm-tools
+.PHONY: help install demo test test-prod bench model encoder demo-store lint clean browser haproxy lock locks-current helm-tools bench-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -106,6 +106,15 @@ $(HELM_TOOLS)/.installed: deploy/helm-tools.lock
 
 helm-tools: $(HELM_TOOLS)/.installed ## install Helm's SDK for the chart tests (render + lint)
 
+BENCH_TOOLS := var/bench-tools
+$(BENCH_TOOLS)/.installed: bench/tools.lock
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required"; exit 1; }
+	test -x $(BENCH_TOOLS)/bin/python || $(PYTHON311) -m venv $(BENCH_TOOLS)
+	$(BENCH_TOOLS)/bin/pip install --quiet --require-hashes -r bench/tools.lock
+	touch $@
+
+bench-tools: $(BENCH_TOOLS)/.installed ## install py-spy for the turn profile of `make bench` (not needed by the app or tests)
+
 test: locks-current install model browser haproxy helm-tools ## set up everything and run the whole test suite (production tests included)
 	$(BIN)/python -m pytest
 
@@ -115,7 +124,7 @@ test-prod: install model haproxy ## run the production-profile suite (replicas b
 	$(BIN)/python -m pytest -m production
 
 bench: PREVIOUS_MODEL ?= models/previous.tar.gz
-bench: install model demo-store ## run the benchmarks, figures to bench/results/ (baseline model: PREVIOUS_MODEL)
+bench: install model demo-store bench-tools ## run the benchmarks, figures to bench/results/ (baseline model: PREVIOUS_MODEL)
 	$(BIN)/python -m bench.search_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.search_quality --index-dir $(DATA_DIR)/index --catalog $(DATA_DIR)/catalog.jsonl
 	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
