@@ -135,11 +135,18 @@ class Embedder:
             self.backend = "onnx" if quantization == "none" else f"onnx-{quantization}"
             self.dimension: int = self._encoder.dimension
         else:
+            import torch
             from sentence_transformers import SentenceTransformer  # heavy: imported only for this backend
 
+            torch.set_num_threads(threads or SEARCH_THREADS)  # use_threads above ran before torch was imported
             self._model = SentenceTransformer(model_name, device="cpu")
             self.backend = "torch"
             self.dimension = int(self._model.get_embedding_dimension())
+
+    @property
+    def export_manifest(self) -> dict[str, object]:
+        """What the ONNX export recorded (source model, quantization, check cosines); empty for torch."""
+        return self._encoder.manifest if self.backend != "torch" else {}
 
     def known_words(self) -> frozenset[str]:
         """The whole, alphabetic words of the model's vocabulary: real words a spelling corrector must leave alone."""
