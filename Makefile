@@ -125,6 +125,8 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	$(BIN)/python -m bench.search_quality --index-dir $(DATA_DIR)/index --catalog $(DATA_DIR)/catalog.jsonl
 	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
+	$(BIN)/python -m bench.embed_bench --data-dir $(DATA_DIR)
+	$(BIN)/python -m bench.startup_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.load_bench --data-dir $(DATA_DIR) --stock-dir var/bench/stock-bot
 	$(RASA_VENV)/bin/python bench/featurizer_bench.py

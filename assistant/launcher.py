@@ -83,6 +83,8 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_DATA_DIR=str(settings.data_dir),
         SHOP_DATABASE_URL=settings.database_url,
         SHOP_EMBEDDING_MODEL=settings.embedding_model,
+        SHOP_EMBED_BACKEND=settings.embed_backend,
+        SHOP_EMBED_ONNX_DIR=str(settings.embed_onnx_dir or ""),
         SHOP_STORE_SECRET=settings.store_secret,
         SHOP_POLICY_FILE=str(settings.policy_file),
         RASA_AUTH_TOKEN=settings.rasa_token,

