@@ -7,6 +7,8 @@ copy of the customer store) once per embedding backend, and records:
   starts the three together); ``healthy_seconds`` all of them; ``ready_seconds`` until the web
   app's ``/readyz`` said every part is up (Rasa's model, the action server, the web app's
   catalog index, the customer store);
+* ``cpu_seconds_until_ready``: per process, the CPU time it used until then; on a shared machine
+  the wall times measure the neighbours as much as the stack, the CPU times do not;
 * ``first_turn_seconds``: each message of one shopping conversation sent right after ready (what
   the first shopper waits for while lazily loaded parts load), and the same conversation again;
 * ``resident_mib``: each server's resident memory (its whole process group) at ready and after
@@ -35,7 +37,7 @@ import aiohttp
 
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from bench.common import load_average, write_result
-from bench.load_bench import KINDS, our_stack, process_memory, shopping_mix, web_app_turn
+from bench.load_bench import KINDS, cpu_seconds, our_stack, process_memory, shopping_mix, web_app_turn
 from bench.search_bench import shopper_queries
 from catalog_index.embedder import BACKENDS
 
@@ -85,12 +87,14 @@ def measure(settings: Settings, backend: str) -> dict[str, Any]:
             wait_ready(f"{url}/readyz")
             ready = time.monotonic() - started
             at_ready = process_memory(services)
+            cpu_at_ready = {service.name: round(cpu_seconds(service.process.pid), 1) for service in services if service.process}
             first = one_conversation(url, seed=1)
             again = one_conversation(url, seed=2)
             return {
                 "startup_seconds": {service.name: round(service.healthy_seconds or 0.0, 2) for service in services},
                 "healthy_seconds": round(healthy, 2),
                 "ready_seconds": round(ready, 2),
+                "cpu_seconds_until_ready": cpu_at_ready,
                 "first_turn_seconds": first,
                 "second_conversation_seconds": again,
                 "resident_mib": {"at_ready": at_ready, "after_two_conversations": process_memory(services)},
