@@ -23,6 +23,7 @@ backend (:attr:`Embedder.backend`) so that a searcher can still refuse one it do
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,8 +59,6 @@ BUILD_THREADS = os.cpu_count() or 1
 
 def use_threads(count: int) -> None:
     """Run FAISS, and torch if it is loaded, with ``count`` threads in this process (both settings are process-wide)."""
-    import sys
-
     import faiss
 
     faiss.omp_set_num_threads(count)
