@@ -100,3 +100,20 @@ def test_an_index_of_an_unknown_backend_is_refused(tmp_path: Path, onnx: Embedde
     manifest_path.write_text(json.dumps(data))
     with pytest.raises(IndexUnavailable, match="backend 'onnx-int4-experimental'"):
         CatalogSearcher.load(tmp_path / "index", MODEL, embedder=onnx)
+
+
+def test_the_search_encoder_is_int8_only_where_its_vectors_hold(tmp_path: Path) -> None:
+    """``make encoder``'s derivation: int8 kept at cosine >= 0.99 of torch on the check sentences, else the fp32 graph."""
+    from assistant.encoder_quantize import MIN_COSINE, derive
+
+    source = DEFAULT_ONNX_DIR.parent / "minilm"
+    manifest = derive(source, tmp_path / "search")
+    written = json.loads((tmp_path / "search" / "encoder.json").read_text())
+    assert written == manifest and written["source_fingerprint"] == json.loads((source / "encoder.json").read_text())["source_fingerprint"]
+    if written["quantization"] == "none":
+        assert written["int8_check_min_cosine"] < MIN_COSINE and "int8_refused" in written
+        assert (tmp_path / "search" / "model.onnx").read_bytes() == (source / "model.onnx").read_bytes()
+    else:
+        assert written["check_min_cosine"] >= MIN_COSINE
+    embedder = Embedder(MODEL, backend="onnx", onnx_dir=tmp_path / "search")
+    assert float(np.sum(embedder.embed(TEXTS) * Embedder(MODEL, backend="onnx", onnx_dir=source).embed(TEXTS), axis=1).min()) >= MIN_COSINE
