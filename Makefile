@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 MODEL := models/current.tar.gz
 # The MiniLM sentence encoder exported to ONNX for the Rasa pipeline's MiniLMFeaturizer.
 ENCODER := models/encoder/minilm/model.onnx
+# The catalog search's encoder derived from it: int8 where its vectors hold, else fp32 (assistant/encoder_quantize.py).
+SEARCH_ENCODER := models/encoder/minilm-search/model.onnx
 RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shell find data -name '*.yml' 2>/dev/null) $(wildcard rasa_addons/*.py)
 DATA_DIR ?= var/demo
 
@@ -55,7 +57,10 @@ install: $(VENV)/.installed $(RASA_VENV)/.installed ## create both virtual envir
 $(ENCODER): $(VENV)/.installed assistant/encoder_export.py rasa_addons/onnx_sentence_encoder.py
 	$(BIN)/python -m assistant.encoder_export --out $(@D)
 
-encoder: $(ENCODER) ## export the MiniLM sentence encoder to ONNX for the NLU pipeline
+$(SEARCH_ENCODER): $(ENCODER) assistant/encoder_quantize.py
+	$(BIN)/python -m assistant.encoder_quantize --source $(<D) --out $(@D)
+
+encoder: $(ENCODER) $(SEARCH_ENCODER) ## export the MiniLM sentence encoder to ONNX for the NLU pipeline and the catalog search
 
 $(MODEL): $(RASA_VENV)/.installed $(RASA_SOURCES) $(ENCODER)
 	SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa train --domain domain --out models --fixed-model-name current --num-threads 2
@@ -63,7 +68,7 @@ $(MODEL): $(RASA_VENV)/.installed $(RASA_SOURCES) $(ENCODER)
 
 model: $(MODEL) ## train the Rasa model when data, domain or config changed
 
-demo-store: $(VENV)/.installed ## generate the demo store if absent, import history, build the index if stale
+demo-store: $(VENV)/.installed $(SEARCH_ENCODER) ## generate the demo store if absent, import history, build the index if stale
 	$(BIN)/shop-assistant --data-dir $(DATA_DIR) demo-store setup
 
 demo: install model demo-store ## set up everything and run the stack on the demo store (Ctrl-C stops)
@@ -115,12 +120,12 @@ $(BENCH_TOOLS)/.installed: bench/tools.lock
 
 bench-tools: $(BENCH_TOOLS)/.installed ## install py-spy for the turn profile of `make bench` (not needed by the app or tests)
 
-test: locks-current install model browser haproxy helm-tools ## set up everything and run the whole test suite (production tests included)
+test: locks-current install model $(SEARCH_ENCODER) browser haproxy helm-tools ## set up everything and run the whole test suite (production tests included)
 	$(BIN)/python -m pytest
 
 # Real PostgreSQL, Redis and RabbitMQ on loopback (SHOP_TEST_POSTGRES_URL, SHOP_TEST_REDIS_URL,
 # SHOP_TEST_RABBITMQ_URL); each test skips with a message when its service is absent.
-test-prod: install model haproxy ## run the production-profile suite (replicas behind HAProxy, real services)
+test-prod: install model $(SEARCH_ENCODER) haproxy ## run the production-profile suite (replicas behind HAProxy, real services)
 	$(BIN)/python -m pytest -m production
 
 bench: PREVIOUS_MODEL ?= models/previous.tar.gz
@@ -129,6 +134,8 @@ bench: install model demo-store bench-tools ## run the benchmarks, figures to be
 	$(BIN)/python -m bench.search_quality --index-dir $(DATA_DIR)/index --catalog $(DATA_DIR)/catalog.jsonl
 	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
+	$(BIN)/python -m bench.embed_bench --data-dir $(DATA_DIR)
+	$(BIN)/python -m bench.startup_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.load_bench --data-dir $(DATA_DIR) --stock-dir var/bench/stock-bot
 	$(RASA_VENV)/bin/python bench/featurizer_bench.py

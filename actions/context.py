@@ -62,7 +62,7 @@ class _Resources:
                 from catalog_index.search import CatalogSearcher
 
                 try:
-                    self._searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
+                    self._searcher = CatalogSearcher.load(settings.index_dir, settings.embedding)
                 except Exception as error:
                     raise SearchUnavailable(f"cannot load the catalog index at {settings.index_dir}") from error
             return self._searcher

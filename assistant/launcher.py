@@ -66,6 +66,8 @@ class Service:
     health_url: str
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    started_at: float = 0.0  # time.monotonic() at start
+    healthy_seconds: float | None = None  # from start until its health URL answered (bench/startup_bench.py)
 
 
 def free_port() -> int:
@@ -81,6 +83,8 @@ def child_environment(settings: Settings, ports: Ports) -> dict[str, str]:
         SHOP_DATA_DIR=str(settings.data_dir),
         SHOP_DATABASE_URL=settings.database_url,
         SHOP_EMBEDDING_MODEL=settings.embedding_model,
+        SHOP_EMBED_BACKEND=settings.embed_backend,
+        SHOP_EMBED_ONNX_DIR=str(settings.embed_onnx_dir or ""),
         SHOP_STORE_SECRET=settings.store_secret,
         SHOP_POLICY_FILE=str(settings.policy_file),
         RASA_AUTH_TOKEN=settings.rasa_token,
@@ -127,7 +131,7 @@ def services(
     settings: Settings, model_path: Path, ports: Ports, log_dir: Path, demo_mode: bool,
     credentials: Path = PROJECT_ROOT / "credentials.yml", endpoints: Path = PROJECT_ROOT / "endpoints.yml",
 ) -> list[Service]:
-    """The three services in start order: actions first, Rasa calls them; web last."""
+    """The three services (started together, see :func:`running_stack`): actions, Rasa, web."""
     python = sys.executable
     web_command = [python, "-m", "assistant.cli", "web", "--port", str(ports.web)]
     if demo_mode:
@@ -167,22 +171,36 @@ def _healthy(url: str) -> bool:
 
 def _start(service: Service, env: dict[str, str]) -> None:
     log = private_file(service.log_path).open("ab")  # logs hold conversations: mode 600
+    service.started_at = time.monotonic()
     service.process = subprocess.Popen(
         service.command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
 def wait_healthy(service: Service, timeout: float) -> None:
+    """Wait until ``service`` answers its health URL; :class:`StackError` if it exits or times out."""
+    wait_all_healthy([service], timeout)
+
+
+def wait_all_healthy(group: list[Service], timeout: float) -> None:
+    """Wait until every service of ``group`` answers its health URL, checking them in turn so that each
+    one's ``healthy_seconds`` is its own, not the slowest one's before it."""
     deadline = time.monotonic() + timeout
-    assert service.process is not None
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            tail = service.log_path.read_text(errors="replace")[-3000:]
-            raise StackError(f"{service.name} exited with code {service.process.returncode}:\n{tail}")
-        if _healthy(service.health_url):
-            return
-        time.sleep(0.5)
-    raise StackError(f"{service.name} did not answer {service.health_url} within {timeout:.0f} s; see {service.log_path}")
+    pending = list(group)
+    while pending and time.monotonic() < deadline:
+        for service in list(pending):
+            assert service.process is not None
+            if service.process.poll() is not None:
+                tail = service.log_path.read_text(errors="replace")[-3000:]
+                raise StackError(f"{service.name} exited with code {service.process.returncode}:\n{tail}")
+            if _healthy(service.health_url):
+                service.healthy_seconds = time.monotonic() - service.started_at
+                pending.remove(service)
+        if pending:
+            time.sleep(0.5)
+    if pending:
+        service = pending[0]
+        raise StackError(f"{service.name} did not answer {service.health_url} within {timeout:.0f} s; see {service.log_path}")
 
 
 def start_together(group: list[Service], env: dict[str, str], timeout: float, started: list[Service]) -> None:
@@ -191,8 +209,7 @@ def start_together(group: list[Service], env: dict[str, str], timeout: float, st
     for service in group:
         _start(service, env)
         started.append(service)
-    for service in group:
-        wait_healthy(service, timeout)
+    wait_all_healthy(group, timeout)
 
 
 def stop(running: list[Service], grace: float = 10.0) -> None:
@@ -237,10 +254,12 @@ def running_stack(
     started: list[Service] = []
     try:
         log_path = log_dir or settings.data_dir / "logs"
-        for service in services(settings, model_path, ports, log_path, demo_mode, credentials):
-            if only and service.name not in only:
-                continue
-            start_together([service], env, timeout, started)
+        # All at once: Rasa needs the action server only when a turn runs an action, and the web app
+        # Rasa only when a message arrives, so the action server and web app load while Rasa loads its
+        # model (ready in the slowest one's time, not the sum; #15.5).
+        chosen = [service for service in services(settings, model_path, ports, log_path, demo_mode, credentials)
+                  if not only or service.name in only]
+        start_together(chosen, env, timeout, started)
         yield started
     finally:
         stop(started)

@@ -19,9 +19,13 @@ import secrets
 import urllib.parse
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.errors import UsageError
 from assistant.private_files import locked, private_file, write_private
+
+if TYPE_CHECKING:
+    from catalog_index.embedder import EmbeddingModel
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var" / "demo"
@@ -143,6 +147,10 @@ class Settings:
     web_port: int = 8080
     policy_file: Path = PROJECT_ROOT / "store_policy.yml"
     embed_batch_size: int = 64
+    # Embeddings: "onnx" (the export of `make encoder`, in embed_onnx_dir) or "torch" (sentence-transformers,
+    # for a model that was not exported); the vectors are interchangeable (catalog_index/embedder.py).
+    embed_backend: str = "onnx"
+    embed_onnx_dir: Path | None = None  # None: models/encoder/minilm-search of this checkout
     # Dense index: exact up to index_ann_threshold products, IVF above it (catalog_index/ann.py)
     index_ann_threshold: int = 50_000
     index_nlist: int = 0  # 0: about sqrt(products)
@@ -230,6 +238,13 @@ class Settings:
         return self.data_dir / "catalog.jsonl"
 
     @property
+    def embedding(self) -> EmbeddingModel:
+        """The embedding model and how to run it, as the catalog index functions take it."""
+        from catalog_index.embedder import EmbeddingModel
+
+        return EmbeddingModel(self.embedding_model, self.embed_backend, self.embed_onnx_dir)
+
+    @property
     def index_dir(self) -> Path:
         """Where the FAISS index, its manifest and its row-to-id map live."""
         return self.data_dir / "index"
@@ -271,6 +286,8 @@ def load_settings(
         web_port=_int(env, "SHOP_WEB_PORT", 8080),
         policy_file=Path(env.get("SHOP_POLICY_FILE") or PROJECT_ROOT / "store_policy.yml"),
         embed_batch_size=_int(env, "SHOP_EMBED_BATCH_SIZE", 64),
+        embed_backend=_choice(env, "SHOP_EMBED_BACKEND", ("onnx", "torch")),  # embedder.BACKENDS (no import here)
+        embed_onnx_dir=Path(env["SHOP_EMBED_ONNX_DIR"]) if env.get("SHOP_EMBED_ONNX_DIR") else None,
         index_ann_threshold=_int(env, "SHOP_INDEX_ANN_THRESHOLD", 50000),
         index_nlist=_int(env, "SHOP_INDEX_NLIST", 0),
         index_nprobe=_int(env, "SHOP_INDEX_NPROBE", 32),

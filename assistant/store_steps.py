@@ -112,7 +112,7 @@ def index_state(settings: Settings) -> Status:
     """Whether the store's index matches its catalog and embedding model (and why not)."""
     from catalog_index.build import index_status
 
-    return index_status(settings.catalog_path, settings.index_dir, settings.embedding_model)
+    return index_status(settings.catalog_path, settings.index_dir, settings.embedding)
 
 
 def build_catalog_index(
@@ -126,7 +126,7 @@ def build_catalog_index(
     return build(
         settings.catalog_path,
         settings.index_dir,
-        settings.embedding_model,
+        settings.embedding,
         batch_size=settings.embed_batch_size,
         progress=progress,
         params=params,

@@ -26,7 +26,7 @@ SHARED_MACHINE_NOTE = (
     "Measured on a 2-core machine shared with other engineers' test runs and servers at the same time; "
     "figures are noisy and best read as orders of magnitude, not as a baseline to assert against."
 )
-LIBRARIES = ("torch", "sentence-transformers", "faiss-cpu", "numpy", "SQLAlchemy", "aiohttp", "rasa-sdk")
+LIBRARIES = ("torch", "sentence-transformers", "onnxruntime", "faiss-cpu", "numpy", "SQLAlchemy", "aiohttp", "rasa-sdk")
 
 
 def _cpu_model() -> str:

@@ -46,6 +46,9 @@ class Manifest:
     # How the dense index was built (kind, threshold, nlist, nprobe, quantizer; see ann.py).
     # Empty in indexes written before ANN indexes existed: those are exact (flat) indexes.
     index_params: dict[str, Any] = field(default_factory=dict)
+    # What computed the vectors (catalog_index/embedder.py COMPATIBLE_BACKENDS): "torch", "onnx" or
+    # "onnx-<quantization>"; empty in indexes written before it was recorded (those were torch).
+    embedding_backend: str = ""
 
     def write(self, index_dir: Path) -> None:
         """Write ``manifest.json`` into ``index_dir`` (the build's temporary directory)."""

@@ -36,7 +36,7 @@ from catalog_index.artifacts import (
     lexical_problem,
     sha256_file,
 )
-from catalog_index.embedder import BUILD_THREADS, Embedder, document_text
+from catalog_index.embedder import BUILD_THREADS, Embedder, EmbeddingModel, ModelRef, document_text
 from catalog_index.importer import read_catalog, write_jsonl_atomic
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, files_sha256
 from catalog_index.versions import current_version, new_build_dir, publish, writer_lock
@@ -85,6 +85,7 @@ def _write_version(
     index_params: dict[str, Any],
     catalog_sha256: str,
     model_name: str,
+    embedding_backend: str,
     started: float,
 ) -> Manifest:
     """Write every file of an index version and publish it as the current version of ``index_dir``."""
@@ -107,6 +108,7 @@ def _write_version(
             lexical_sha256=files_sha256(building / LEXICAL_DIR),
             lexical_format=LEXICAL_FORMAT,
             index_params=index_params,
+            embedding_backend=embedding_backend,
         )
         manifest.write(building)
         publish(building, index_dir)
@@ -121,10 +123,16 @@ def _check_embedder(embedder: Embedder | None, model_name: str) -> None:
         raise ValueError(f"embedder holds model {embedder.model_name!r}, asked to build with {model_name!r}")
 
 
+def _embed_all(texts: list[str], model: EmbeddingModel, embedder: Embedder | None, batch_size: int, progress: bool) -> tuple[np.ndarray, str]:
+    """Vectors for ``texts`` and the backend that made them, from ``embedder`` or a build-sized load of ``model``."""
+    embedder = embedder or model.load(threads=BUILD_THREADS)
+    return embedder.embed(texts, batch_size=batch_size, progress=progress), embedder.backend
+
+
 def build_index(
     catalog_path: Path,
     index_dir: Path,
-    model_name: str,
+    model_name: ModelRef,
     batch_size: int = 64,
     progress: bool = True,
     embedder: Embedder | None = None,
@@ -138,31 +146,34 @@ def build_index(
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    _check_embedder(embedder, model_name)
+    model = EmbeddingModel.of(model_name)
+    _check_embedder(embedder, model.name)
     catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
     with writer_lock(index_dir):
-        stored = _stored_index(index_dir, model_name)
+        stored = _stored_index(index_dir, model.name)
         if stored is not None and stored[0].catalog_sha256 == catalog_sha256:
-            vectors = all_vectors(stored[1])
+            vectors, backend = all_vectors(stored[1]), stored[0].embedding_backend
         else:
-            embedder = embedder or Embedder(model_name, threads=BUILD_THREADS)
-            vectors = embedder.embed([document_text(product) for product in products], batch_size=batch_size, progress=progress)
+            texts = [document_text(product) for product in products]
+            vectors, backend = _embed_all(texts, model, embedder, batch_size, progress)
         index, index_params = new_index(vectors, params or IndexParams())
-        return _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
+        return _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started)
 
 
 def build_index_from_vectors(
-    catalog_path: Path, index_dir: Path, model_name: str, vectors: np.ndarray, params: IndexParams | None = None
+    catalog_path: Path, index_dir: Path, model_name: str, vectors: np.ndarray, params: IndexParams | None = None,
+    embedding_backend: str = "torch",
 ) -> Manifest:
     """Publish an index of ``catalog_path`` whose dense vectors (one per product, in catalog order,
-    unit length, made by ``model_name``) were computed elsewhere, e.g. by a batch job or the scale benchmark."""
+    unit length, made by ``model_name`` through ``embedding_backend``) were computed elsewhere, e.g. by a
+    batch job or the scale benchmark."""
     started = time.perf_counter()
     catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
     if vectors.shape[0] != len(products):
         raise ValueError(f"{vectors.shape[0]} vectors for {len(products)} products")
     with writer_lock(Path(index_dir)):
         index, index_params = new_index(np.ascontiguousarray(vectors, dtype=np.float32), params or IndexParams())
-        return _write_version(Path(index_dir), products, index, index_params, catalog_sha256, model_name, started)
+        return _write_version(Path(index_dir), products, index, index_params, catalog_sha256, model_name, embedding_backend, started)
 
 
 @dataclass(frozen=True)
@@ -186,7 +197,7 @@ class Changes:
 def incremental_build(
     catalog_path: Path,
     index_dir: Path,
-    model_name: str,
+    model_name: ModelRef,
     batch_size: int = 64,
     progress: bool = False,
     embedder: Embedder | None = None,
@@ -201,14 +212,15 @@ def incremental_build(
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    _check_embedder(embedder, model_name)
+    model = EmbeddingModel.of(model_name)
+    _check_embedder(embedder, model.name)
     params = params or IndexParams()
     catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
-    stored = _stored_index(index_dir, model_name)
+    stored = _stored_index(index_dir, model.name)
     if stored is None:
-        vectors = (embedder or Embedder(model_name, threads=BUILD_THREADS)).embed([document_text(p) for p in products], batch_size=batch_size, progress=progress)
+        vectors, backend = _embed_all([document_text(p) for p in products], model, embedder, batch_size, progress)
         index, index_params = new_index(vectors, params)
-        manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
+        manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started)
         return Changes(added=len(products), updated=0, deleted=0, embedded=len(products), manifest=manifest)
     manifest, index, version = stored
     params = IndexParams.persisted(manifest.index_params) or params
@@ -227,13 +239,15 @@ def incremental_build(
     if not to_embed and manifest.catalog_sha256 == catalog_sha256 and not lexical_problem(version, manifest):
         return Changes(added=0, updated=0, deleted=0, embedded=0, manifest=manifest)
     texts = [document_text(products[row]) for row in to_embed]
-    vectors = (embedder or Embedder(model_name, threads=BUILD_THREADS)).embed(texts, batch_size=batch_size, progress=progress) if texts else None
+    # The backends' vectors are interchangeable (embedder.py), so stored and new rows may come from different ones;
+    # the manifest names the one that made the newest rows.
+    vectors, backend = _embed_all(texts, model, embedder, batch_size, progress) if texts else (None, manifest.embedding_backend)
     index, index_params = edited_index(
         index, manifest.index_params or {"kind": "flat"}, new_row_of, np.array(to_embed, dtype=np.int64),
         vectors if vectors is not None else np.zeros((0, index.d), dtype=np.float32), params,
     )
     deleted = len(old_products) - int((new_row_of >= 0).sum()) - updated
-    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
+    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started)
     return Changes(added=len(to_embed) - updated, updated=updated, deleted=deleted, embedded=len(to_embed), manifest=manifest)
 
 
@@ -252,7 +266,7 @@ class Status:
         return self.message
 
 
-def index_status(catalog_path: Path, index_dir: Path, model_name: str) -> Status:
+def index_status(catalog_path: Path, index_dir: Path, model_name: ModelRef) -> Status:
     """``missing``, ``stale: catalog changed``, ``mismatch: model X vs Y`` or ``ok`` (cheap: no model load)."""
     index_dir = Path(index_dir)
     try:
@@ -265,8 +279,9 @@ def index_status(catalog_path: Path, index_dir: Path, model_name: str) -> Status
     problem = lexical_problem(index_dir, manifest)
     if problem:
         return Status("missing", f"missing: {problem}")
-    if manifest.model_name != model_name:
-        return Status("mismatch", f"mismatch: model {manifest.model_name} vs {model_name}")
+    model = EmbeddingModel.of(model_name)
+    if manifest.model_name != model.name:
+        return Status("mismatch", f"mismatch: model {manifest.model_name} vs {model.name}")
     if not Path(catalog_path).exists():
         return Status("stale", f"stale: no catalog at {catalog_path}")
     if sha256_file(Path(catalog_path)) != manifest.catalog_sha256:
@@ -277,7 +292,7 @@ def index_status(catalog_path: Path, index_dir: Path, model_name: str) -> Status
 def ensure_index(
     catalog_path: Path,
     index_dir: Path,
-    model_name: str,
+    model_name: ModelRef,
     batch_size: int = 64,
     progress: bool = True,
     embedder: Embedder | None = None,

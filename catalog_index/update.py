@@ -18,7 +18,7 @@ from typing import Any
 
 from catalog_index.ann import IndexParams
 from catalog_index.build import Changes, incremental_build
-from catalog_index.embedder import Embedder
+from catalog_index.embedder import Embedder, ModelRef
 from catalog_index.importer import read_catalog, write_jsonl_atomic
 from catalog_index.versions import writer_lock
 
@@ -40,7 +40,7 @@ class UpdateReport:
 def _apply(
     catalog_path: Path,
     index_dir: Path,
-    model_name: str,
+    model_name: ModelRef,
     edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
     embedder: Embedder | None,
     params: IndexParams | None,
@@ -58,7 +58,7 @@ def _apply(
 def upsert_products(
     catalog_path: Path,
     index_dir: Path,
-    model_name: str,
+    model_name: ModelRef,
     products: Mapping[str, dict[str, Any]],
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
@@ -78,7 +78,7 @@ def upsert_products(
 def delete_products(
     catalog_path: Path,
     index_dir: Path,
-    model_name: str,
+    model_name: ModelRef,
     product_ids: Iterable[str],
     embedder: Embedder | None = None,
     params: IndexParams | None = None,

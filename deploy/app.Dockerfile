@@ -29,7 +29,11 @@ COPY assistant ./assistant
 COPY actions ./actions
 COPY catalog_index ./catalog_index
 COPY rasa_sdk_plugins ./rasa_sdk_plugins
-RUN pip install --no-deps --no-build-isolation -e . && python -m compileall -q assistant actions catalog_index rasa_sdk_plugins
+# The ONNX encoder code the catalog embedder shares with the Rasa featurizer, and the encoders
+# `make encoder` exported (the search uses models/encoder/minilm-search through ONNX Runtime).
+COPY rasa_addons/__init__.py rasa_addons/onnx_sentence_encoder.py ./rasa_addons/
+COPY models/encoder ./models/encoder
+RUN pip install --no-deps --no-build-isolation -e . && python -m compileall -q assistant actions catalog_index rasa_sdk_plugins rasa_addons
 
 # Never root: the store directory (catalog, index, recommender tables) is the only place written.
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin shop \

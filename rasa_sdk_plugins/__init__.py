@@ -14,7 +14,10 @@ calls :func:`init_hooks`; our hook changes the Sanic app in two ways:
 - ``GET /metrics``: the action server's Prometheus counters (searches, fallbacks, handoffs,
   recommendations, action errors), like the web app's: from loopback, or with
   ``Authorization: Bearer <SHOP_METRICS_TOKEN>`` (never with the action server's token,
-  which a metrics scraper has no business holding).
+  which a metrics scraper has no business holding);
+- once the server is up, the catalog index and its encoder load in a background thread, so
+  the first shopper's search does not wait for them (#15.5); a store without an index only
+  logs it, and the first search retries and answers honestly.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import hmac
 import logging
 import secrets
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
@@ -91,6 +96,24 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
     # rasa-sdk registered its catch-all for ``Exception`` already, and Sanic refuses a second
     # ``add`` for the same key: replace the entry its lookup reads.
     app.error_handler.cached_handlers[(Exception, None)] = bare_error
+    app.register_listener(load_catalog_in_background, "after_server_start")
+
+
+async def load_catalog_in_background(app: Sanic) -> None:
+    """Start loading the actions' catalog searcher in a daemon thread (the event loop stays free)."""
+    threading.Thread(target=_load_catalog, name="catalog-load", daemon=True).start()
+
+
+def _load_catalog() -> None:
+    from actions.context import SearchUnavailable, searcher
+
+    started = time.perf_counter()
+    try:
+        searcher()
+    except SearchUnavailable as error:
+        log.warning("catalog index not loaded at start (the first search will retry): %s", error.__cause__ or error)
+        return
+    log.info("catalog index and encoder loaded in %.1f s, before the first search", time.perf_counter() - started)
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:

@@ -107,3 +107,14 @@ async def test_a_failing_call_answers_a_bare_error_and_logs_no_request_data(
     assert answer["request_id"] in log
     assert secret_email not in log and customer_token not in log
     assert secret_email not in json.dumps(answer)
+
+
+async def test_the_catalog_loads_at_start_not_at_the_first_search(action_server: str, tmp_path: Path) -> None:
+    """The index and encoder load in the background once the server is up (#15.5): the first search does not wait."""
+    log_path = tmp_path / "actions.log"
+    for _ in range(1200):
+        if "catalog index and encoder loaded" in log_path.read_text(errors="replace"):
+            break
+        await asyncio.sleep(0.25)
+    else:
+        pytest.fail(f"the action server did not load the catalog: {log_path.read_text(errors='replace')[-2000:]}")

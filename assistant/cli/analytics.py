@@ -63,7 +63,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     since = parse_since(args.since, now)
     with open_store(settings) as uow:
-        embed = None if args.exact_wording else catalog_encoder(settings.embedding_model)
+        embed = None if args.exact_wording else catalog_encoder(settings.embedding)
         report = build_report(uow.session, since, now, channel=args.channel, embed=embed, top=args.top)
     if args.csv:
         writer = csv.writer(sys.stdout)

@@ -60,7 +60,7 @@ def cmd_upsert(settings: Settings, args: argparse.Namespace) -> int:
     done = upsert_products(
         settings.catalog_path,
         settings.index_dir,
-        settings.embedding_model,
+        settings.embedding,
         products,
         params=index_params(settings, **vars(args)),
         batch_size=settings.embed_batch_size,  # params: only if there is no index yet
@@ -78,7 +78,7 @@ def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
         done = delete_products(
             settings.catalog_path,
             settings.index_dir,
-            settings.embedding_model,
+            settings.embedding,
             args.ids,
             params=index_params(settings, **vars(args)),
             batch_size=settings.embed_batch_size,
@@ -106,7 +106,7 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     )
     if not queries:
         raise UserError(f"no queries in {args.queries}", "write one query per line")
-    searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
+    searcher = CatalogSearcher.load(settings.index_dir, settings.embedding)
     for query in queries:
         result = searcher.search_parsed(query, k=args.k)
         if args.json:

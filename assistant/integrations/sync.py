@@ -143,11 +143,11 @@ def update_catalog(settings: Settings, name: str, products: dict[str, dict[str, 
     gone = sorted((withdrawn & set(current)) - set(products))
     params = IndexParams.configured(settings)
     if changed:
-        upsert_products(settings.catalog_path, settings.index_dir, settings.embedding_model, changed,
+        upsert_products(settings.catalog_path, settings.index_dir, settings.embedding, changed,
                         params=params, batch_size=settings.embed_batch_size)
     if gone:
         try:
-            delete_products(settings.catalog_path, settings.index_dir, settings.embedding_model, gone,
+            delete_products(settings.catalog_path, settings.index_dir, settings.embedding, gone,
                             params=params, batch_size=settings.embed_batch_size)
         except ValueError as error:
             report.products_skipped.append(f"withdrawals not applied: {error}")

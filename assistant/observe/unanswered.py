@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from catalog_index.embedder import ModelRef
 
 SAME_MEANING = 0.7
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -53,9 +56,9 @@ def group_by_meaning(texts: Sequence[str], embed: Embed | None, top: int = 10) -
     return groups[:top]
 
 
-def catalog_encoder(model_name: str) -> Embed:
+def catalog_encoder(model: ModelRef) -> Embed:
     """The catalog index's sentence encoder as an :data:`Embed` (loaded once per call site)."""
-    from catalog_index.embedder import Embedder
+    from catalog_index.embedder import EmbeddingModel
 
-    embedder = Embedder(model_name)
+    embedder = EmbeddingModel.of(model).load()
     return lambda texts: embedder.embed(list(texts))

@@ -97,7 +97,7 @@ class Recommender:
 
     @classmethod
     def for_settings(cls, settings: Settings, wait_for_tables: bool = True) -> Recommender:
-        searcher = CatalogSearcher.load(settings.index_dir, settings.embedding_model)
+        searcher = CatalogSearcher.load(settings.index_dir, settings.embedding)
         return cls(searcher, Path(settings.data_dir) / ARTIFACTS_DIR, wait_for_tables)
 
     @property

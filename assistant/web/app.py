@@ -51,7 +51,7 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def catalog_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start loading the catalog index in the background; stop waiting for it on shutdown."""
     settings = app[SETTINGS]
-    catalog = CatalogSearch(settings.index_dir, settings.embedding_model)
+    catalog = CatalogSearch(settings.index_dir, settings.embedding)
     catalog.start_loading()
     app[CATALOG] = catalog
     yield

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+    from catalog_index.embedder import ModelRef
     from catalog_index.search import CatalogSearcher, Hit
 
 Reorder = Callable[[list["Hit"], str, Callable[[str], dict[str, Any] | None]], list["Hit"]]
@@ -30,7 +31,7 @@ class SearchUnavailable(Exception):
 class CatalogSearch:
     """One loaded :class:`CatalogSearcher` shared by all requests of the app."""
 
-    def __init__(self, index_dir: Path, model_name: str) -> None:
+    def __init__(self, index_dir: Path, model_name: ModelRef) -> None:
         self.index_dir = index_dir
         self.model_name = model_name
         self._searcher: CatalogSearcher | None = None
