@@ -7,8 +7,10 @@ is paid only where needed: a full build (:func:`build_index`) reuses the stored 
 the index being replaced embedded this very catalog with this very model, and an
 incremental build (:func:`incremental_build`, behind ``catalog upsert``/``delete`` and
 :func:`ensure_index`) embeds only the products whose embedded text changed and edits the
-dense index in place (``ann.py``).  The BM25 part is rebuilt from the products every time:
-it is cheap next to embedding (``bench/search_scale.py`` measures it).
+dense index in place (``ann.py``).  The BM25 part is recomputed from the products every time
+(its scores depend on every product), but an incremental build tokenizes only the products
+whose text changed and reuses the stored terms of the rest (``lexical.py``;
+``bench/search_scale.py`` measures it).
 The kind of dense index follows the catalog size and :class:`~catalog_index.ann.IndexParams`.
 """
 
@@ -38,7 +40,7 @@ from catalog_index.artifacts import (
 )
 from catalog_index.embedder import BUILD_THREADS, Embedder, document_text
 from catalog_index.importer import read_catalog, write_jsonl_atomic
-from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, files_sha256
+from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, PreviousTerms, files_sha256
 from catalog_index.versions import current_version, new_build_dir, publish, writer_lock
 
 
@@ -86,15 +88,19 @@ def _write_version(
     catalog_sha256: str,
     model_name: str,
     started: float,
+    previous: PreviousTerms | None = None,
 ) -> Manifest:
-    """Write every file of an index version and publish it as the current version of ``index_dir``."""
+    """Write every file of an index version and publish it as the current version of ``index_dir``.
+
+    ``previous``: the replaced version's products and BM25 terms, so unchanged products are not tokenized again.
+    """
     building = new_build_dir(index_dir)
     try:
         faiss.write_index(index, str(building / INDEX_FILE))
         (building / IDS_FILE).write_text(json.dumps([product["id"] for product in products]))
         write_jsonl_atomic(products, building / PRODUCTS_FILE)
         (building / LEXICAL_DIR).mkdir()
-        LexicalIndex.build(products).save(building / LEXICAL_DIR)
+        LexicalIndex.build(products, previous).save(building / LEXICAL_DIR)
         manifest = Manifest(
             model_name=model_name,
             dimension=int(index.d),
@@ -224,7 +230,8 @@ def incremental_build(
         else:
             to_embed.append(row)
             updated += old_row is not None
-    if not to_embed and manifest.catalog_sha256 == catalog_sha256 and not lexical_problem(version, manifest):
+    lexical_ok = lexical_problem(version, manifest) is None
+    if not to_embed and manifest.catalog_sha256 == catalog_sha256 and lexical_ok:
         return Changes(added=0, updated=0, deleted=0, embedded=0, manifest=manifest)
     texts = [document_text(products[row]) for row in to_embed]
     vectors = (embedder or Embedder(model_name, threads=BUILD_THREADS)).embed(texts, batch_size=batch_size, progress=progress) if texts else None
@@ -233,7 +240,8 @@ def incremental_build(
         vectors if vectors is not None else np.zeros((0, index.d), dtype=np.float32), params,
     )
     deleted = len(old_products) - int((new_row_of >= 0).sum()) - updated
-    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started)
+    previous = PreviousTerms.load(old_products, version / LEXICAL_DIR) if lexical_ok else None
+    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model_name, started, previous)
     return Changes(added=len(to_embed) - updated, updated=updated, deleted=deleted, embedded=len(to_embed), manifest=manifest)
 
 
