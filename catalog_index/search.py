@@ -77,6 +77,7 @@ CANDIDATE_SLACK = 50  # extra candidates per leg beyond the page, so fusion can 
 EXACT_CODE_TIER = 8.0
 EXACT_TITLE_TIER = 4.0
 RERANK_DEPTH = 50  # the phrase refinement tokenizes titles, so it looks at the best 50 candidates only
+FEEDBACK_DEPTH = 3  # dense matches averaged into the query vector by the feedback (fusion.py)
 QUERY_CACHE_SIZE = 1024
 TITLE_TERMS_CACHE_SIZE = 20_000  # rows whose title terms stay tokenized (about 0.5 kB each)
 PRELOAD_POLL_SECONDS = 0.1  # how often a searcher looks for a pending version (one small file read) and beats
@@ -443,6 +444,13 @@ class CatalogSearcher:
             if len(found) >= wanted or fetch >= len(mask):
                 return found
 
+    def _with_feedback(self, snap: _Snapshot, vector: np.ndarray, dense: dict[int, float]) -> np.ndarray:
+        """The query vector moved toward the mean of its best dense matches, unit length again (Rocchio feedback)."""
+        best = sorted(dense, key=lambda row: (-dense[row], row))[:FEEDBACK_DEPTH]
+        centroid = snap.index.reconstruct_batch(np.array(best, dtype=np.int64)).mean(axis=0, keepdims=True)
+        moved = vector + self.fusion.feedback_weight * centroid
+        return (moved / np.linalg.norm(moved)).astype(np.float32)
+
     @staticmethod
     def _exact_tiers(snap: _Snapshot, text: str, mask: np.ndarray) -> dict[int, float]:
         """Passing rows whose SKU, id or whole title the query names, with the tier that puts them first."""
@@ -465,6 +473,9 @@ class CatalogSearcher:
         dense = self._dense_candidates(snap, vector, mask, depth) if method != "lexical" else {}
         if method == "dense":
             return dense
+        if self.fusion.feedback_weight and method != "lexical" and dense:
+            vector = self._with_feedback(snap, vector, dense)
+            dense = self._dense_candidates(snap, vector, mask, depth)
         scores = snap.lexical.scores(text)
         lexical = top_rows(scores, mask, depth)
         if method == "blend":  # a blend needs both scores for every candidate
