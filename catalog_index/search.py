@@ -473,6 +473,7 @@ class CatalogSearcher:
         dense = self._dense_candidates(snap, vector, mask, depth) if method != "lexical" else {}
         if method == "dense":
             return dense
+        asked, cosines = vector, dense  # the refinements judge by the shopper's own query
         if self.fusion.feedback_weight and method != "lexical" and dense:
             vector = self._with_feedback(snap, vector, dense)
             dense = self._dense_candidates(snap, vector, mask, depth)
@@ -483,7 +484,7 @@ class CatalogSearcher:
             lexical.update({row: float(scores[row]) for row in dense if row not in lexical})
         fused = fuse(dense, lexical, self.fusion)
         if self.fusion.refined and fused:
-            fused = self._refined(snap, vector, text, fused, dense)
+            fused = self._refined(snap, asked, text, fused, cosines)
         if method != "lexical":
             for row, tier in self._exact_tiers(snap, text, mask).items():
                 fused[row] = fused.get(row, 0.0) + tier
