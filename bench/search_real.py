@@ -47,10 +47,10 @@ PLAIN_RRF = FusionConfig("rrf", rrf_k=60.0, dense_weight=0.5, depth=100)
 # Small grids around what an offline sweep over cached score matrices found best on the tune
 # queries (each point here is a full pass of real searches, which is slow on a shared machine).
 RRF_GRID = [
-    FusionConfig("rrf", rrf_k=60.0, dense_weight=w, coverage_weight=0.4, similarity_weight=sim, phrase_weight=ph)
-    for w in (0.6, 0.7) for sim in (0.0, 0.5) for ph in (0.0, 0.2)
+    FusionConfig("rrf", rrf_k=60.0, dense_weight=w, coverage_weight=0.4, similarity_weight=sim, phrase_weight=ph, feedback_weight=fb)
+    for w in (0.6, 0.7) for sim in (0.0, 0.5) for ph in (0.0, 0.2) for fb in (0.0, 2.0)
 ]
-BLEND_GRID = [FusionConfig("blend", dense_weight=w, coverage_weight=0.4, phrase_weight=0.2) for w in (0.7, 0.8)]
+BLEND_GRID = [FusionConfig("blend", dense_weight=w, coverage_weight=0.4, phrase_weight=0.2, feedback_weight=fb) for w in (0.7, 0.8) for fb in (0.0, 2.0)]
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:

@@ -7,8 +7,10 @@ is paid only where needed: a full build (:func:`build_index`) reuses the stored 
 the index being replaced embedded this very catalog with this very model, and an
 incremental build (:func:`incremental_build`, behind ``catalog upsert``/``delete`` and
 :func:`ensure_index`) embeds only the products whose embedded text changed and edits the
-dense index in place (``ann.py``).  The BM25 part is rebuilt from the products every time:
-it is cheap next to embedding (``bench/search_scale.py`` measures it).
+dense index in place (``ann.py``).  The BM25 part is recomputed from the products every time
+(its scores depend on every product), but an incremental build tokenizes only the products
+whose text changed and reuses the stored terms of the rest (``lexical.py``;
+``bench/search_scale.py`` measures it).
 The kind of dense index follows the catalog size and :class:`~catalog_index.ann.IndexParams`.
 """
 
@@ -37,28 +39,49 @@ from catalog_index.artifacts import (
     sha256_file,
 )
 from catalog_index.embedder import BUILD_THREADS, Embedder, EmbeddingModel, ModelRef, document_text
-from catalog_index.importer import read_catalog, write_jsonl_atomic
-from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, files_sha256
+from catalog_index.importer import jsonl_bytes, read_catalog, write_bytes_atomic, write_jsonl_atomic
+from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, PreviousTerms, files_sha256
 from catalog_index.versions import current_version, new_build_dir, publish, writer_lock
 
 
-def _read_catalog_bytes(catalog_path: Path) -> tuple[str, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class CatalogText:
+    """A catalog as read once: its bytes, their checksum and its products, so the manifest describes
+    exactly what was indexed and a caller that just wrote the catalog need not read and parse it again."""
+
+    data: bytes
+    sha256: str
+    products: list[dict[str, Any]]
+
+    @classmethod
+    def of_products(cls, products: list[dict[str, Any]], origin: Path) -> CatalogText:
+        """The catalog ``products`` make when written (``importer.jsonl_bytes``); checked like a read one."""
+        data = jsonl_bytes(products)
+        return cls(data, hashlib.sha256(data).hexdigest(), _checked(products, origin))
+
+
+def _checked(products: list[dict[str, Any]], origin: Path) -> list[dict[str, Any]]:
+    """``products`` if every one has an id and a title and no id repeats; ``ValueError`` naming the line otherwise."""
+    if not products:
+        raise ValueError(f"catalog {origin} is empty")
+    seen: set[str] = set()
+    for number, product in enumerate(products, 1):
+        if not product.get("id") or not product.get("title"):
+            raise ValueError(f"{origin} line {number}: product without id or title")
+        if product["id"] in seen:
+            raise ValueError(f"{origin} line {number}: duplicate id {product['id']!r}")
+        seen.add(product["id"])
+    return products
+
+
+def _read_catalog_bytes(catalog_path: Path) -> CatalogText:
     """Checksum and products from one read, so the manifest describes exactly what was indexed."""
     try:
         data = Path(catalog_path).read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"no catalog at {catalog_path}; run `shop-assistant catalog import FILE` first") from None
     products = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-    if not products:
-        raise ValueError(f"catalog {catalog_path} is empty")
-    seen: set[str] = set()
-    for number, product in enumerate(products, 1):
-        if not product.get("id") or not product.get("title"):
-            raise ValueError(f"{catalog_path} line {number}: product without id or title")
-        if product["id"] in seen:
-            raise ValueError(f"{catalog_path} line {number}: duplicate id {product['id']!r}")
-        seen.add(product["id"])
-    return hashlib.sha256(data).hexdigest(), products
+    return CatalogText(data, hashlib.sha256(data).hexdigest(), _checked(products, catalog_path))
 
 
 def _stored_index(index_dir: Path, model_name: str) -> tuple[Manifest, faiss.Index, Path] | None:
@@ -87,15 +110,24 @@ def _write_version(
     model_name: str,
     embedding_backend: str,
     started: float,
+    previous: PreviousTerms | None = None,
+    catalog_data: bytes | None = None,
 ) -> Manifest:
-    """Write every file of an index version and publish it as the current version of ``index_dir``."""
+    """Write every file of an index version and publish it as the current version of ``index_dir``.
+
+    ``previous``: the replaced version's products and BM25 terms, so unchanged products are not tokenized again;
+    ``catalog_data``: the catalog's bytes (the same products), written as they are instead of serialized again.
+    """
     building = new_build_dir(index_dir)
     try:
         faiss.write_index(index, str(building / INDEX_FILE))
         (building / IDS_FILE).write_text(json.dumps([product["id"] for product in products]))
-        write_jsonl_atomic(products, building / PRODUCTS_FILE)
+        if catalog_data is None:
+            write_jsonl_atomic(products, building / PRODUCTS_FILE)
+        else:
+            write_bytes_atomic(catalog_data, building / PRODUCTS_FILE)
         (building / LEXICAL_DIR).mkdir()
-        LexicalIndex.build(products).save(building / LEXICAL_DIR)
+        LexicalIndex.build(products, previous).save(building / LEXICAL_DIR)
         manifest = Manifest(
             model_name=model_name,
             dimension=int(index.d),
@@ -148,7 +180,8 @@ def build_index(
     index_dir = Path(index_dir)
     model = EmbeddingModel.of(model_name)
     _check_embedder(embedder, model.name)
-    catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
+    catalog = _read_catalog_bytes(Path(catalog_path))
+    catalog_sha256, products = catalog.sha256, catalog.products
     with writer_lock(index_dir):
         stored = _stored_index(index_dir, model.name)
         if stored is not None and stored[0].catalog_sha256 == catalog_sha256:
@@ -157,7 +190,8 @@ def build_index(
             texts = [document_text(product) for product in products]
             vectors, backend = _embed_all(texts, model, embedder, batch_size, progress)
         index, index_params = new_index(vectors, params or IndexParams())
-        return _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started)
+        return _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started,
+                              catalog_data=catalog.data)
 
 
 def build_index_from_vectors(
@@ -168,12 +202,14 @@ def build_index_from_vectors(
     unit length, made by ``model_name`` through ``embedding_backend``) were computed elsewhere, e.g. by a
     batch job or the scale benchmark."""
     started = time.perf_counter()
-    catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
+    catalog = _read_catalog_bytes(Path(catalog_path))
+    catalog_sha256, products = catalog.sha256, catalog.products
     if vectors.shape[0] != len(products):
         raise ValueError(f"{vectors.shape[0]} vectors for {len(products)} products")
     with writer_lock(Path(index_dir)):
         index, index_params = new_index(np.ascontiguousarray(vectors, dtype=np.float32), params or IndexParams())
-        return _write_version(Path(index_dir), products, index, index_params, catalog_sha256, model_name, embedding_backend, started)
+        return _write_version(Path(index_dir), products, index, index_params, catalog_sha256, model_name, embedding_backend,
+                              started, catalog_data=catalog.data)
 
 
 @dataclass(frozen=True)
@@ -202,6 +238,8 @@ def incremental_build(
     progress: bool = False,
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
+    catalog: CatalogText | None = None,
+    before: CatalogText | None = None,
 ) -> Changes:
     """Bring the index at ``index_dir`` up to ``catalog_path``, embedding only new or re-worded products.
 
@@ -209,22 +247,28 @@ def incremental_build(
     unchanged, so price or stock edits embed nothing.  The index keeps the parameters it was
     built with (its manifest's); ``params`` serve only when there is no usable index for this
     model, and then this is a full build.  The caller holds :func:`~catalog_index.versions.writer_lock`.
+    A caller that just wrote the catalog passes it as ``catalog`` and the one it replaced as
+    ``before``: parsing 100k products is a good part of an update, so neither is read again
+    (``before`` stands for the indexed products when its checksum is the index's).
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
     model = EmbeddingModel.of(model_name)
     _check_embedder(embedder, model.name)
     params = params or IndexParams()
-    catalog_sha256, products = _read_catalog_bytes(Path(catalog_path))
+    catalog = catalog or _read_catalog_bytes(Path(catalog_path))
+    catalog_sha256, products = catalog.sha256, catalog.products
     stored = _stored_index(index_dir, model.name)
     if stored is None:
         vectors, backend = _embed_all([document_text(p) for p in products], model, embedder, batch_size, progress)
         index, index_params = new_index(vectors, params)
-        manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started)
+        manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started,
+                                  catalog_data=catalog.data)
         return Changes(added=len(products), updated=0, deleted=0, embedded=len(products), manifest=manifest)
     manifest, index, version = stored
     params = IndexParams.persisted(manifest.index_params) or params
-    old_products = read_catalog(version / PRODUCTS_FILE)
+    indexed = before is not None and before.sha256 == manifest.catalog_sha256
+    old_products = before.products if before is not None and indexed else read_catalog(version / PRODUCTS_FILE)
     old_rows = {product["id"]: row for row, product in enumerate(old_products)}
     new_row_of = np.full(len(old_products), -1, dtype=np.int64)
     to_embed: list[int] = []
@@ -236,7 +280,8 @@ def incremental_build(
         else:
             to_embed.append(row)
             updated += old_row is not None
-    if not to_embed and manifest.catalog_sha256 == catalog_sha256 and not lexical_problem(version, manifest):
+    lexical_ok = lexical_problem(version, manifest) is None
+    if not to_embed and manifest.catalog_sha256 == catalog_sha256 and lexical_ok:
         return Changes(added=0, updated=0, deleted=0, embedded=0, manifest=manifest)
     texts = [document_text(products[row]) for row in to_embed]
     # The backends' vectors are interchangeable (embedder.py), so stored and new rows may come from different ones;
@@ -247,7 +292,9 @@ def incremental_build(
         vectors if vectors is not None else np.zeros((0, index.d), dtype=np.float32), params,
     )
     deleted = len(old_products) - int((new_row_of >= 0).sum()) - updated
-    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started)
+    previous = PreviousTerms.load(old_products, version / LEXICAL_DIR) if lexical_ok else None
+    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started,
+                              previous, catalog.data)
     return Changes(added=len(to_embed) - updated, updated=updated, deleted=deleted, embedded=len(to_embed), manifest=manifest)
 
 

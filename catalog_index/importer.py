@@ -126,18 +126,27 @@ def read_rows(src: Path) -> tuple[str, Iterator[tuple[int, dict[str, Any] | str]
     return kind, _csv_rows(text, src)
 
 
-def write_jsonl_atomic(products: list[Product] | list[dict[str, Any]], dest: Path) -> None:
-    """Write one JSON object per line to a temp file beside ``dest``, then rename it over ``dest``."""
+def jsonl_bytes(products: list[Product] | list[dict[str, Any]]) -> bytes:
+    """The JSON Lines text of ``products`` (one object per line, UTF-8), as every catalog file is written."""
+    return "".join(json.dumps(product, ensure_ascii=False) + "\n" for product in products).encode("utf-8")
+
+
+def write_bytes_atomic(data: bytes, dest: Path) -> None:
+    """Write ``data`` to a temp file beside ``dest``, then rename it over ``dest``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            for product in products:
-                out.write(json.dumps(product, ensure_ascii=False) + "\n")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.replace(tmp_name, dest)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def write_jsonl_atomic(products: list[Product] | list[dict[str, Any]], dest: Path) -> None:
+    """Write one JSON object per line to a temp file beside ``dest``, then rename it over ``dest``."""
+    write_bytes_atomic(jsonl_bytes(products), dest)
 
 
 def normalize_file(src: Path) -> tuple[ImportReport, dict[str, Product]]:

@@ -14,15 +14,23 @@ title match through BM25's length normalization, which one concatenated document
 A field no product fills (a bare id-and-title catalog has only titles) gets no index.
 The files live in ``lexical/<field>/`` inside the index directory and are checksummed by
 the manifest like the FAISS file.
+
+Each field also keeps its products' terms (:class:`FieldTerms`, as term ids with row offsets):
+tokenizing (units, codes, stemming) is most of a BM25 build, so an incremental build
+tokenizes only the products whose field text changed and reuses the stored terms of the
+rest; the BM25 scores are then computed from term ids in a few array operations
+(:func:`_scored_model`, the same figures as ``bm25s``'s own indexing, which loops per document).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +112,134 @@ def files_sha256(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def _field_model(documents: list[list[str]]) -> bm25s.BM25:
+TERMS_FILE = "terms.json"  # the field's vocabulary, id order
+TERM_IDS_FILE = "term_ids.npy"  # every row's term ids, one flat array
+OFFSETS_FILE = "term_offsets.npy"  # row r's ids are term_ids[offsets[r]:offsets[r + 1]]
+
+
+@dataclass(frozen=True)
+class FieldTerms:
+    """The terms of one field for every product row, as term ids into ``vocabulary`` with row offsets."""
+
+    vocabulary: list[str]
+    ids: np.ndarray  # int32
+    offsets: np.ndarray  # int64, one more than there are rows
+
+    @property
+    def rows(self) -> int:
+        return len(self.offsets) - 1
+
+    def save(self, directory: Path) -> None:
+        (directory / TERMS_FILE).write_text(json.dumps(self.vocabulary))
+        np.save(directory / TERM_IDS_FILE, self.ids, allow_pickle=False)
+        np.save(directory / OFFSETS_FILE, self.offsets, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> FieldTerms | None:
+        """The stored terms in ``directory``, or ``None`` when there are none (an index built before they were kept)."""
+        if not (directory / TERMS_FILE).exists():
+            return None
+        terms = cls(
+            json.loads((directory / TERMS_FILE).read_text()),
+            np.load(directory / TERM_IDS_FILE, allow_pickle=False),
+            np.load(directory / OFFSETS_FILE, allow_pickle=False),
+        )
+        if terms.offsets[-1] != len(terms.ids) or (len(terms.ids) and int(terms.ids.max()) >= len(terms.vocabulary)):
+            raise ValueError(f"stored BM25 terms in {directory} do not agree with each other")
+        return terms
+
+
+@dataclass(frozen=True)
+class PreviousTerms:
+    """What an incremental build can reuse: the replaced version's products (row order) and their stored terms per field."""
+
+    products: Sequence[dict[str, Any]]
+    fields: Mapping[str, FieldTerms]
+
+    @classmethod
+    def load(cls, products: Sequence[dict[str, Any]], directory: Path) -> PreviousTerms:
+        """The terms stored under ``directory`` (a version's ``lexical/``) for ``products``; fields without any are left out."""
+        fields = {}
+        for field in FIELD_WEIGHTS:
+            terms = FieldTerms.load(directory / field) if (directory / field).is_dir() else None
+            if terms is not None and terms.rows == len(products):
+                fields[field] = terms
+        return cls(products, fields)
+
+    @cached_property
+    def texts(self) -> list[dict[str, str]]:
+        """The field texts of ``products``, computed once for all fields."""
+        return [field_texts(product) for product in self.products]
+
+
+def _field_terms(texts: list[str], product_ids: list[str], field: str, previous: PreviousTerms | None) -> FieldTerms:
+    """The terms of ``texts`` (one per row); a row whose product had the same text in ``previous`` keeps its stored terms."""
+    old = previous.fields.get(field) if previous else None
+    old_rows: dict[str, int] = {}
+    if previous is not None and old is not None:
+        old_rows = {product["id"]: row for row, product in enumerate(previous.products)}
+    vocabulary = list(old.vocabulary) if old is not None else []
+    term_id = {term: number for number, term in enumerate(vocabulary)}
+    pieces: list[np.ndarray] = []
+    for product_id, text in zip(product_ids, texts, strict=True):
+        row = old_rows.get(product_id)
+        if old is not None and row is not None and previous.texts[row][field] == text:  # type: ignore[union-attr]
+            pieces.append(old.ids[old.offsets[row] : old.offsets[row + 1]])
+            continue
+        ids = []
+        for term in lexical_tokens(text):
+            if term not in term_id:
+                term_id[term] = len(vocabulary)
+                vocabulary.append(term)
+            ids.append(term_id[term])
+        pieces.append(np.array(ids, dtype=np.int32))
+    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum([len(piece) for piece in pieces], out=offsets[1:])
+    flat = np.concatenate(pieces).astype(np.int32, copy=False) if pieces else np.zeros(0, dtype=np.int32)
+    used = np.unique(flat)
+    if len(used) < len(vocabulary):  # terms only removed or re-worded products had: drop them
+        remap = np.full(len(vocabulary), -1, dtype=np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        vocabulary = [vocabulary[term] for term in used.tolist()]
+        flat = remap[flat]
+    return FieldTerms(vocabulary, flat, offsets)
+
+
+def _scored_model(terms: FieldTerms) -> bm25s.BM25:
+    """A ``bm25s`` Lucene BM25 model over ``terms``, computed with array operations.
+
+    The same scores ``bm25s.BM25.index`` computes (an empty row scores through a
+    placeholder term ``""``, as there): per (row, term) ``idf * tf / (tf + k1 * (1 - b + b * len / avg_len))``
+    with ``idf = log(1 + (N - df + 0.5) / (df + 0.5))``, stored as a term-major (CSC) matrix.
+    """
+    vocabulary = list(terms.vocabulary)
+    lengths = np.diff(terms.offsets)
+    ids = terms.ids.astype(np.int64)
+    rows = np.repeat(np.arange(terms.rows, dtype=np.int64), lengths)
+    empty = np.flatnonzero(lengths == 0)
+    if len(empty):
+        if "" not in vocabulary:
+            vocabulary.append("")
+        ids = np.concatenate([ids, np.full(len(empty), vocabulary.index(""), dtype=np.int64)])
+        rows = np.concatenate([rows, empty])
+        lengths = np.maximum(lengths, 1)
+    size = len(vocabulary)
+    pairs, tf = np.unique(ids * terms.rows + rows, return_counts=True)  # sorted by term, then row: CSC order
+    term_of, row_of = np.divmod(pairs, terms.rows) if terms.rows else (pairs, pairs)
+    df = np.bincount(term_of, minlength=size).astype(np.float64)
+    count = terms.rows
+    idf = np.log(1.0 + (count - df + 0.5) / (df + 0.5))
+    norm = BM25_K1 * ((1.0 - BM25_B) + BM25_B * lengths[row_of] / lengths.mean())
+    scores = idf[term_of] * (tf / (tf + norm))
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(term_of, minlength=size), out=indptr[1:])
     model = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-    model.index([terms or [""] for terms in documents], show_progress=False)
+    model.scores = {"data": scores.astype(np.float32), "indices": row_of.astype(np.int32), "indptr": indptr, "num_docs": count}
+    model.vocab_dict = {term: number for number, term in enumerate(vocabulary)}
+    if "" not in model.vocab_dict:  # bm25s keeps an empty term without a column
+        model.vocab_dict[""] = size
+    model.unique_token_ids_set = set(model.vocab_dict.values())
+    model.nonoccurrence_array = None
     return model
 
 
@@ -123,10 +256,14 @@ def _check_model(model: bm25s.BM25, directory: Path) -> int:
 class LexicalIndex:
     """Weighed BM25 scores of every product row for a query text, one BM25 model per filled field."""
 
-    def __init__(self, models: dict[str, bm25s.BM25], count: int, weights: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, models: dict[str, bm25s.BM25], count: int, weights: dict[str, float] | None = None,
+        terms: dict[str, FieldTerms] | None = None,
+    ) -> None:
         self._models = models
         self.count = count
         self.weights = dict(FIELD_WEIGHTS if weights is None else weights)
+        self._terms = terms or {}  # kept by a build, for the next incremental build; a loaded index does not read them
 
     @property
     def fields(self) -> list[str]:
@@ -134,21 +271,30 @@ class LexicalIndex:
         return list(self._models)
 
     @classmethod
-    def build(cls, products: Sequence[dict[str, Any]]) -> LexicalIndex:
-        """Index ``products`` in row order (the FAISS row order), each filled field apart."""
+    def build(cls, products: Sequence[dict[str, Any]], previous: PreviousTerms | None = None) -> LexicalIndex:
+        """Index ``products`` in row order (the FAISS row order), each filled field apart.
+
+        With ``previous`` (the replaced version's products and stored terms), only products
+        whose field text changed are tokenized.
+        """
         texts = [field_texts(product) for product in products]
+        product_ids = [product["id"] for product in products]
         models: dict[str, bm25s.BM25] = {}
+        kept: dict[str, FieldTerms] = {}
         for field in FIELD_WEIGHTS:
-            documents = [lexical_tokens(text[field]) for text in texts]
-            if field == "title" or any(documents):
-                models[field] = _field_model(documents)
-        return cls(models, len(products))
+            terms = _field_terms([text[field] for text in texts], product_ids, field, previous)
+            if field == "title" or len(terms.ids):
+                models[field] = _scored_model(terms)
+                kept[field] = terms
+        return cls(models, len(products), terms=kept)
 
     def save(self, directory: Path) -> None:
         """Write one subdirectory per field into ``directory`` (inside a build's temporary directory)."""
         for field, model in self._models.items():
             (directory / field).mkdir(parents=True, exist_ok=True)
             model.save(str(directory / field), show_progress=False)
+            if field in self._terms:
+                self._terms[field].save(directory / field)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:

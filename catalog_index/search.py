@@ -17,7 +17,11 @@ an IVF search restricted to the passing rows (an id bitmap) whose ``nprobe`` wid
 enough are found, up to scanning every list, which is exact.
 
 A searcher follows its index directory: each search checks (one ``stat``) whether a new
-version was published (``versions.py``) and, if so, loads it and swaps it in.  A search
+version was published (``versions.py``) and, if so, swaps it in.  A background thread per
+searcher loads a version a writer names as pending *before* the writer publishes it, so that
+swap is instant and the first search after a change does not wait; a version published
+without that (its writer gave up waiting, or it was published before this searcher started)
+is loaded by the search that finds it.  A search
 takes the loaded version once (a ``_Snapshot``) and uses only it, so a swap never changes
 the data under a running search, and a new version that fails to load is logged and
 skipped while the old one keeps serving.
@@ -30,6 +34,8 @@ import json
 import logging
 import os
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +63,7 @@ from catalog_index.query import ParsedQuery, Vocabulary, parse_query
 from catalog_index.ranking import adjacent_pairs, low_price_boost, phrase_share, tokens
 from catalog_index.schema import in_stock
 from catalog_index.spelling import SpellingCorrector
-from catalog_index.versions import current_version
+from catalog_index.versions import ReaderFile, current_version, pending_version
 
 __all__ = [
     "CatalogSearcher", "Hit", "IndexUnavailable", "LoadedVersion", "SearchFilters", "SearchResult", "hit_to_json", "result_to_json",
@@ -71,8 +77,10 @@ CANDIDATE_SLACK = 50  # extra candidates per leg beyond the page, so fusion can 
 EXACT_CODE_TIER = 8.0
 EXACT_TITLE_TIER = 4.0
 RERANK_DEPTH = 50  # the phrase refinement tokenizes titles, so it looks at the best 50 candidates only
+FEEDBACK_DEPTH = 3  # dense matches averaged into the query vector by the feedback (fusion.py)
 QUERY_CACHE_SIZE = 1024
 TITLE_TERMS_CACHE_SIZE = 20_000  # rows whose title terms stay tokenized (about 0.5 kB each)
+PRELOAD_POLL_SECONDS = 0.1  # how often a searcher looks for a pending version (one small file read) and beats
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +121,16 @@ class _Artifacts:
     products: list[dict[str, Any]]
     lexical: LexicalIndex
     stamp: Stamp
+    version: str  # the version directory's name
 
 
-def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
+def _load_artifacts(index_dir: Path, model_name: str, version: Path | None = None) -> _Artifacts:
     """Read one index version and check its parts against each other; refuse anything off.
 
     ``index_dir`` is resolved once, so every file comes from the same version even if a new
-    one is published meanwhile.
+    one is published meanwhile; ``version`` reads that version directory instead (a pending one).
     """
-    index_dir = current_version(index_dir)
+    index_dir = version or current_version(index_dir)
     manifest = Manifest.read(index_dir)
     stamp = _stamp(index_dir)
     if manifest.model_name != model_name:
@@ -165,7 +174,7 @@ def _load_artifacts(index_dir: Path, model_name: str) -> _Artifacts:
         )
     if [product["id"] for product in products] != ids:
         raise IndexUnavailable(f"index at {index_dir} is inconsistent: {IDS_FILE} does not match {PRODUCTS_FILE}; rebuild the index")
-    return _Artifacts(manifest=manifest, index=index, products=products, lexical=lexical, stamp=stamp)
+    return _Artifacts(manifest=manifest, index=index, products=products, lexical=lexical, stamp=stamp, version=index_dir.name)
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,7 @@ class _Snapshot:
     def __init__(self, artifacts: _Artifacts, known_words: frozenset[str] = frozenset()) -> None:
         self.manifest = artifacts.manifest
         self.stamp = artifacts.stamp
+        self.version = artifacts.version
         self.index = artifacts.index
         self.params = artifacts.manifest.index_params
         self.nlist = int(getattr(faiss.try_extract_index_ivf(self.index), "nlist", 0))  # 0: exact (flat) index
@@ -203,6 +213,20 @@ class _Snapshot:
 
     def _title_terms(self, row: int) -> tuple[str, ...]:
         return tuple(lexical_tokens(self.products[row]["title"]))
+
+
+def _watch(searcher_ref: weakref.ref[CatalogSearcher]) -> None:
+    """A searcher's background thread: preload pending versions until the searcher is gone."""
+    while True:
+        searcher = searcher_ref()
+        if searcher is None:
+            return
+        try:
+            searcher._preload_pending()
+        except Exception:  # never let the thread die: searches would then wait for loads again
+            log.exception("index preload check failed")
+        del searcher
+        time.sleep(PRELOAD_POLL_SECONDS)
 
 
 def _speller_text(product: dict[str, Any]) -> str:
@@ -226,8 +250,23 @@ class CatalogSearcher:
         self._index_dir = index_dir
         self._reload_lock = threading.Lock()
         self._refused: Stamp | None = None  # a published version that failed to load; retried when another appears
+        self._preloaded: _Snapshot | None = None  # a pending version, loaded before its writer publishes it
+        self._preload_tried: str | None = None  # the pending version the watcher last handled
         # "show more" and refinements re-run the same text; embedding it is most of a search's cost
         self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_query)
+        if index_dir is not None:
+            self._reader = ReaderFile(index_dir)
+            self._reader.report(self._snapshot.version)
+            weakref.finalize(self, self._reader.remove)
+            threading.Thread(target=_watch, args=(weakref.ref(self),), name="index-preload", daemon=True).start()
+
+    def _new_snapshot(self, version: Path | None = None) -> _Snapshot:
+        """Load the current version (or ``version``) as a snapshot; ``IndexUnavailable``/``OSError`` if it cannot serve."""
+        assert self._index_dir is not None
+        artifacts = _load_artifacts(self._index_dir, self._embedder.model_name, version)
+        if artifacts.manifest.dimension != self._embedder.dimension:
+            raise IndexUnavailable(f"new index has dimension {artifacts.manifest.dimension}, model gives {self._embedder.dimension}")
+        return _Snapshot(artifacts, self._known_words)
 
     def _current(self) -> _Snapshot:
         """The newest loadable version: the loaded one unless a newer one was published since."""
@@ -238,20 +277,41 @@ class CatalogSearcher:
             stamp = _stamp(self._index_dir)
         except OSError:  # mid-swap or removed: keep serving what is loaded
             return snapshot
-        if stamp in (snapshot.stamp, self._refused) or not self._reload_lock.acquire(blocking=False):
-            return snapshot  # unchanged, known bad, or another thread is loading it right now
+        if stamp in (snapshot.stamp, self._refused):
+            return snapshot
+        preloaded = self._preloaded
+        if preloaded is not None and preloaded.stamp == stamp:  # loaded before it was published: no wait
+            self._snapshot, self._preloaded = preloaded, None
+            self._reader.report(preloaded.version)
+            log.info("switched to preloaded index version %s (%d products)", preloaded.version, len(preloaded.products))
+            return preloaded
+        if not self._reload_lock.acquire(blocking=False):
+            return snapshot  # another thread is loading it right now
         try:
-            artifacts = _load_artifacts(self._index_dir, self._embedder.model_name)
-            if artifacts.manifest.dimension != self._embedder.dimension:
-                raise IndexUnavailable(f"new index has dimension {artifacts.manifest.dimension}, model gives {self._embedder.dimension}")
-            self._snapshot = snapshot = _Snapshot(artifacts, self._known_words)
-            log.info("loaded index version %s (%d products)", current_version(self._index_dir).name, len(snapshot.products))
+            self._snapshot = snapshot = self._new_snapshot()
+            self._reader.report(snapshot.version)
+            log.info("loaded index version %s (%d products)", snapshot.version, len(snapshot.products))
         except (IndexUnavailable, OSError) as error:
             self._refused = stamp
             log.warning("keeping the loaded index: the version published at %s cannot be used: %s", self._index_dir, error)
         finally:
             self._reload_lock.release()
         return snapshot
+
+    def _preload_pending(self) -> None:
+        """Load the version a writer is about to publish, then say it is ready; otherwise just beat."""
+        assert self._index_dir is not None
+        pending = pending_version(self._index_dir)
+        if pending is None or pending.name in (self._snapshot.version, self._preload_tried):
+            self._reader.beat(self._snapshot.version)
+            return
+        self._preload_tried = pending.name
+        try:
+            self._preloaded = self._new_snapshot(pending)
+            log.info("preloaded index version %s (%d products)", pending.name, len(self._preloaded.products))
+        except (IndexUnavailable, OSError) as error:  # the writer need not wait: the search that finds it will say why
+            log.warning("could not preload index version %s: %s", pending.name, error)
+        self._reader.report(pending.name)
 
     @property
     def manifest(self) -> Manifest:
@@ -395,6 +455,13 @@ class CatalogSearcher:
             if len(found) >= wanted or fetch >= len(mask):
                 return found
 
+    def _with_feedback(self, snap: _Snapshot, vector: np.ndarray, dense: dict[int, float]) -> np.ndarray:
+        """The query vector moved toward the mean of its best dense matches, unit length again (Rocchio feedback)."""
+        best = sorted(dense, key=lambda row: (-dense[row], row))[:FEEDBACK_DEPTH]
+        centroid = snap.index.reconstruct_batch(np.array(best, dtype=np.int64)).mean(axis=0, keepdims=True)
+        moved = vector + self.fusion.feedback_weight * centroid
+        return (moved / np.linalg.norm(moved)).astype(np.float32)
+
     @staticmethod
     def _exact_tiers(snap: _Snapshot, text: str, mask: np.ndarray) -> dict[int, float]:
         """Passing rows whose SKU, id or whole title the query names, with the tier that puts them first."""
@@ -417,6 +484,10 @@ class CatalogSearcher:
         dense = self._dense_candidates(snap, vector, mask, depth) if method != "lexical" else {}
         if method == "dense":
             return dense
+        asked, cosines = vector, dense  # the refinements judge by the shopper's own query
+        if self.fusion.feedback_weight and method != "lexical" and dense:
+            vector = self._with_feedback(snap, vector, dense)
+            dense = self._dense_candidates(snap, vector, mask, depth)
         scores = snap.lexical.scores(text)
         lexical = top_rows(scores, mask, depth)
         if method == "blend":  # a blend needs both scores for every candidate
@@ -424,7 +495,7 @@ class CatalogSearcher:
             lexical.update({row: float(scores[row]) for row in dense if row not in lexical})
         fused = fuse(dense, lexical, self.fusion)
         if self.fusion.refined and fused:
-            fused = self._refined(snap, vector, text, fused, dense)
+            fused = self._refined(snap, asked, text, fused, cosines)
         if method != "lexical":
             for row, tier in self._exact_tiers(snap, text, mask).items():
                 fused[row] = fused.get(row, 0.0) + tier

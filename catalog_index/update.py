@@ -11,15 +11,17 @@ it up, still embedding only what changed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from catalog_index.ann import IndexParams
-from catalog_index.build import Changes, incremental_build
+from catalog_index.build import CatalogText, Changes, incremental_build
 from catalog_index.embedder import Embedder, ModelRef
-from catalog_index.importer import read_catalog, write_jsonl_atomic
+from catalog_index.importer import write_bytes_atomic
 from catalog_index.versions import writer_lock
 
 
@@ -47,12 +49,18 @@ def _apply(
     batch_size: int,
     progress: bool = False,
 ) -> Changes:
-    """Rewrite the catalog with ``edit(products) -> products`` and bring the index up to it, under the lock."""
+    """Rewrite the catalog with ``edit(products) -> products`` and bring the index up to it, under the lock.
+
+    The catalog is read and parsed once, and the edited one serialized once: both are handed to the build.
+    """
     with writer_lock(Path(index_dir)):
-        current = read_catalog(catalog_path) if Path(catalog_path).exists() else []
-        write_jsonl_atomic(edit(current), Path(catalog_path))
+        data = Path(catalog_path).read_bytes() if Path(catalog_path).exists() else b""
+        current = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        before = CatalogText(data, hashlib.sha256(data).hexdigest(), current)
+        edited = CatalogText.of_products(edit(current), Path(catalog_path))
+        write_bytes_atomic(edited.data, Path(catalog_path))
         return incremental_build(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress,
-                                 embedder=embedder, params=params)
+                                 embedder=embedder, params=params, catalog=edited, before=before)
 
 
 def upsert_products(

@@ -1,7 +1,13 @@
-"""The real-data search bench's dataset derivation: one product per title, grades 0-3, a stable split by query."""
+"""The real-data search benches' dataset derivation: one product per title, grades 0-3, a stable split by query;
+the reserved WANDS export (evaluation only)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from bench import search_reserved as reserved
 from bench.datasets.search_crowdflower import derive, split_of
 
 
@@ -30,3 +36,33 @@ def test_split_is_by_query_and_stable() -> None:
     splits = [split_of(query) for query in queries]
     assert splits == [split_of(query) for query in queries]
     assert set(splits) == {"tune", "test"} and 150 < splits.count("tune") < 250
+
+
+def test_reserved_wands_export_is_bare_and_grades_follow_the_labels(tmp_path: Path) -> None:
+    products = [
+        {"product_id": "1", "product_name": "Solid Wood  Coffee Table", "product_class": "Coffee & Cocktail Tables"},
+        {"product_id": "2", "product_name": "Salon Chair", "product_class": "Massage Chairs"},
+        {"product_id": "3", "product_name": "", "product_class": "Rugs"},  # no title: not exported
+    ]
+    queries = [{"query_id": "0", "query": "coffee  table"}, {"query_id": "1", "query": "rug"}]
+    labels = [
+        {"query_id": "0", "product_id": "1", "label": "Exact"},
+        {"query_id": "0", "product_id": "2", "label": "Irrelevant"},
+        {"query_id": "1", "product_id": "2", "label": "Irrelevant"},  # nothing relevant: the query is left out
+        {"query_id": "1", "product_id": "3", "label": "Exact"},  # a product not exported
+    ]
+    catalog, judged = reserved.derive(products, queries, labels, with_category=False)
+    assert catalog == [{"id": "w-1", "title": "Solid Wood Coffee Table"}, {"id": "w-2", "title": "Salon Chair"}]
+    assert judged == [{"query": "coffee table", "judgments": {"w-1": 2, "w-2": 0}}]
+    with_category, _ = reserved.derive(products, queries, labels, with_category=True)
+    assert with_category[0]["category"] == "Coffee & Cocktail Tables"
+
+
+def test_reserved_source_without_the_large_files_says_how_to_get_them(tmp_path: Path) -> None:
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "query.csv").write_text("query_id\tquery\tquery_class\n0\tsalon chair\tMassage Chairs\n")
+    assert reserved.tsv_rows(reserved.read_member(tmp_path, "query.csv")) == [
+        {"query_id": "0", "query": "salon chair", "query_class": "Massage Chairs"}
+    ]
+    with pytest.raises(SystemExit, match="clone the repository wayfair/WANDS"):
+        reserved.read_member(tmp_path, "product.csv")
