@@ -179,7 +179,8 @@ def _worst_then_mean(ratios: list[float]) -> tuple[float, float]:
 
 def discovery_rankings(data: Prepared, policy: Policy) -> list[list[int]]:
     """The discovery ranking alone (what the grid compares): backbone lifted by the sources, owned products skipped."""
-    return [[c.row for c, _ in discovery(case.lists, policy, case.owned)[:K]] for case in data.cases]
+    return [[c.row for c, _ in discovery(Context(data.model, data.catalog, case.profile), case.lists, policy, case.owned)[:K]]
+            for case in data.cases]
 
 
 def choose(prepared: list[Prepared]) -> tuple[Policy, dict[str, Any]]:
