@@ -15,6 +15,8 @@ A shopper with history gets two rankings:
   choose something worse than it on the validation data.  A product's reason is that of the
   source that lifted it most, else the backbone's.  Content neighbours come last, after
   everything the backbone and lifts ranked (in a small store they fill the list).
+  A store whose own history supports it replaces backbone and lifts by its learned ranker
+  (:mod:`.ranker`, fitted and checked at each retrain by :mod:`.calibrate`).
 
 The two are merged by value: a buy-again product is worth its chance, the discovery pick at
 rank ``j`` is worth ``discovery_share`` times its score relative to the first pick's.

@@ -9,7 +9,7 @@ departments with co-purchase lifts).  When the tables are (re)trained
   ``MIN_SCORED`` (100) of them whose last order held a product new to them; otherwise the
   shipped default is kept (too little history to tell settings apart);
 - each such shopper's last order is held out; the tables are trained on everything else
-  (ALS skipped: no setting of the grid reads it);
+  (ALS included: the ranker below reads it);
 - every setting of :data:`GRID` (the benchmark's: each backbone times co-purchase and
   department lift weights) ranks the shopper's never-bought products
   (:func:`.blend.discovery`, exactly what serving runs) and is scored by discovery NDCG@10
@@ -21,7 +21,15 @@ departments with co-purchase lifts).  When the tables are (re)trained
   one-order validation chases noise: on the benchmark's three stores the bare "best mean" choice
   lost to the default on every test split (``bench/README.md``).
 
-The choice changes only which backbone and lift weights order the discovery picks; every
+Then the learned ranker (:mod:`.ranker`) is fitted on the same shoppers' last ``HOLDOUTS`` (2)
+orders (each with tables trained without those orders, so twice the examples of one split), and
+checked by cross-fitting: each half of the shoppers is ranked by a ranker fitted on the other
+half and scored on its last order.  It replaces the setting (stored with it in the policy) when it
+beats plain popularity there; the setting's own figure is not the bar, since it was chosen on
+those same orders (optimistic), and on the benchmark's validation splits the ranker beat the
+settings the grid chose (``bench/README.md``).
+
+The choice changes only which ranking orders the discovery picks; every
 pick keeps the reason of the recommender that put it there (the backbone's own, or the
 lifting source's), computed from the served tables, so the reasons stay true whichever wins.
 """

@@ -129,25 +129,39 @@ def fit(x: np.ndarray, chosen: np.ndarray, groups: np.ndarray, l2: float = L2) -
     """A conditional logit over each shopper's candidates (``groups``: one id per row, rows of a shopper together):
     each product of the held-out order is a choice among that shopper's candidates.  Only the order within a
     shopper matters to a list, so the fit compares products within a shopper, never across shoppers.
-    Newton's method on standardized features (a handful: each step is one small linear solve)."""
+    Newton's method with step halving on standardized features (a handful: each step is one small linear solve;
+    the halving keeps it from overshooting when a feature nearly separates the choices)."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    sizes = np.diff(np.r_[starts, len(z)])
     picks = np.add.reduceat(chosen, starts)  # products chosen per shopper
-    w = np.zeros(z.shape[1])
-    for _ in range(NEWTON_STEPS):
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         s = z @ w
-        s -= np.repeat(np.maximum.reduceat(s, starts), np.diff(np.r_[starts, len(s)]))
-        e = np.exp(s)
-        p = e / np.repeat(np.add.reduceat(e, starts), np.diff(np.r_[starts, len(s)]))
+        top = np.maximum.reduceat(s, starts)
+        e = np.exp(s - np.repeat(top, sizes))
+        total = np.add.reduceat(e, starts)
+        value = float((picks * (top + np.log(total))).sum() - (s * chosen).sum() + 0.5 * l2 * w @ w)
+        return value, e / np.repeat(total, sizes)
+
+    w = np.zeros(z.shape[1])
+    current, p = loss(w)
+    for _ in range(NEWTON_STEPS):
         expected = np.add.reduceat(z * p[:, None], starts)  # (shoppers, features)
         gradient = (expected * picks[:, None]).sum(axis=0) - (z * chosen[:, None]).sum(axis=0) + l2 * w
-        weight = p * np.repeat(picks, np.diff(np.r_[starts, len(s)]))
-        hessian = (z * weight[:, None]).T @ z - (expected * picks[:, None]).T @ expected + l2 * np.eye(len(w))
+        hessian = (z * (p * np.repeat(picks, sizes))[:, None]).T @ z - (expected * picks[:, None]).T @ expected + l2 * np.eye(len(w))
         step = np.linalg.solve(hessian, gradient)
-        w -= step
+        for _ in range(30):
+            value, q = loss(w - step)
+            if value <= current:
+                break
+            step = step / 2
+        else:
+            break
+        w, current, p = w - step, value, q
         if np.abs(step).max() < 1e-6:
             break
     return Ranker(tuple(mean.tolist()), tuple(scale.tolist()), tuple(w.tolist()))
