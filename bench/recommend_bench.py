@@ -60,6 +60,7 @@ def quality(
         "verdict_shipped_policy": verdicts(test, "blend (shipped DEFAULT_POLICY)"), "verdict_calibrated": verdicts(test, CALIBRATED),
         "chosen_policy": policy_json(chosen), "shipped_policy": policy_json(DEFAULT_POLICY),
         "shipped_equals_chosen": policy_json(chosen) == policy_json(DEFAULT_POLICY), "choice": how,
+        "retrain_seconds": {name: result["calibration"].get("retrain_seconds") for name, result in test.items()},
         "skipped": skipped, "seconds": round(time.perf_counter() - started),
     }
 

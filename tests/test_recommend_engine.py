@@ -202,9 +202,9 @@ def test_the_discovery_lift_keeps_the_backbone_order_until_a_personal_source_lif
     owned = {catalog.row_of["P000"], catalog.row_of["P300"]}
     lists = source_lists(context, ["new_finds", "co_purchase"])
     backbone = [c.row for c in lists["new_finds"] if c.row not in owned]
-    plain = discovery(lists, Policy(backbone="new_finds", discovery={"co_purchase": 0.0}), owned)
+    plain = discovery(context, lists, Policy(backbone="new_finds", discovery={"co_purchase": 0.0}), owned)
     assert [c.row for c, _ in plain] == backbone and {source for _, source in plain} == {"new_finds"}
-    lifted = discovery(lists, Policy(backbone="new_finds", discovery={"co_purchase": 4.0}), owned)
+    lifted = discovery(context, lists, Policy(backbone="new_finds", discovery={"co_purchase": 4.0}), owned)
     partner = lists["co_purchase"][0]
     assert partner.row not in owned
     assert [c.row for c, _ in lifted].index(partner.row) <= [c.row for c, _ in plain].index(partner.row)
@@ -216,8 +216,9 @@ def test_the_discovery_lift_keeps_the_backbone_order_until_a_personal_source_lif
 
 def test_a_store_without_new_finds_falls_back_to_popularity(store: tuple[Catalog, Model]) -> None:
     catalog, model = store
-    lists = {"new_finds": [], "popular": popular.popular(Context(model, catalog, Profile(NOW)), 5)}
-    ranked = discovery(lists, Policy(backbone="new_finds", discovery={}), set())
+    context = Context(model, catalog, Profile(NOW))
+    lists = {"new_finds": [], "popular": popular.popular(context, 5)}
+    ranked = discovery(context, lists, Policy(backbone="new_finds", discovery={}), set())
     assert [c.row for c, _ in ranked] == [c.row for c in lists["popular"]] and {s for _, s in ranked} == {"popular"}
 
 

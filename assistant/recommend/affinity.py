@@ -63,20 +63,34 @@ def affinities(get: Callable[[str], dict[str, Any] | None], profile: Profile) ->
     return Affinities(**{key: _shares(counter) for key, counter in counts.items()})
 
 
-def recommend(context: Context, limit: int) -> list[Candidate]:
-    catalog, model = context.catalog, context.model
+def shares(context: Context) -> np.ndarray | None:
+    """``(rows, 3)``: each product's share of the shopper's attention by subcategory, category and brand
+    (what ``Affinities.of`` gives it), or None when the shopper has no affinities at all."""
+    catalog = context.catalog
     liked = affinities(catalog.get, context.profile)
     if not liked:
-        return []
-    share = np.column_stack([  # (rows, 3): what ``liked.of`` gives each product
-        np.array([shares.get(value, 0.0) for value in values], dtype=float)[codes]
-        for shares, (codes, values) in zip(
+        return None
+    return np.column_stack([
+        np.array([part.get(value, 0.0) for value in values], dtype=float)[codes]
+        for part, (codes, values) in zip(
             (liked.subcategory, liked.category, liked.brand),
             (catalog.facets["subcategory"], catalog.facets["category"], catalog.facets["brand"]), strict=True,
         )
     ])
+
+
+def weights(share: np.ndarray) -> np.ndarray:
+    """How much the shopper's departments and brands multiply each product's popularity (``SMOOTHING`` to ``2 * (SMOOTHING + 1)``)."""
+    return (SMOOTHING + 0.5 * share[:, 0] + 0.5 * share[:, 1]) * (1.0 + BRAND_LIFT * share[:, 2])
+
+
+def recommend(context: Context, limit: int) -> list[Candidate]:
+    catalog, model = context.catalog, context.model
+    share = shares(context)
+    if share is None:
+        return []
     department = 0.5 * share[:, 0] + 0.5 * share[:, 1]
-    scores = model.popularity * (SMOOTHING + department) * (1.0 + BRAND_LIFT * share[:, 2])
+    scores = model.popularity * weights(share)
     result = []
     for row in top(scores, limit):
         product = catalog.products[row]

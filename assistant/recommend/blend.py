@@ -15,6 +15,8 @@ A shopper with history gets two rankings:
   choose something worse than it on the validation data.  A product's reason is that of the
   source that lifted it most, else the backbone's.  Content neighbours come last, after
   everything the backbone and lifts ranked (in a small store they fill the list).
+  A store whose own history supports it replaces backbone and lifts by its learned ranker
+  (:mod:`.ranker`, fitted and checked at each retrain by :mod:`.calibrate`).
 
 The two are merged by value: a buy-again product is worth its chance, the discovery pick at
 rank ``j`` is worth ``discovery_share`` times its score relative to the first pick's.
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 
 from assistant.recommend import affinity, als, co_purchase, content, popular, repurchase
 from assistant.recommend.base import Candidate, Context
+from assistant.recommend.ranker import CANDIDATE_SOURCES, Ranker
 from assistant.recommend.repurchase import DEFAULT_AGAIN, AgainConfig
 
 Source = Callable[[Context, int], list[Candidate]]
@@ -69,6 +72,13 @@ class Policy:
     again: AgainConfig = DEFAULT_AGAIN
     discovery_share: float = 0.05  # a top discovery pick is worth a staple bought in this share of orders
     newcomer: dict[str, float] = field(default_factory=lambda: dict(NEWCOMER_WEIGHTS))
+    ranker: Ranker | None = None  # the store's own learned discovery ranker (:mod:`.ranker`), replacing backbone and lifts
+
+    def source_names(self) -> list[str]:
+        """The lists a returning shopper's blend reads."""
+        lifts = (name for name, weight in self.discovery.items() if weight > 0)
+        learned = CANDIDATE_SOURCES if self.ranker is not None else ()
+        return list(dict.fromkeys(["again", self.backbone, "popular", "content", *lifts, *learned]))
 
 
 DEFAULT_POLICY = Policy()
@@ -131,10 +141,14 @@ def lift(
     return scored
 
 
-def discovery(lists: dict[str, list[Candidate]], policy: Policy, skip: set[int]) -> list[tuple[Candidate, str]]:
-    """The shopper's never-bought products: the policy's backbone (popularity when it has nothing) lifted by its sources."""
-    name = policy.backbone if lists.get(policy.backbone) else "popular"
-    ranked = lift(lists.get(name, []), lists, policy.discovery, skip, name)
+def discovery(context: Context, lists: dict[str, list[Candidate]], policy: Policy, skip: set[int]) -> list[tuple[Candidate, str]]:
+    """The shopper's never-bought products: by the store's learned ranker when it has one, else the policy's
+    backbone (popularity when it has nothing) lifted by its sources."""
+    if policy.ranker is not None:
+        ranked = policy.ranker.rank(context, lists, skip)
+    else:
+        name = policy.backbone if lists.get(policy.backbone) else "popular"
+        ranked = lift(lists.get(name, []), lists, policy.discovery, skip, name)
     return ranked + last_resort(lists.get("content", []), skip | {c.row for c, _ in ranked}, ranked[-1][0].score if ranked else 1.0)
 
 

@@ -9,7 +9,7 @@ departments with co-purchase lifts).  When the tables are (re)trained
   ``MIN_SCORED`` (100) of them whose last order held a product new to them; otherwise the
   shipped default is kept (too little history to tell settings apart);
 - each such shopper's last order is held out; the tables are trained on everything else
-  (ALS skipped: no setting of the grid reads it);
+  (ALS included: the ranker below reads it);
 - every setting of :data:`GRID` (the benchmark's: each backbone times co-purchase and
   department lift weights) ranks the shopper's never-bought products
   (:func:`.blend.discovery`, exactly what serving runs) and is scored by discovery NDCG@10
@@ -21,7 +21,15 @@ departments with co-purchase lifts).  When the tables are (re)trained
   one-order validation chases noise: on the benchmark's three stores the bare "best mean" choice
   lost to the default on every test split (``bench/README.md``).
 
-The choice changes only which backbone and lift weights order the discovery picks; every
+Then the learned ranker (:mod:`.ranker`) is fitted on the same shoppers' last ``HOLDOUTS`` (2)
+orders (each with tables trained without those orders, so twice the examples of one split), and
+checked by cross-fitting: each half of the shoppers is ranked by a ranker fitted on the other
+half and scored on its last order.  It replaces the setting (stored with it in the policy) when it
+beats plain popularity there; the setting's own figure is not the bar, since it was chosen on
+those same orders (optimistic), and on the benchmark's validation splits the ranker beat the
+settings the grid chose (``bench/README.md``).
+
+The choice changes only which ranking orders the discovery picks; every
 pick keeps the reason of the recommender that put it there (the backbone's own, or the
 lifting source's), computed from the served tables, so the reasons stay true whichever wins.
 """
@@ -32,13 +40,14 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from assistant.recommend.base import Context
+from assistant.recommend import ranker
+from assistant.recommend.base import Candidate, Context
 from assistant.recommend.blend import BACKBONES, DEFAULT_POLICY, SOURCES, Policy, discovery
 from assistant.recommend.catalog import Catalog
 from assistant.recommend.metrics import K, hit_and_ndcg, paired_interval
@@ -53,6 +62,8 @@ POOL = 100
 # lift weights tried over each backbone (ALS and content lifts lost on every dataset's validation split)
 GRID: dict[str, tuple[float, ...]] = {"co_purchase": (0.0, 0.5), "affinity": (0.0, 1.0), "als": (0.0,), "content": (0.0,)}
 SEED = 7
+HOLDOUTS = 2  # the ranker learns from each shopper's last two orders (one is too few examples on a small store)
+FOLDS = 2
 
 log = logging.getLogger(__name__)
 
@@ -82,83 +93,153 @@ def policy_of(calibration: object, base: Policy = DEFAULT_POLICY) -> Policy:
     weights = chosen.get("discovery")
     if not isinstance(weights, dict) or set(weights) - set(SOURCES) or not all(isinstance(v, int | float) for v in weights.values()):
         return base
-    return replace(base, backbone=str(chosen["backbone"]), discovery={str(k): float(v) for k, v in weights.items()})
+    learned = ranker.Ranker.from_json(chosen["ranker"]) if "ranker" in chosen else None
+    if "ranker" in chosen and learned is None:
+        return base
+    return replace(base, backbone=str(chosen["backbone"]), discovery={str(k): float(v) for k, v in weights.items()}, ranker=learned)
 
 
-def _held_out(lines: list[OrderLine]) -> tuple[set[int], dict[str, int]]:
-    """The last order of every shopper with two or more orders: ``(those order ids, shopper -> order id)``."""
+def _orders(lines: list[OrderLine]) -> dict[str, list[tuple[datetime, int]]]:
+    """Each shopper's orders as ``(placed, order id)``, newest first."""
     started: dict[str, dict[int, datetime]] = {}
     for line in lines:
         orders = started.setdefault(line.customer_id, {})
         if line.order_id not in orders or line.at < orders[line.order_id]:
             orders[line.order_id] = line.at
-    last = {
-        customer: max(orders, key=lambda order: (orders[order], order))
-        for customer, orders in started.items() if len(orders) >= 2
-    }
-    return set(last.values()), last
+    return {customer: sorted(((at, order) for order, at in orders.items()), reverse=True) for customer, orders in started.items()}
+
+
+@dataclass
+class Example:
+    """One shopper at one held-out order: what serving would have had, and what they then bought new."""
+
+    customer: str
+    context: Context
+    lists: dict[str, list[Candidate]]
+    owned: set[int]
+    target: set[int]
+
+
+def examples(lines: list[OrderLine], catalog: Catalog, as_of: datetime, depth: int, shoppers: list[str] | None = None) -> list[Example]:
+    """Each shopper's ``depth``-th newest order held out (1: the last): tables trained without every shopper's
+    ``depth`` newest orders, the shopper's history before the held-out order, the order's new products."""
+    orders = _orders(lines)
+    dropped = {order for placed in orders.values() for _, order in placed[:min(depth, len(placed) - 1)]}
+    held = {customer: placed[depth - 1] for customer, placed in orders.items() if len(placed) > depth}
+    model = train([line for line in lines if line.order_id not in dropped], catalog, as_of)
+    by_shopper: dict[str, list[OrderLine]] = {}
+    targets: dict[str, set[int]] = {}
+    for line in lines:
+        if line.customer_id not in held:
+            continue
+        at, order = held[line.customer_id]
+        if line.order_id == order and (row := catalog.row_of.get(line.product_id)) is not None:
+            targets.setdefault(line.customer_id, set()).add(row)
+        elif line.at < at:
+            by_shopper.setdefault(line.customer_id, []).append(line)
+    names = list(dict.fromkeys([*BACKBONES, "popular", *ranker.CANDIDATE_SOURCES, *(n for n, values in GRID.items() if max(values) > 0)]))
+    found = []
+    for customer in sorted(held) if shoppers is None else [c for c in shoppers if c in held]:
+        profile = Profile(held[customer][0], customer, sorted(by_shopper.get(customer, []), key=lambda line: line.at), personalized=True)
+        owned = {row for pid in profile.bought if (row := catalog.row_of.get(pid)) is not None}
+        target = targets.get(customer, set()) - owned
+        if not target:
+            continue
+        context = Context(model, catalog, profile)
+        found.append(Example(customer, context, {name: SOURCES[name](context, POOL) for name in names}, owned, target))
+    return found
+
+
+def _ndcg(ranked: list[tuple[Candidate, str]], example: Example) -> float:
+    """Discovery NDCG@10 (the shopper's own products dropped from the list before the cut)."""
+    found = hit_and_ndcg([candidate.row for candidate, _ in ranked], example.target, example.owned, "discovery", K)
+    return found[1] if found is not None else 0.0
+
+
+def _design(found: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ranker's training rows: every candidate of every example, labelled by the held-out order, grouped by example
+    (an example none of whose new products any source proposed teaches nothing and is left out)."""
+    xs, ys, groups = [], [], []
+    for i, example in enumerate(found):
+        rows = ranker.candidates(example.lists, example.owned)
+        chosen = np.isin(rows, list(example.target)).astype(float)
+        if chosen.any():
+            xs.append(ranker.features(example.context, example.lists, rows))
+            ys.append(chosen)
+            groups.append(np.full(len(rows), i))
+    if not xs:
+        return np.zeros((0, len(ranker.FEATURES))), np.zeros(0), np.zeros(0, dtype=np.int64)
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
 
 
 def calibrate(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime) -> dict[str, Any]:
     """The discovery setting for this store and the validation figures it was chosen on (JSON, stored in the meta)."""
     started = time.perf_counter()
     lines = [line for line in lines if line.at < as_of]
-    held_orders, last = _held_out(lines)
+    eligible = sorted(customer for customer, placed in _orders(lines).items() if len(placed) >= 2)
     result: dict[str, Any] = {
         "rule": f">= {MIN_SHOPPERS} shoppers with >= 2 orders, >= {MIN_SCORED} with a new product in their last order",
-        "eligible_shoppers": len(last), "calibrated": False, "policy": setting_json(DEFAULT_POLICY),
+        "eligible_shoppers": len(eligible), "calibrated": False, "policy": setting_json(DEFAULT_POLICY),
     }
-    if len(last) < MIN_SHOPPERS:
-        return _done(result, started, f"too little history: {len(last)} shoppers with >= 2 orders")
-    past = [line for line in lines if line.order_id not in held_orders]
-    by_shopper: dict[str, list[OrderLine]] = {}
-    for line in past:
-        by_shopper.setdefault(line.customer_id, []).append(line)
-    targets: dict[str, set[int]] = {}
-    for line in lines:
-        if line.order_id in held_orders and (row := catalog.row_of.get(line.product_id)) is not None:
-            targets.setdefault(line.customer_id, set()).add(row)
-    model = train(past, catalog, as_of, factorize=False)
-    shoppers = sorted(last)
+    if len(eligible) < MIN_SHOPPERS:
+        return _done(result, started, f"too little history: {len(eligible)} shoppers with >= 2 orders")
+    shoppers = eligible
     if len(shoppers) > MAX_SHOPPERS:
         shoppers = sorted(np.random.default_rng(SEED).choice(shoppers, MAX_SHOPPERS, replace=False).tolist())
+    last = examples(lines, catalog, as_of, 1, shoppers)
+    result["scored_shoppers"] = len(last)
+    if len(last) < MIN_SCORED:
+        return _done(result, started, f"too little history: {len(last)} shoppers with a new product in their last order")
     candidates = settings()
-    names = list(dict.fromkeys([*BACKBONES, "popular", *(name for name, values in GRID.items() if max(values) > 0)]))
-    scores: list[list[float]] = [[] for _ in candidates]
-    for customer in shoppers:
-        history = sorted(by_shopper.get(customer, []), key=lambda line: line.at)
-        profile = Profile(as_of, customer, history, personalized=True)
-        owned = {row for pid in profile.bought if (row := catalog.row_of.get(pid)) is not None}
-        target = targets.get(customer, set())
-        if not target - owned:
-            continue
-        context = Context(model, catalog, profile)
-        lists = {name: SOURCES[name](context, POOL) for name in names}
-        for i, policy in enumerate(candidates):
-            ranked = [candidate.row for candidate, _ in discovery(lists, policy, owned)[:K]]
-            found = hit_and_ndcg(ranked, target, owned, "discovery", K)
-            if found is not None:
-                scores[i].append(found[1])
-    scored = len(scores[0])
-    result["scored_shoppers"] = scored
-    if scored < MIN_SCORED:
-        return _done(result, started, f"too little history: {scored} shoppers with a new product in their last order")
-    default = np.array(scores[0])
-    figures = [(float(np.mean(values)), *paired_interval(np.array(values), default)[1:]) for values in scores]
+    scores = np.array([[_ndcg(discovery(e.context, e.lists, policy, e.owned), e) for e in last] for policy in candidates])
+    figures = [(float(values.mean()), *paired_interval(values, scores[0])[1:]) for values in scores]
     clear = [i for i, (_, low, _) in enumerate(figures) if i > 0 and low > 0]
     best = max(clear, key=lambda i: figures[i][0]) if clear else 0
+    chosen = candidates[best]
     result.update(
-        calibrated=True, policy=setting_json(candidates[best]),
+        calibrated=True, policy=setting_json(chosen),
         validation={"ndcg@10": round(figures[best][0], 4), "default_ndcg@10": round(figures[0][0], 4)},
         settings=[
             {**setting_json(policy), "ndcg@10": round(mean, 4), "vs_default_ci95": [round(low, 4), round(high, 4)]}
             for policy, (mean, low, high) in zip(candidates, figures, strict=True)
         ],
     )
+    learned, figures_learned = _learn(lines, catalog, as_of, shoppers, last, scores[best])
+    result["ranker"] = figures_learned
+    if learned is not None:
+        result["policy"] = {**setting_json(chosen), "ranker": learned.to_json()}
+        result["validation"]["ndcg@10"] = figures_learned["cross_fitted_ndcg@10"]
+        return _done(result, started, "the learned ranker beat popularity on the store's last orders, fitted on other shoppers")
     why = "a setting beat the default on the store's own last orders" if best else "no setting clearly beat the default"
     return _done(result, started, why)
 
 
+def _learn(
+    lines: list[OrderLine], catalog: Catalog, as_of: datetime, shoppers: list[str], last: list[Example], setting: np.ndarray,
+) -> tuple[ranker.Ranker | None, dict[str, Any]]:
+    """The ranker fitted on the shoppers' last ``HOLDOUTS`` orders, served when it beats plain popularity on the
+    store's last orders with each half of the shoppers ranked by a ranker fitted on the other half.
+
+    The bar is popularity, not the grid's chosen setting (``setting``, its per-shopper NDCG on ``last``, reported
+    beside): that setting was chosen on these same orders, so its figure is optimistic, while the ranker's is not."""
+    earlier = [example for depth in range(2, HOLDOUTS + 1) for example in examples(lines, catalog, as_of, depth, shoppers)]
+    fold = {customer: i % FOLDS for i, customer in enumerate(shoppers)}
+    crossed = np.zeros(len(last))
+    for part in range(FOLDS):
+        fitted = ranker.fit(*_design([e for e in (*last, *earlier) if fold[e.customer] != part]))
+        for i, example in enumerate(last):
+            if fold[example.customer] == part:
+                crossed[i] = _ndcg(fitted.rank(example.context, example.lists, example.owned), example)
+    popular = np.array([_ndcg([(c, "popular") for c in e.lists.get("popular", [])], e) for e in last])
+    difference, low, high = paired_interval(crossed, popular)
+    final = ranker.fit(*_design([*last, *earlier]))
+    figures = {
+        "examples": len(last) + len(earlier), "cross_fitted_ndcg@10": round(float(crossed.mean()), 4),
+        "popularity_ndcg@10": round(float(popular.mean()), 4), "vs_popularity_ci95": [round(low, 4), round(high, 4)],
+        "setting_ndcg@10 (in-sample)": round(float(setting.mean()), 4),
+        "coefficients": dict(zip(ranker.FEATURES, (round(c, 4) for c in final.coef), strict=True)),
+    }
+    return (final if difference > 0 else None), figures
 def _done(result: dict[str, Any], started: float, why: str) -> dict[str, Any]:
     result["why"] = why
     result["seconds"] = round(time.perf_counter() - started, 2)

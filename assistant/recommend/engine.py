@@ -56,10 +56,9 @@ def recommend_for_profile(
     elif stage(context) == "newcomer":
         ranked = fuse(lists if lists is not None else source_lists(context, list(policy.newcomer)), policy.newcomer)
     else:
-        names = ["again", policy.backbone, "popular", "content", *(name for name, weight in policy.discovery.items() if weight > 0)]
-        lists = lists if lists is not None else source_lists(context, list(dict.fromkeys(names)), again=policy.again)
+        lists = lists if lists is not None else source_lists(context, policy.source_names(), again=policy.again)
         again = lists.get("again", [])
-        ranked = mix(again, discovery(lists, policy, owned), policy.discovery_share)
+        ranked = mix(again, discovery(context, lists, policy, owned), policy.discovery_share)
     again_rows = {candidate.row for candidate in again}
     mask = allowed(catalog, model, request, owned, again_rows)
     mask[[row for pid in profile.cart if (row := catalog.row_of.get(pid)) is not None]] = False  # already chosen
