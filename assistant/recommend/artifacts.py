@@ -75,6 +75,20 @@ def save(
     return meta
 
 
+def save_calibration(directory: Path, meta: dict[str, object], calibration: dict[str, Any]) -> dict[str, object]:
+    """Add a calibration to saved tables' meta, unless newer tables were saved since (then theirs stands)."""
+    updated = meta | {"calibration": calibration}
+    try:
+        on_disk = json.loads((directory / META).read_text())
+    except (OSError, ValueError):
+        return updated
+    if on_disk.get("trained_at") == meta.get("trained_at"):
+        tmp_meta = directory / f".{META}.{threading.get_ident()}.tmp"
+        tmp_meta.write_text(json.dumps(updated))
+        tmp_meta.replace(directory / META)
+    return updated
+
+
 def load(directory: Path, size: int) -> tuple[Model, dict[str, object]] | None:
     """The saved tables and their meta, or None when absent or unreadable (then they are retrained)."""
     try:
@@ -179,14 +193,25 @@ class ModelCache:
         self._training.start()
 
     def _retrain(self, session: Session, catalog: Catalog, fingerprint: str) -> Model:
+        """Train, serve the new tables at once (with the setting calibrated last time), then calibrate.
+
+        Calibration fits the store's discovery ranker and can take minutes on a large history, so the
+        fresh tables do not wait for it; its choice is swapped in beside them when it is done.
+        """
         lines, now = list(all_lines(session)), utcnow()
         model = self.trainer(lines, catalog, now)
-        try:
-            calibration: dict[str, Any] | None = self.calibrator(lines, catalog, now)
-        except Exception:  # new tables matter more than the choice of setting: they are served with the default
-            log.exception("calibrating the recommendation policy failed; the shipped default is used")
-            calibration = None
-        meta = save(model, self.directory, fingerprint, catalog.key, calibration)
+        with self._lock:
+            previous = self._meta.get("calibration") if self._meta.get("catalog") == catalog.key else None
+        meta = save(model, self.directory, fingerprint, catalog.key, previous)  # type: ignore[arg-type]
         with self._lock:
             self._model, self._meta = model, meta
+        try:
+            calibration = self.calibrator(lines, catalog, now)
+        except Exception:  # new tables matter more than the choice of setting: they keep the previous one
+            log.exception("calibrating the recommendation policy failed; the previous setting is kept")
+            return model
+        meta = save_calibration(self.directory, meta, calibration)
+        with self._lock:
+            if self._model is model:
+                self._meta = meta
         return model
