@@ -21,7 +21,7 @@ from actions.shopper import cart_of, record_in
 from assistant.backend.checkout import CheckoutLine, cart_link
 from assistant.backend.outbox import tell_store
 from assistant.store.db import UnitOfWork
-from assistant.store.models import Cart, Product
+from assistant.store.models import Cart
 from assistant.store.repositories import CartLine
 from catalog_index.schema import in_stock
 
@@ -83,7 +83,7 @@ class ActionAddToCart(ShopAction):
             dispatcher.utter_message(text=f"Sorry, {product['title']} is out of stock right now, so I can't add it.")
             return [SlotSet("selected_product", product["id"])]
         with unit_of_work() as uow:
-            if uow.session.get(Product, product["id"]) is None:
+            if uow.products.get(product["id"]) is None:
                 dispatcher.utter_message(text=f"Sorry, {product['title']} can't be ordered online right now.")
                 return [SlotSet("selected_product", product["id"])]
             cart = cart_of(uow, tracker, create=True)

@@ -21,11 +21,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.constraints import parse_amount
-from actions.context import searcher, settings, unit_of_work
+from actions.context import searcher, settings, unit_of_work, verified_customer
 from actions.replies import product_list_text, products_payload
 from actions.resolve import mentioned_ordinal
 from actions.search import search_message
-from actions.shopper import known_customer
 from actions.topic import Topic
 from assistant.observe.metrics import RECOMMENDATIONS
 from assistant.recommend import Recommendation, Recommender, Request, similar_to
@@ -117,9 +116,7 @@ class ActionRecommend(ShopAction):
         else:
             request = gift_request(text, cap)
             with unit_of_work() as uow:
-                customer_id = known_customer(uow, tracker)
-                items, personal = recommender().recommend(uow.session, customer_id, request, session_key=tracker.sender_id)
-                uow.commit()
+                items, personal = recommender().recommend(uow, verified_customer(tracker), request, session_key=tracker.sender_id)
             intro = _intro(request, items, personal)
         if not items:
             dispatcher.utter_message(text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it.")

@@ -58,7 +58,7 @@ def personalized(tracker: Tracker, index: CatalogSearcher, result: SearchResult)
     customer_id = verified_customer(tracker)
     if customer_id is not None and result.hits:
         with unit_of_work() as uow:
-            result.hits = rerank(result.hits, customer_affinities(uow.session, customer_id, index.get), result.text)
+            result.hits = rerank(result.hits, customer_affinities(uow, customer_id, index.get), result.text)
     return result
 
 

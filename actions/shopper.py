@@ -1,8 +1,10 @@
 """The shopper as the store sees them: a verified customer, or an anonymous conversation.
 
-A verified customer id comes only from the signed token (:func:`actions.context.verified_customer`);
-a customer the store has not seen before (signed in on the shop, no orders yet) is
-created on first sight so their cart and events can point at them.
+Reading and writing are separate: who the shopper is comes only from the signed token
+(:func:`actions.context.verified_customer`, no store access), and an action that writes
+something of theirs (a cart line, an event, an alert, a handoff, a rating, a consent) first
+calls :func:`remember_customer`, which creates a customer the store has not seen before
+(signed in on the shop, no orders yet) and notes the conversation they use now.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from assistant.store.models import Cart, utcnow
 log = logging.getLogger(__name__)
 
 
-def known_customer(uow: UnitOfWork, tracker: Tracker) -> str | None:
-    """The verified customer's id, their row created if the store has not seen them yet.
+def remember_customer(uow: UnitOfWork, tracker: Tracker) -> str | None:
+    """The verified customer's id, their row created if the store has not seen them yet (a write).
 
     Also remembers the conversation and channel they use now, so an abandoned-cart
     reminder reaches them where they last chatted (:mod:`assistant.nudge`).
@@ -36,8 +38,11 @@ def known_customer(uow: UnitOfWork, tracker: Tracker) -> str | None:
 
 
 def cart_of(uow: UnitOfWork, tracker: Tracker, create: bool) -> Cart | None:
-    """The verified customer's cart, else the conversation's own (keyed by the Rasa sender id)."""
-    customer_id = known_customer(uow, tracker)
+    """The verified customer's cart, else the conversation's own (keyed by the Rasa sender id).
+
+    Only creating one writes (and so remembers the customer); looking at it is a pure read.
+    """
+    customer_id = remember_customer(uow, tracker) if create else verified_customer(tracker)
     owner = {"customer_id": customer_id} if customer_id else {"session_key": tracker.sender_id}
     return uow.carts.get_or_create(**owner) if create else uow.carts.get(**owner)
 
@@ -58,6 +63,6 @@ def record_event(tracker: Tracker, type: str, product_id: str | None = None, que
 
 def record_in(uow: UnitOfWork, tracker: Tracker, type: str, product_id: str | None = None, query: str | None = None) -> None:
     """:func:`record_event` inside a transaction the caller already holds (cart changes)."""
-    customer_id = known_customer(uow, tracker)
+    customer_id = remember_customer(uow, tracker)
     owner = {"customer_id": customer_id} if customer_id else {"session_id": tracker.sender_id}
     uow.events.record(type, product_id=product_id, query=query, **owner)

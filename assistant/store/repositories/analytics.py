@@ -25,6 +25,10 @@ class AnalyticsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def channels(self) -> list[str]:
+        """The channels conversations came through, sorted (the dashboard's filter)."""
+        return sorted(set(self.session.scalars(select(AnalyticsEvent.channel).distinct())))
+
     def add(self, facts: Sequence[Fact]) -> int:
         """Store the facts not stored yet; returns how many were new."""
         if not facts:
