@@ -62,7 +62,7 @@ def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> Shopper:
     return Shopper(has_ordered=uow.orders.latest_for_customer(customer.id) is not None, loyalty_tier=customer.loyalty_tier)
 
 
-def offers_line(tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
+def offers_line(uow: UnitOfWork, tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
     """The offers that cover a shown product and were not stated yet in this conversation,
     as one line; ``None`` when there are none.
 
@@ -71,11 +71,11 @@ def offers_line(tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
     a store error only costs the line.
     """
     try:
-        with unit_of_work() as uow:
-            shopper = shopper_facts(uow, verified_customer(tracker))
-            offers = offers_for_products(uow.promotions.active(), products, shopper)
+        shopper = shopper_facts(uow, verified_customer(tracker))
+        offers = offers_for_products(uow.promotions.active(), products, shopper)
     except SQLAlchemyError:
         log.exception("could not look up promotions for search results")
+        uow.rollback()
         return None
     currency = next((p.get("currency") for p in products if p.get("currency")), None) or "USD"
     said = [str(event.get("text") or "") for event in tracker.events if event.get("event") == "bot"]

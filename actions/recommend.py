@@ -108,7 +108,8 @@ class ActionRecommend(ShopAction):
         cap = price_cap(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
         if Topic.from_text(text).interest:  # "a gift for my sister, she likes yoga": one search by interest
-            return search_message(dispatcher, tracker, index)
+            with unit_of_work() as uow:
+                return search_message(dispatcher, tracker, uow, index)
         target = like_target(tracker, text)
         if target is not None and (product := index.get(target)) is not None:
             items = similar_to(index, target, COUNT, cap)

@@ -14,7 +14,7 @@ import logging
 from rasa_sdk import Tracker
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import unit_of_work, verified_customer
+from actions.context import verified_customer
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Cart, utcnow
 
@@ -47,22 +47,24 @@ def cart_of(uow: UnitOfWork, tracker: Tracker, create: bool) -> Cart | None:
     return uow.carts.get_or_create(**owner) if create else uow.carts.get(**owner)
 
 
-def record_event(tracker: Tracker, type: str, product_id: str | None = None, query: str | None = None) -> None:
-    """Remember a search, view or cart change for personalization; never fail the reply for it.
+def record_event(
+    uow: UnitOfWork, tracker: Tracker, type: str, product_id: str | None = None, query: str | None = None
+) -> None:
+    """Remember a search or view for personalization, committed at once; never fail the reply for it.
 
     A verified customer's event is theirs; a guest's belongs to the conversation (the
     sender id, in ``Event.session_id``), which "delete my data" erases with the customer.
     """
     try:
-        with unit_of_work() as uow:
-            record_in(uow, tracker, type, product_id, query)
-            uow.commit()
+        record_in(uow, tracker, type, product_id, query)
+        uow.commit()
     except SQLAlchemyError:
         log.exception("could not record a %s event", type)
+        uow.rollback()
 
 
 def record_in(uow: UnitOfWork, tracker: Tracker, type: str, product_id: str | None = None, query: str | None = None) -> None:
-    """:func:`record_event` inside a transaction the caller already holds (cart changes)."""
+    """:func:`record_event` without its commit: the caller commits it with its own change (cart changes)."""
     customer_id = remember_customer(uow, tracker)
     owner = {"customer_id": customer_id} if customer_id else {"session_id": tracker.sender_id}
     uow.events.record(type, product_id=product_id, query=query, **owner)

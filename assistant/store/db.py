@@ -25,6 +25,7 @@ from assistant.store.repositories import (
     AnalyticsRepository,
     AuditRepository,
     CartRepository,
+    ChannelLinkRepository,
     CustomerRepository,
     EventRepository,
     HandoffRepository,
@@ -96,6 +97,7 @@ class UnitOfWork:
     alerts: AlertRepository
     returns: ReturnRepository
     notices: NoticeRepository
+    channel_links: ChannelLinkRepository
     analytics: AnalyticsRepository
     history: HistoryRepository
     products: ProductRepository
@@ -124,6 +126,7 @@ class UnitOfWork:
         self.alerts = AlertRepository(session)
         self.returns = ReturnRepository(session)
         self.notices = NoticeRepository(session)
+        self.channel_links = ChannelLinkRepository(session)
         self.analytics = AnalyticsRepository(session)
         self.history = HistoryRepository(session)
         self.products = ProductRepository(session)

@@ -8,6 +8,7 @@ from assistant.store.repositories.alerts import AlertCandidate, AlertRepository
 from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store.repositories.audit import AuditRepository
 from assistant.store.repositories.carts import CartLine, CartRepository
+from assistant.store.repositories.channel_links import ChannelLinkRepository
 from assistant.store.repositories.customers import CustomerRepository, normalize_email
 from assistant.store.repositories.events import EventRepository
 from assistant.store.repositories.handoffs import HandoffRepository
@@ -27,6 +28,7 @@ __all__ = [
     "AuditRepository",
     "CartLine",
     "CartRepository",
+    "ChannelLinkRepository",
     "CustomerRepository",
     "DueCart",
     "EventRepository",
