@@ -26,13 +26,13 @@ from sqlalchemy import make_url, select
 
 from assistant.identity import sign_customer_token
 from assistant.launcher import Ports, running_stack
+from assistant.rasa_conversation import Conversation, payloads, texts
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from assistant.store.db import open_store
 from assistant.store.models import Order
 from bench.common import latency_summary, load_average, write_result
 from bench.search_bench import shopper_queries
 from catalog_index.build import index_status
-from tests.conversation import Conversation, payloads, texts
 
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
 SAMPLES = 32
