@@ -22,7 +22,10 @@ from actions.context import unit_of_work
 from actions.shopper import remember_customer
 from assistant.observe.csat import QUESTION, asks_csat, channel_name, csat_buttons
 
-SCORE = re.compile(r"^\s*(?:/rate_service\S*|([1-5])\b(?:\s*(?:-\s*(?:very poor|poor|okay|good|excellent)|stars?|/\s*5|out of 5))?)[\s,.:;!-]*", re.I)
+SCORE = re.compile(
+    r"^\s*(?:/rate_service\S*|([1-5])\b(?:\s*(?:-\s*(?:very poor|poor|okay|good|excellent)|stars?|/\s*5|out of 5))?)[\s,.:;!-]*",
+    re.I,
+)
 MAX_COMMENT = 1_000
 NOT_ASKED = "Thanks! If you meant something else by that, tell me in words what you're looking for."
 

@@ -120,7 +120,9 @@ class ActionRecommend(ShopAction):
                 items, personal = recommender().recommend(uow, verified_customer(tracker), request, session_key=tracker.sender_id)
             intro = _intro(request, items, personal)
         if not items:
-            dispatcher.utter_message(text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it.")
+            dispatcher.utter_message(
+                text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it."
+            )
             return []
         RECOMMENDATIONS.inc()
         products, reasons = [item.product for item in items], [item.reason for item in items]

@@ -91,7 +91,8 @@ def find_and_show(
         )
         return [*state, SlotSet("search_page", 0.0), SlotSet("last_results", [])]
     if relaxed:
-        intro = f"I found nothing that matched everything, so I {' and '.join(relaxed)}. Here's what I found for {_wanted(constraints, topic)}:"
+        intro = (f"I found nothing that matched everything, so I {' and '.join(relaxed)}. "
+                 f"Here's what I found for {_wanted(constraints, topic)}:")
     else:
         intro = f"Here's what I found for {_wanted(constraints, topic)}:"
     return [*state, *show_page(dispatcher, tracker, uow, constraints, personalized(uow, tracker, index, result), 0, intro)]
@@ -158,7 +159,8 @@ class ActionShowMore(ShopAction):
         result = constraints.run(index, k=PAGE_SIZE, offset=page * PAGE_SIZE)
         if not result.hits:
             dispatcher.utter_message(
-                text=f"That's everything I have for {_wanted(constraints, Topic.from_slots(tracker))}. Want to try other words, or change a filter?"
+                text=f"That's everything I have for {_wanted(constraints, Topic.from_slots(tracker))}. "
+                     "Want to try other words, or change a filter?"
             )
             return []
         topic = Topic.from_slots(tracker)
@@ -179,6 +181,8 @@ class ActionProductDetails(ShopAction):
             record_event(uow, tracker, "view", product_id=product["id"])
         dispatcher.utter_message(
             text=product_details_text(product),
-            json_message=products_payload([product], detail={k: product.get(k) for k in ("description", "sizes", "stock", "brand", "color")}),
+            json_message=products_payload(
+                [product], detail={k: product.get(k) for k in ("description", "sizes", "stock", "brand", "color")}
+            ),
         )
         return [SlotSet("selected_product", product["id"])]

@@ -75,7 +75,8 @@ def render(messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
             lines.append("  " + ", ".join(f"{key}: {value}" for key, value in order.items() if not isinstance(value, dict | list)))
         elif custom.get("type") == "cart" and not message.get("text"):
             for item in custom.get("items") or []:
-                lines.append(f"  {item.get('quantity', 1)} x {item.get('title') or item.get('id')}  {_money(item.get('price'), item.get('currency'))}")
+                price = _money(item.get("price"), item.get("currency"))
+                lines.append(f"  {item.get('quantity', 1)} x {item.get('title') or item.get('id')}  {price}")
             if custom.get("total") is not None:
                 lines.append(f"  total {_money(custom.get('total'), custom.get('currency'))}")
         for button in message.get("buttons") or []:

@@ -75,7 +75,8 @@ class Rows:
             owners[ids <= HEAVY_ORDERS] = 0
             placed = _stamp(self.rng.uniform(3600, 730 * 86_400, size))
             numbers = np.char.add("SC-", np.char.zfill(ids.astype(str), 8)).tolist()
-            orders = [(i, n, o, "delivered", p, 10.0, "USD") for i, n, o, p in zip(ids.tolist(), numbers, _customers(owners), placed, strict=True)]
+            columns = zip(ids.tolist(), numbers, _customers(owners), placed, strict=True)
+            orders = [(i, n, o, "delivered", p, 10.0, "USD") for i, n, o, p in columns]
             counts = self.rng.integers(1, 4, size)
             order_ids = np.repeat(ids, counts).tolist()
             products = self._product(int(counts.sum())).tolist()

@@ -43,10 +43,19 @@ DEFINITIONS = {
     "csat": "CSAT answers (1-5) given in the period: their average, count and distribution.",
     "zero_result_searches": "Searches that found nothing even after loosening, by the words searched (lower-cased).",
     "top_unanswered": "Messages the fallback answered, grouped by meaning with the catalog's MiniLM encoder.",
-    "search_to_cart_rate": "Conversations with a product search in which something was then added to the cart, over conversations with a search.",
-    "recommendation_to_cart_rate": "Conversations with recommendations in which something was then added to the cart, over those with recommendations.",
-    "chat_assisted_orders": "Orders placed in the period by a signed-in shopper to whom the chat had shown or added one of the order's products within the 7 days before.",
-    "chat_assisted_revenue": "The total of those orders (order total from the history; for storefront order events, the products' catalog prices).",
+    "search_to_cart_rate": (
+        "Conversations with a product search in which something was then added to the cart, over conversations with a search."
+    ),
+    "recommendation_to_cart_rate": (
+        "Conversations with recommendations in which something was then added to the cart, over those with recommendations."
+    ),
+    "chat_assisted_orders": (
+        "Orders placed in the period by a signed-in shopper to whom the chat had shown or added one of the order's products "
+        "within the 7 days before."
+    ),
+    "chat_assisted_revenue": (
+        "The total of those orders (order total from the history; for storefront order events, the products' catalog prices)."
+    ),
 }
 
 

@@ -89,7 +89,8 @@ def _snapshot(session: Session, row: HandoffRequest) -> Handoff:
     agent = AgentRepository(session).get(row.claimed_by) if row.claimed_by is not None else None
     return Handoff(
         row.id, row.sender_id, row.channel, row.status, row.reason, row.customer_id, row.created_at,
-        row.claimed_by, agent.username if agent else None, agent.display_name if agent else None, row.claimed_at, row.after_hours, row.left_message,
+        row.claimed_by, agent.username if agent else None, agent.display_name if agent else None, row.claimed_at,
+        row.after_hours, row.left_message,
     )
 
 
