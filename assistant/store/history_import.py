@@ -534,12 +534,13 @@ class _Importer:
         session_id = record.get("session_id") or None
         if customer_id is None and session_id is None:
             raise InvalidRecord("an event needs a customer_id or a session_id")
+        at = parse_time(record.get("at"))
         row = {
             "customer_id": customer_id, "session_id": session_id, "type": kind,
             "product_id": str(record["product_id"]) if record.get("product_id") else None,
-            "query": record.get("query") or None, "at": parse_time(record.get("at")),
+            "query": record.get("query") or None, "at": at,
         }
-        canonical = json.dumps({**row, "at": row["at"].isoformat()}, sort_keys=True)
+        canonical = json.dumps({**row, "at": at.isoformat()}, sort_keys=True)
         row["import_key"] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         return row
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from assistant.store.models import Cart, CartItem, Event, Order, OrderItem
@@ -39,7 +39,7 @@ class Interest:
     at: datetime
 
 
-def _lines_statement(before: datetime | None):  # type: ignore[no-untyped-def]
+def _lines_statement(before: datetime | None) -> Select[str, int, str, datetime]:
     statement = (
         select(Order.customer_id, OrderItem.order_id, OrderItem.product_id, Order.placed_at)
         .join(Order, Order.id == OrderItem.order_id)
@@ -73,7 +73,8 @@ class HistoryRepository:
         )
         if before is not None:
             statement = statement.where(Event.at < before)
-        return [Interest(*row) for row in self.session.execute(statement)]
+        rows = self.session.execute(statement)
+        return [Interest(product_id, kind, at) for product_id, kind, at in rows if product_id is not None]  # None: excluded above
 
     def cart_products(self, customer_id: str | None = None, session_key: str | None = None) -> list[str]:
         """Product ids in the customer's (or the anonymous conversation's) cart, first added first."""
