@@ -14,7 +14,7 @@ RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shel
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-prod bench model encoder demo-store lint clean browser haproxy lock locks-current helm-tools
+.PHONY: help install demo test test-prod bench model encoder demo-store lint types clean browser haproxy lock locks-current helm-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -106,7 +106,7 @@ $(HELM_TOOLS)/.installed: deploy/helm-tools.lock
 
 helm-tools: $(HELM_TOOLS)/.installed ## install Helm's SDK for the chart tests (render + lint)
 
-test: locks-current install model browser haproxy helm-tools ## set up everything and run the whole test suite (production tests included)
+test: lint types locks-current install model browser haproxy helm-tools ## lint and type-check, set up everything, run the whole test suite (production tests included)
 	$(BIN)/python -m pytest
 
 # Real PostgreSQL, Redis and RabbitMQ on loopback (SHOP_TEST_POSTGRES_URL, SHOP_TEST_REDIS_URL,
@@ -130,8 +130,11 @@ bench: install model demo-store ## run the benchmarks, figures to bench/results/
 	$(BIN)/python -m bench.plot_nlu
 	$(BIN)/python -m bench.plot_dialogue
 
-lint: $(VENV)/.installed ## lint the code (ruff)
+lint: $(VENV)/.installed ## lint the code (ruff, lines up to 140 characters)
 	$(BIN)/ruff check assistant actions catalog_index rasa_sdk_plugins rasa_addons tests bench tools
+
+types: $(VENV)/.installed ## type-check (mypy: strict on catalog_index, assistant/store, assistant/recommend; pyproject.toml)
+	$(BIN)/mypy
 
 clean: ## remove trained models and generated stores (not the virtual environments)
 	rm -rf models var/demo
