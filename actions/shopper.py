@@ -37,14 +37,18 @@ def remember_customer(uow: UnitOfWork, tracker: Tracker) -> str | None:
     return customer_id
 
 
-def cart_of(uow: UnitOfWork, tracker: Tracker, create: bool) -> Cart | None:
-    """The verified customer's cart, else the conversation's own (keyed by the Rasa sender id).
+def cart_of(uow: UnitOfWork, tracker: Tracker) -> Cart | None:
+    """The verified customer's cart, else the conversation's own (keyed by the Rasa sender id); a pure read."""
+    customer_id = verified_customer(tracker)
+    return uow.carts.get(customer_id=customer_id) if customer_id else uow.carts.get(session_key=tracker.sender_id)
 
-    Only creating one writes (and so remembers the customer); looking at it is a pure read.
-    """
-    customer_id = remember_customer(uow, tracker) if create else verified_customer(tracker)
-    owner = {"customer_id": customer_id} if customer_id else {"session_key": tracker.sender_id}
-    return uow.carts.get_or_create(**owner) if create else uow.carts.get(**owner)
+
+def open_cart(uow: UnitOfWork, tracker: Tracker) -> Cart:
+    """:func:`cart_of`, created when there is none yet (a write: the customer is remembered too)."""
+    customer_id = remember_customer(uow, tracker)
+    if customer_id:
+        return uow.carts.get_or_create(customer_id=customer_id)
+    return uow.carts.get_or_create(session_key=tracker.sender_id)
 
 
 def record_event(

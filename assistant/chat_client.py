@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from typing import Any, TextIO
 
+from assistant.json_fields import object_at
+
 QUIT_COMMANDS = ("/quit", "/exit")
 
 
@@ -62,7 +64,7 @@ def render(messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
     for message in messages:
         if message.get("text"):
             lines.append(f"bot> {message['text']}")
-        custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
+        custom = object_at(message, "custom")
         if custom.get("type") == "products":
             for rank, product in enumerate(custom.get("products") or [], 1):
                 if str(product.get("title")) in str(message.get("text", "")):

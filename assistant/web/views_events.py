@@ -110,7 +110,8 @@ def parse_event(raw: Any, store_secret: str, now: datetime, max_ttl: int = DEFAU
     unknown = set(raw) - FIELDS
     if unknown:
         raise ValueError(f"unknown fields {sorted(unknown)}; expected some of {sorted(FIELDS)}")
-    kind = TYPES.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
+    named = raw.get("type")
+    kind = TYPES.get(named) if isinstance(named, str) else None
     if kind is None:
         raise ValueError("type must be one of view, search, add_to_cart, remove_from_cart, order, "
                          f"or a store update: {', '.join(sorted(UPDATE_TYPES))}")
