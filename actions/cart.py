@@ -129,7 +129,7 @@ class ActionRemoveFromCart(ShopAction):
         with unit_of_work() as uow:
             cart = cart_of(uow, tracker)
             lines = uow.carts.lines(cart) if cart is not None else []
-            if not lines:
+            if cart is None or not lines:
                 show_cart(dispatcher, uow, cart)
                 return []
             line = line_meant(tracker, lines)
