@@ -145,7 +145,7 @@ def shop_orders(session: Session, since: datetime, until: datetime) -> list[Shop
         .where(Event.type == "purchase", Event.customer_id.is_not(None), Event.at >= since, Event.at < until)
     )
     for customer_id, at, product_id, price in rows:
-        if product_id is not None and (customer_id, at) not in imported:
+        if customer_id is not None and product_id is not None and (customer_id, at) not in imported:  # customer: never None here
             lines[(customer_id, at)].append((product_id, float(price or 0.0)))
     for (customer_id, at), products in lines.items():
         orders.append(ShopOrder(customer_id, at, frozenset(p for p, _ in products), round(sum(v for _, v in products), 2)))
@@ -163,7 +163,8 @@ def chat_assisted(session: Session, since: datetime, until: datetime, channel: s
         query = query.where(AnalyticsEvent.channel == channel)
     exposures: dict[str, list[tuple[datetime, set[str]]]] = defaultdict(list)
     for customer_id, at, product_ids in session.execute(query):
-        exposures[customer_id].append((at, set(product_ids or [])))
+        if customer_id is not None:  # excluded by the query; narrows the type
+            exposures[customer_id].append((at, set(product_ids or [])))
     count, revenue = 0, 0.0
     for order in shop_orders(session, since, until):
         if any(
