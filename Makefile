@@ -16,7 +16,7 @@ RASA_SOURCES := config.yml $(shell find domain -name '*.yml' 2>/dev/null) $(shel
 DATA_DIR ?= var/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-prod bench model encoder demo-store lint clean browser haproxy lock locks-current helm-tools bench-tools
+.PHONY: help install demo test test-prod bench model encoder demo-store lint types clean browser haproxy lock locks-current helm-tools bench-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -120,7 +120,7 @@ $(BENCH_TOOLS)/.installed: bench/tools.lock
 
 bench-tools: $(BENCH_TOOLS)/.installed ## install py-spy for the turn profile of `make bench` (not needed by the app or tests)
 
-test: locks-current install model $(SEARCH_ENCODER) browser haproxy helm-tools ## set up everything and run the whole test suite (production tests included)
+test: lint types locks-current install model $(SEARCH_ENCODER) browser haproxy helm-tools ## lint and type-check, set up everything, run the whole test suite (production tests included)
 	$(BIN)/python -m pytest
 
 # Real PostgreSQL, Redis and RabbitMQ on loopback (SHOP_TEST_POSTGRES_URL, SHOP_TEST_REDIS_URL,
@@ -147,8 +147,11 @@ bench: install model demo-store bench-tools ## run the benchmarks, figures to be
 	$(BIN)/python -m bench.plot_nlu
 	$(BIN)/python -m bench.plot_dialogue
 
-lint: $(VENV)/.installed ## lint the code (ruff)
+lint: $(VENV)/.installed ## lint the code (ruff, lines up to 140 characters)
 	$(BIN)/ruff check assistant actions catalog_index rasa_sdk_plugins rasa_addons tests bench tools
+
+types: $(VENV)/.installed ## type-check (mypy: strict on catalog_index, assistant/store, assistant/recommend; pyproject.toml)
+	$(BIN)/mypy
 
 clean: ## remove trained models and generated stores (not the virtual environments)
 	rm -rf models var/demo

@@ -22,7 +22,7 @@ from actions.base import ShopAction
 from actions.context import searcher, settings, unit_of_work
 from actions.replies import day, money, products_payload
 from actions.resolve import WORD, _named_in, content_words, mentioned_ordinal
-from actions.shopper import known_customer
+from actions.shopper import remember_customer
 from assistant.alerts import BACK_IN_STOCK, PRICE_DROP, available, has_stock_data, listed, payload
 from assistant.backend.outbox import tell_store
 from assistant.store.db import UnitOfWork
@@ -123,17 +123,16 @@ class ActionSetAlert(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         kind = KIND_BY_INTENT.get(_intent(tracker) or "", BACK_IN_STOCK)
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
+            customer_id = remember_customer(uow, tracker)
             uow.commit()
-        if customer_id is None:
-            dispatcher.utter_message(text=NEEDS_LOGIN)
-            return []
-        meant = alert_product(tracker, searcher())
-        if meant is None:
-            dispatcher.utter_message(text="Which product should I watch? Open one, or say for example "
-                                          "\"tell me when the second one is back in stock\".")
-            return []
-        with unit_of_work() as uow:
+            if customer_id is None:
+                dispatcher.utter_message(text=NEEDS_LOGIN)
+                return []
+            meant = alert_product(tracker, searcher())
+            if meant is None:
+                dispatcher.utter_message(text="Which product should I watch? Open one, or say for example "
+                                              "\"tell me when the second one is back in stock\".")
+                return []
             product = uow.alerts.product(str(meant["id"]))
             if product is None:
                 dispatcher.utter_message(text=f"Sorry, I can't set an alert for {meant.get('title')} right now. "
@@ -170,7 +169,7 @@ class ActionListAlerts(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
+            customer_id = remember_customer(uow, tracker)
             alerts = uow.alerts.active(customer_id) if customer_id else []
             uow.commit()
         if customer_id is None:
@@ -210,7 +209,7 @@ class ActionCancelAlerts(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
+            customer_id = remember_customer(uow, tracker)
             alerts = uow.alerts.active(customer_id) if customer_id else []
             chosen = alerts_meant(tracker, alerts) if alerts else None
             cancelled = uow.alerts.cancel(chosen or [])

@@ -17,11 +17,11 @@ from actions.base import ShopAction
 from actions.context import searcher, settings, unit_of_work
 from actions.replies import money, stock_known
 from actions.resolve import WORD, content_words, mentioned_ordinal, resolve_product
-from actions.shopper import cart_of, record_in
+from actions.shopper import cart_of, open_cart, record_in
 from assistant.backend.checkout import CheckoutLine, cart_link
 from assistant.backend.outbox import tell_store
 from assistant.store.db import UnitOfWork
-from assistant.store.models import Cart, Product
+from assistant.store.models import Cart
 from assistant.store.repositories import CartLine
 from catalog_index.schema import in_stock
 
@@ -83,10 +83,10 @@ class ActionAddToCart(ShopAction):
             dispatcher.utter_message(text=f"Sorry, {product['title']} is out of stock right now, so I can't add it.")
             return [SlotSet("selected_product", product["id"])]
         with unit_of_work() as uow:
-            if uow.session.get(Product, product["id"]) is None:
+            if uow.products.get(product["id"]) is None:
                 dispatcher.utter_message(text=f"Sorry, {product['title']} can't be ordered online right now.")
                 return [SlotSet("selected_product", product["id"])]
-            cart = cart_of(uow, tracker, create=True)
+            cart = open_cart(uow, tracker)
             count = quantity(tracker) or 1
             uow.carts.add_item(cart, product["id"], count)
             record_in(uow, tracker, "add_to_cart", product_id=product["id"])
@@ -101,7 +101,7 @@ class ActionViewCart(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         with unit_of_work() as uow:
-            show_cart(dispatcher, uow, cart_of(uow, tracker, create=False))
+            show_cart(dispatcher, uow, cart_of(uow, tracker))
         return []
 
 
@@ -127,9 +127,9 @@ class ActionRemoveFromCart(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         with unit_of_work() as uow:
-            cart = cart_of(uow, tracker, create=False)
+            cart = cart_of(uow, tracker)
             lines = uow.carts.lines(cart) if cart is not None else []
-            if not lines:
+            if cart is None or not lines:
                 show_cart(dispatcher, uow, cart)
                 return []
             line = line_meant(tracker, lines)

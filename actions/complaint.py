@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
-from actions.context import searcher
+from actions.context import searcher, unit_of_work
 from actions.fallback import product_words
 from actions.handoff import request_person
 from actions.search import search_message
@@ -30,6 +30,7 @@ class ActionComplaint(ShopAction):
         index = searcher()
         text = str((tracker.latest_message or {}).get("text") or "")
         if NEED.search(text) and product_words(text, index):
-            return search_message(dispatcher, tracker, index)
+            with unit_of_work() as uow:
+                return search_message(dispatcher, tracker, uow, index)
         dispatcher.utter_message(text=APOLOGY)
         return request_person(dispatcher, tracker, "complaint")

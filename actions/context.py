@@ -13,12 +13,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.identity import verify_customer_token
 from assistant.settings import Settings, load_settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.db import Store, UnitOfWork, open_store
 from assistant.store_policy import StorePolicy, load_store_policy
 
 if TYPE_CHECKING:
@@ -35,8 +33,7 @@ class _Resources:
     def __init__(self, settings: Settings | None = None) -> None:
         self._lock = threading.Lock()
         self._settings = settings
-        self._engine: Engine | None = None
-        self._sessions: sessionmaker[Session] | None = None
+        self._store: Store | None = None
         self._searcher: CatalogSearcher | None = None
         self._policy: StorePolicy | None = None
 
@@ -47,13 +44,12 @@ class _Resources:
                 self._settings = load_settings()
             return self._settings
 
-    def sessions(self) -> sessionmaker[Session]:
+    def store(self) -> Store:
         settings = self.settings
         with self._lock:
-            if self._sessions is None:
-                self._engine = make_engine(settings.database_url)
-                self._sessions = make_session_factory(self._engine)
-            return self._sessions
+            if self._store is None:
+                self._store = open_store(settings.database_url)
+            return self._store
 
     def searcher(self) -> CatalogSearcher:
         settings = self.settings
@@ -76,8 +72,8 @@ class _Resources:
 
     def close(self) -> None:
         with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
+            if self._store is not None:
+                self._store.close()
 
 
 _resources = _Resources()
@@ -105,7 +101,7 @@ def store_policy() -> StorePolicy:
 
 def unit_of_work() -> UnitOfWork:
     """A fresh transaction on the customer store (use as ``with unit_of_work() as uow``)."""
-    return UnitOfWork(_resources.sessions())
+    return _resources.store().unit_of_work()
 
 
 def verified_customer(tracker: Tracker) -> str | None:

@@ -19,11 +19,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.context import unit_of_work
-from actions.shopper import known_customer
+from actions.shopper import remember_customer
 from assistant.observe.csat import QUESTION, asks_csat, channel_name, csat_buttons
-from assistant.store.repositories.analytics import AnalyticsRepository
 
-SCORE = re.compile(r"^\s*(?:/rate_service\S*|([1-5])\b(?:\s*(?:-\s*(?:very poor|poor|okay|good|excellent)|stars?|/\s*5|out of 5))?)[\s,.:;!-]*", re.I)
+SCORE = re.compile(
+    r"^\s*(?:/rate_service\S*|([1-5])\b(?:\s*(?:-\s*(?:very poor|poor|okay|good|excellent)|stars?|/\s*5|out of 5))?)[\s,.:;!-]*",
+    re.I,
+)
 MAX_COMMENT = 1_000
 NOT_ASKED = "Thanks! If you meant something else by that, tell me in words what you're looking for."
 
@@ -72,9 +74,9 @@ class ActionRecordCsat(ShopAction):
             dispatcher.utter_message(text="Please pick a number from 1 (very poor) to 5 (excellent).", buttons=csat_buttons())
             return []
         with unit_of_work() as uow:
-            analytics = AnalyticsRepository(uow.session)
+            analytics = uow.analytics
             analytics.add_rating(
-                tracker.sender_id, known_customer(uow, tracker), channel_name(tracker.get_latest_input_channel()),
+                tracker.sender_id, remember_customer(uow, tracker), channel_name(tracker.get_latest_input_channel()),
                 rating, comment, analytics.last_closed_handoff(tracker.sender_id),
             )
             uow.commit()

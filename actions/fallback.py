@@ -19,7 +19,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import STOP
-from actions.context import searcher
+from actions.context import searcher, unit_of_work
 from actions.product_questions import answer_about
 from actions.resolve import focus_product
 from actions.search import search_message
@@ -71,7 +71,8 @@ def recover(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str
     index = searcher()
     text = str((tracker.latest_message or {}).get("text") or "")
     if product_words(text, index):
-        return search_message(dispatcher, tracker, index)
+        with unit_of_work() as uow:
+            return search_message(dispatcher, tracker, uow, index)
     focus = focus_product(tracker, index)
     if focus is not None and text.strip():
         answer = answer_about(index, focus, text)

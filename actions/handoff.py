@@ -28,7 +28,7 @@ from actions.base import ShopAction
 from actions.context import settings, store_policy, unit_of_work
 from actions.fallback import offer_likely_intents, recover
 from actions.policy import PERSON_BUTTON
-from actions.shopper import known_customer
+from actions.shopper import remember_customer
 from assistant.backend.outbox import tell_store
 from assistant.handoff_queue import estimate_wait_minutes, next_opening, support_open
 from assistant.observe.metrics import HANDOFFS, NLU_FALLBACKS, handoff_reason
@@ -75,7 +75,7 @@ def request_person(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
         if request is None:
             request = uow.handoffs.create(
                 sender_id=tracker.sender_id, channel=channel, reason=reason, after_hours=not open_now,
-                customer_id=known_customer(uow, tracker), transcript=transcript(tracker),
+                customer_id=remember_customer(uow, tracker), transcript=transcript(tracker),
             )
             tell_store(uow, settings(), "handoff_opened", {
                 "handoff_id": request.id, "customer_id": request.customer_id, "channel": channel,

@@ -2,7 +2,7 @@
 
 The intent arrives without a customer token (Rasa's trigger_intent carries none), so the
 customer is the one whose latest verified conversation this is (recorded by
-:func:`actions.shopper.known_customer`); the reminder goes out only with their marketing
+:func:`actions.shopper.remember_customer`); the reminder goes out only with their marketing
 consent and a non-empty cart. Because a shopper can also type ``/cart_reminder``, the
 action never reveals anything but that same customer's own cart in their own conversation.
 """
@@ -29,7 +29,7 @@ def related_suggestion(uow: UnitOfWork, customer_id: str, cart_ids: list[str]) -
     """One product that goes with the cart, with its reason: the one place the reminder asks
     the recommender (:mod:`assistant.recommend`, which applies the consent contract itself:
     the cart always counts, the customer's history only after their yes)."""
-    items, _ = recommender().recommend(uow.session, customer_id, Request(k=len(cart_ids) + 3))
+    items, _ = recommender().recommend(uow, customer_id, Request(k=len(cart_ids) + 3))
     return next((item for item in items if item.product["id"] not in cart_ids), None)
 
 

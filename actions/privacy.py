@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.base import ShopAction
 from actions.context import settings, unit_of_work, verified_customer
 from actions.replies import day
-from actions.shopper import known_customer
+from actions.shopper import remember_customer
 from assistant.backend.outbox import tell_store
 from assistant.identity import EXPORT_LINK_TTL, sign_export_link
 from assistant.rasa_api import RasaApiError, erase_conversation
@@ -107,12 +107,12 @@ class ActionPrivacySummary(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
+            customer_id = remember_customer(uow, tracker)
             if customer_id is None:
                 dispatcher.utter_message(text=NEEDS_LOGIN)
                 return []
             summary = uow.privacy.summary(customer_id)
-            assert summary is not None  # known_customer created the row
+            assert summary is not None  # remember_customer created the row
             uow.audit.record(customer_id, "privacy_summary", {"channel": tracker.get_latest_input_channel()})
             uow.commit()
         dispatcher.utter_message(text=summary_text(summary, settings().order_retention_years))
@@ -132,7 +132,7 @@ class ActionOfferPersonalization(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
+            customer_id = remember_customer(uow, tracker)
             customer = uow.customers.get(customer_id) if customer_id else None
             if customer is None or customer.personalization_consent is not None or customer.consent_asked_at is not None:
                 uow.commit()
@@ -156,7 +156,7 @@ class ActionConsentChange(ShopAction):
             return []
         consent = intent == "affirm" if answered else wants_personalization(tracker)
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
+            customer_id = remember_customer(uow, tracker)
             if customer_id is None:
                 dispatcher.utter_message(text=NEEDS_LOGIN)
                 return [SlotSet("consent_question_pending", None)]
@@ -177,7 +177,7 @@ class ActionAskDeleteConfirmation(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         with unit_of_work() as uow:
-            customer_id = known_customer(uow, tracker)
+            customer_id = remember_customer(uow, tracker)
             summary = uow.privacy.summary(customer_id) if customer_id else None
             uow.commit()
         if summary is None:

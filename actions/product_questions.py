@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import Answer, answer_question
 from actions.base import ShopAction
-from actions.context import searcher
+from actions.context import searcher, unit_of_work
 from actions.resolve import resolve_product
 from actions.search import search_message
 from catalog_index.search import CatalogSearcher
@@ -46,7 +46,8 @@ class ActionProductQuestion(ShopAction):
         index = searcher()
         shown = tracker.get_slot("last_results") or []
         if not shown and not tracker.get_slot("selected_product"):
-            return search_message(dispatcher, tracker, index)  # "something with a good camera": nothing to ask about yet
+            with unit_of_work() as uow:  # "something with a good camera": nothing to ask about yet
+                return search_message(dispatcher, tracker, uow, index)
         product = resolve_product(tracker, index, search_catalog=False)
         if product is None:
             dispatcher.utter_message(text="Which product do you mean? Say \"the second one\" or the product's name.")

@@ -18,9 +18,8 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import ShopAction
-from actions.context import searcher, unit_of_work
+from actions.context import searcher, unit_of_work, verified_customer
 from actions.replies import money
-from actions.shopper import known_customer
 from assistant.promotions import GUEST, Shopper, eligible, mentions, offers_for_products
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Promotion
@@ -51,14 +50,19 @@ def offer_text(promotion: Promotion, currency: str = "USD") -> str:
 
 
 def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> Shopper:
-    """What eligibility may use: has the customer ordered, and their loyalty tier."""
-    customer = uow.customers.get(customer_id) if customer_id else None
-    if customer is None:
+    """What eligibility may use: has the customer ordered, and their loyalty tier.
+
+    A verified customer the store has not seen yet is a new customer without a tier, not a guest.
+    """
+    if customer_id is None:
         return GUEST
+    customer = uow.customers.get(customer_id)
+    if customer is None:
+        return Shopper(has_ordered=False)
     return Shopper(has_ordered=uow.orders.latest_for_customer(customer.id) is not None, loyalty_tier=customer.loyalty_tier)
 
 
-def offers_line(tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
+def offers_line(uow: UnitOfWork, tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
     """The offers that cover a shown product and were not stated yet in this conversation,
     as one line; ``None`` when there are none.
 
@@ -67,12 +71,11 @@ def offers_line(tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
     a store error only costs the line.
     """
     try:
-        with unit_of_work() as uow:
-            shopper = shopper_facts(uow, known_customer(uow, tracker))
-            offers = offers_for_products(uow.promotions.active(), products, shopper)
-            uow.commit()
+        shopper = shopper_facts(uow, verified_customer(tracker))
+        offers = offers_for_products(uow.promotions.active(), products, shopper)
     except SQLAlchemyError:
         log.exception("could not look up promotions for search results")
+        uow.rollback()
         return None
     currency = next((p.get("currency") for p in products if p.get("currency")), None) or "USD"
     said = [str(event.get("text") or "") for event in tracker.events if event.get("event") == "bot"]
@@ -94,9 +97,8 @@ class ActionPromotions(ShopAction):
         text = str((tracker.latest_message or {}).get("text") or "")
         topic = " ".join(str(v) for v in tracker.get_latest_entity_values("product_type"))
         with unit_of_work() as uow:
-            shopper = shopper_facts(uow, known_customer(uow, tracker))
+            shopper = shopper_facts(uow, verified_customer(tracker))
             offers = [offer for offer in uow.promotions.active() if eligible(offer, shopper)]
-            uow.commit()
         if not offers:
             dispatcher.utter_message(text="There are no special offers running right now. Prices in the shop are the current ones.")
             return []

@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.constraints import Constraints
-from actions.context import searcher
+from actions.context import searcher, unit_of_work
 from actions.resolve import focus_product
 from actions.search import find_and_show, shown_prices
 from actions.topic import Topic
@@ -90,7 +90,9 @@ class ActionPriceReaction(ShopAction):
                 return [SlotSet("price_min", None), SlotSet("price_max", None)]
             # the words lose their price too ("smartphones under $900" -> "smartphones"), so nothing reads as capped
             words = parse_query(constraints.query, index.vocabulary).text
-            return find_and_show(dispatcher, tracker, index, replace(constraints, query=words, price_min=None, price_max=None), topic)
+            with unit_of_work() as uow:
+                return find_and_show(dispatcher, tracker, uow, index,
+                                     replace(constraints, query=words, price_min=None, price_max=None), topic)
         focus = focus_product(tracker, index)
         cap = cheaper_cap(constraints, shown_prices(index, tracker), focus.get("price") if focus else None)
         if not has_topic or cap is None:
@@ -101,4 +103,5 @@ class ActionPriceReaction(ShopAction):
             dispatcher.utter_message(text=f"Sorry, what I showed is already the cheapest I have for this search "
                                      f"(nothing under ${cap + 0.01:,.2f}). Want to try something else?")
             return []
-        return find_and_show(dispatcher, tracker, index, cheaper, topic, relax=False)
+        with unit_of_work() as uow:
+            return find_and_show(dispatcher, tracker, uow, index, cheaper, topic, relax=False)

@@ -21,11 +21,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
 from actions.constraints import parse_amount
-from actions.context import searcher, settings, unit_of_work
+from actions.context import searcher, settings, unit_of_work, verified_customer
 from actions.replies import product_list_text, products_payload
 from actions.resolve import mentioned_ordinal
 from actions.search import search_message
-from actions.shopper import known_customer
 from actions.topic import Topic
 from assistant.observe.metrics import RECOMMENDATIONS
 from assistant.recommend import Recommendation, Recommender, Request, similar_to
@@ -109,7 +108,8 @@ class ActionRecommend(ShopAction):
         cap = price_cap(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
         if Topic.from_text(text).interest:  # "a gift for my sister, she likes yoga": one search by interest
-            return search_message(dispatcher, tracker, index)
+            with unit_of_work() as uow:
+                return search_message(dispatcher, tracker, uow, index)
         target = like_target(tracker, text)
         if target is not None and (product := index.get(target)) is not None:
             items = similar_to(index, target, COUNT, cap)
@@ -117,12 +117,12 @@ class ActionRecommend(ShopAction):
         else:
             request = gift_request(text, cap)
             with unit_of_work() as uow:
-                customer_id = known_customer(uow, tracker)
-                items, personal = recommender().recommend(uow.session, customer_id, request, session_key=tracker.sender_id)
-                uow.commit()
+                items, personal = recommender().recommend(uow, verified_customer(tracker), request, session_key=tracker.sender_id)
             intro = _intro(request, items, personal)
         if not items:
-            dispatcher.utter_message(text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it.")
+            dispatcher.utter_message(
+                text="I don't have a good suggestion right now. Tell me what you're looking for and I'll search for it."
+            )
             return []
         RECOMMENDATIONS.inc()
         products, reasons = [item.product for item in items], [item.reason for item in items]

@@ -6,7 +6,7 @@ so the widget renders a carousel while text channels (Slack, Telegram, SMS) read
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +62,7 @@ def products_payload(
 
 
 def product_list_text(
-    intro: str, products: list[dict[str, Any]], reasons: list[str | None] | None = None, first: int = 1
+    intro: str, products: list[dict[str, Any]], reasons: Sequence[str | None] | None = None, first: int = 1
 ) -> str:
     """An intro sentence followed by one numbered line per product."""
     why = reasons if reasons is not None else [None] * len(products)

@@ -153,7 +153,7 @@ class ActionSubmitReturn(ShopAction):
             backlog = BACKLOG_NOTE if store_backlog(uow.session) else ""
             uow.commit()
             number = request.number
-        titles = ", ".join(item["title"] for item in items)
+        titles = ", ".join(str(item["title"]) for item in items)
         dispatcher.utter_message(
             text=f"Your return request is {number} ({titles}; {REFUND_LABELS[method]}). I've sent it to the store; "
                  f"they'll confirm it and email you a prepaid label, and I'll tell you here when they answer. "
@@ -181,7 +181,8 @@ class ActionReturnsAndRefunds(ShopAction):
                 if named is None:
                     lines += [return_line(request) for request in uow.returns.for_customer(customer_id)]
                 for order in uow.orders.refunds_for_customer(customer_id, limit=5):
-                    refund = order.refund
+                    if (refund := order.refund) is None:
+                        continue  # the query returns only orders with a refund
                     lines.append(f"Order {order.order_number}: refund {refund.status.replace('_', ' ')}, "
                                  f"{money(refund.amount, order.currency)}.")
         dispatcher.utter_message(text="\n".join(lines), buttons=[{"title": "Start a return", "payload": "/start_return"}])

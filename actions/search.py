@@ -25,6 +25,7 @@ from actions.shopper import record_event
 from actions.topic import Topic, names_no_product
 from assistant.observe.metrics import SEARCH_REQUESTS, SEARCH_ZERO_RESULTS
 from assistant.recommend.rerank import customer_affinities, rerank
+from assistant.store.db import UnitOfWork
 from catalog_index.search import CatalogSearcher, SearchResult
 
 PAGE_SIZE = 5
@@ -32,7 +33,8 @@ TIP = "Say \"show more\", \"cheaper\", a colour, or \"tell me about the second o
 
 
 def show_page(
-    dispatcher: CollectingDispatcher, tracker: Tracker, constraints: Constraints, result: SearchResult, page: int, intro: str
+    dispatcher: CollectingDispatcher, tracker: Tracker, uow: UnitOfWork, constraints: Constraints, result: SearchResult,
+    page: int, intro: str,
 ) -> list[dict[str, Any]]:
     """Utter one page of results (text list + products payload), then any store offer on a
     shown product as its own line (prices stay the catalog's); the slot events that remember it."""
@@ -47,18 +49,17 @@ def show_page(
             filters=result.applied_filters,
         ),
     )
-    offers = offers_line(tracker, products)
+    offers = offers_line(uow, tracker, products)
     if offers:
         dispatcher.utter_message(text=offers)
     return [SlotSet("search_page", float(page)), SlotSet("last_results", [p["id"] for p in products])]
 
 
-def personalized(tracker: Tracker, index: CatalogSearcher, result: SearchResult) -> SearchResult:
+def personalized(uow: UnitOfWork, tracker: Tracker, index: CatalogSearcher, result: SearchResult) -> SearchResult:
     """The page re-ranked by the consenting customer's affinities (unchanged for anyone else)."""
     customer_id = verified_customer(tracker)
     if customer_id is not None and result.hits:
-        with unit_of_work() as uow:
-            result.hits = rerank(result.hits, customer_affinities(uow.session, customer_id, index.get), result.text)
+        result.hits = rerank(result.hits, customer_affinities(uow, customer_id, index.get), result.text)
     return result
 
 
@@ -69,7 +70,7 @@ def _wanted(constraints: Constraints, topic: Topic | None = None) -> str:
 
 
 def find_and_show(
-    dispatcher: CollectingDispatcher, tracker: Tracker, index: CatalogSearcher, constraints: Constraints,
+    dispatcher: CollectingDispatcher, tracker: Tracker, uow: UnitOfWork, index: CatalogSearcher, constraints: Constraints,
     topic: Topic | None = None, relax: bool = True,
 ) -> list[dict[str, Any]]:
     """Run a search (relaxing it when nothing matches), show its first page; the slot events of the new state."""
@@ -90,10 +91,11 @@ def find_and_show(
         )
         return [*state, SlotSet("search_page", 0.0), SlotSet("last_results", [])]
     if relaxed:
-        intro = f"I found nothing that matched everything, so I {' and '.join(relaxed)}. Here's what I found for {_wanted(constraints, topic)}:"
+        intro = (f"I found nothing that matched everything, so I {' and '.join(relaxed)}. "
+                 f"Here's what I found for {_wanted(constraints, topic)}:")
     else:
         intro = f"Here's what I found for {_wanted(constraints, topic)}:"
-    return [*state, *show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), 0, intro)]
+    return [*state, *show_page(dispatcher, tracker, uow, constraints, personalized(uow, tracker, index, result), 0, intro)]
 
 
 def constraints_for(tracker: Tracker, index: CatalogSearcher, shown_prices: list[float]) -> tuple[Constraints, Topic, bool]:
@@ -124,14 +126,17 @@ class ActionSearchProducts(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
-        record_event(tracker, "search", query=str((tracker.latest_message or {}).get("text") or "")[:500])
-        return search_message(dispatcher, tracker, index)
+        with unit_of_work() as uow:
+            record_event(uow, tracker, "search", query=str((tracker.latest_message or {}).get("text") or "")[:500])
+            return search_message(dispatcher, tracker, uow, index)
 
 
-def search_message(dispatcher: CollectingDispatcher, tracker: Tracker, index: CatalogSearcher) -> list[dict[str, Any]]:
+def search_message(
+    dispatcher: CollectingDispatcher, tracker: Tracker, uow: UnitOfWork, index: CatalogSearcher
+) -> list[dict[str, Any]]:
     """Search what the latest message asks for (:func:`constraints_for`); a new subject clears the focus."""
     constraints, topic, continued = constraints_for(tracker, index, shown_prices(index, tracker))
-    events = find_and_show(dispatcher, tracker, index, constraints, topic)
+    events = find_and_show(dispatcher, tracker, uow, index, constraints, topic)
     return events if continued else [SlotSet("selected_product", None), *events]
 
 
@@ -154,11 +159,14 @@ class ActionShowMore(ShopAction):
         result = constraints.run(index, k=PAGE_SIZE, offset=page * PAGE_SIZE)
         if not result.hits:
             dispatcher.utter_message(
-                text=f"That's everything I have for {_wanted(constraints, Topic.from_slots(tracker))}. Want to try other words, or change a filter?"
+                text=f"That's everything I have for {_wanted(constraints, Topic.from_slots(tracker))}. "
+                     "Want to try other words, or change a filter?"
             )
             return []
         topic = Topic.from_slots(tracker)
-        return show_page(dispatcher, tracker, constraints, personalized(tracker, index, result), page, f"More for {_wanted(constraints, topic)}:")
+        with unit_of_work() as uow:
+            return show_page(dispatcher, tracker, uow, constraints, personalized(uow, tracker, index, result), page,
+                             f"More for {_wanted(constraints, topic)}:")
 
 
 class ActionProductDetails(ShopAction):
@@ -169,9 +177,12 @@ class ActionProductDetails(ShopAction):
         if product is None:
             dispatcher.utter_message(text="Which product do you mean? Say \"the second one\" or the product's name.")
             return []
-        record_event(tracker, "view", product_id=product["id"])
+        with unit_of_work() as uow:
+            record_event(uow, tracker, "view", product_id=product["id"])
         dispatcher.utter_message(
             text=product_details_text(product),
-            json_message=products_payload([product], detail={k: product.get(k) for k in ("description", "sizes", "stock", "brand", "color")}),
+            json_message=products_payload(
+                [product], detail={k: product.get(k) for k in ("description", "sizes", "stock", "brand", "color")}
+            ),
         )
         return [SlotSet("selected_product", product["id"])]

@@ -25,12 +25,10 @@ from collections.abc import Callable
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from assistant.observe.logs import keyed_id
 from assistant.rasa_api import RasaApiError, trigger_intent
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork
+from assistant.store.db import Store
 from assistant.store.models import Product, ProductAlert
 from assistant.store.repositories import AlertCandidate
 from catalog_index.schema import in_stock
@@ -83,14 +81,14 @@ def _label(customer_id: str, alerts: list[AlertCandidate]) -> str:
 
 
 def fire_alerts(
-    factory: sessionmaker[Session], settings: Settings, quiet_for: Callable[[str | None], bool],
+    store: Store, settings: Settings, quiet_for: Callable[[str | None], bool],
     dry_run: bool, report: NudgeReport,
 ) -> None:
     """One pass over the active alerts (the reminder runner calls it after the carts).
 
     ``quiet_for(time_zone)`` says whether it is quiet hours for a customer in that zone.
     """
-    with UnitOfWork(factory) as uow:
+    with store.unit_of_work() as uow:
         due = [candidate for candidate in uow.alerts.candidates() if is_due(candidate.alert, candidate.product)]
     for customer_id, group in groupby(due, key=lambda candidate: candidate.alert.customer_id):
         alerts = list(group)
@@ -99,14 +97,14 @@ def fire_alerts(
         elif dry_run:
             report.planned.append(_label(customer_id, alerts))
         else:
-            _send(factory, settings, customer_id, alerts, report)
+            _send(store, settings, customer_id, alerts, report)
 
 
 def _send(
-    factory: sessionmaker[Session], settings: Settings, customer_id: str, alerts: list[AlertCandidate],
+    store: Store, settings: Settings, customer_id: str, alerts: list[AlertCandidate],
     report: NudgeReport,
 ) -> None:
-    with UnitOfWork(factory) as uow:
+    with store.unit_of_work() as uow:
         claimed = uow.alerts.claim(candidate.alert.id for candidate in alerts)
         uow.commit()
     if not claimed:
@@ -119,7 +117,7 @@ def _send(
     except RasaApiError as error:
         log.warning("product alert for %s failed: %s", keyed_id(customer_id, settings.web_secret), error)
         detail = str(error)
-    with UnitOfWork(factory) as uow:
+    with store.unit_of_work() as uow:
         undelivered = uow.alerts.release(claimed, detail)
         uow.commit()
     (report.failed if undelivered else report.sent).append(label)

@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from typing import Any, TextIO
 
+from assistant.json_fields import object_at
+
 QUIT_COMMANDS = ("/quit", "/exit")
 
 
@@ -62,7 +64,7 @@ def render(messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
     for message in messages:
         if message.get("text"):
             lines.append(f"bot> {message['text']}")
-        custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
+        custom = object_at(message, "custom")
         if custom.get("type") == "products":
             for rank, product in enumerate(custom.get("products") or [], 1):
                 if str(product.get("title")) in str(message.get("text", "")):
@@ -75,7 +77,8 @@ def render(messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
             lines.append("  " + ", ".join(f"{key}: {value}" for key, value in order.items() if not isinstance(value, dict | list)))
         elif custom.get("type") == "cart" and not message.get("text"):
             for item in custom.get("items") or []:
-                lines.append(f"  {item.get('quantity', 1)} x {item.get('title') or item.get('id')}  {_money(item.get('price'), item.get('currency'))}")
+                price = _money(item.get("price"), item.get("currency"))
+                lines.append(f"  {item.get('quantity', 1)} x {item.get('title') or item.get('id')}  {price}")
             if custom.get("total") is not None:
                 lines.append(f"  total {_money(custom.get('total'), custom.get('currency'))}")
         for button in message.get("buttons") or []:

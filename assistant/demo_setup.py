@@ -18,7 +18,6 @@ from assistant.store_steps import (
     index_params,
     index_state,
     mirror_catalog,
-    open_store,
 )
 
 
@@ -31,7 +30,7 @@ def _digest(paths: list[Path]) -> str:
 
 def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True) -> None:
     from assistant.demo_store import generate_demo_store
-    from assistant.store.db import migrate
+    from assistant.store.db import migrate, open_store
 
     if not settings.catalog_path.exists():
         print(f"generating the demo store (seed {seed}) in {settings.data_dir}", flush=True)
@@ -42,7 +41,7 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
     marker = settings.data_dir / ".history-imported"
     digest = _digest([settings.catalog_path, *history_files])
     if not marker.exists() or marker.read_text() != digest + settings.database_url:
-        with open_store(settings, migrate_first=False) as uow:
+        with open_store(settings.database_url) as store, store.unit_of_work() as uow:
             mirror_catalog(uow.session, settings)
             uow.commit()
         if history_files:
@@ -60,8 +59,9 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
 def _add_demo_promotions(settings: Settings) -> None:
     """The demo offers ("any deals?"), added once to the store's empty promotions table."""
     from assistant.promotions import add_demo_promotions
+    from assistant.store.db import open_store
 
-    with open_store(settings, migrate_first=False) as uow:
+    with open_store(settings.database_url) as store, store.unit_of_work() as uow:
         if added := add_demo_promotions(uow):
             print(f"added {added} demo promotions", flush=True)
         uow.commit()

@@ -41,6 +41,7 @@ import hashlib
 import hmac
 import json
 import time
+from typing import TypeGuard
 
 MAX_TOKEN_LENGTH = 4096
 AUDIENCE = "shop-assistant"
@@ -73,7 +74,7 @@ def sign_customer_token(customer_id: str, secret: str, ttl_seconds: int = 3600, 
     return f"{body}.{_b64encode(_signature(body, secret))}"
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return not isinstance(value, bool) and isinstance(value, int | float)
 
 

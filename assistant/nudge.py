@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from assistant.alerts import fire_alerts
 from assistant.observe.logs import keyed_id
 from assistant.rasa_api import RasaApiError, trigger_intent
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.db import Store, open_store
 from assistant.store.models import utcnow
 from assistant.store.repositories import DueCart
 
@@ -87,10 +85,8 @@ def run_nudges(settings: Settings, now: datetime | None = None, dry_run: bool = 
     now = now or utcnow()
     quiet = parse_quiet_hours(settings.quiet_hours)
     report = NudgeReport()
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
-        with UnitOfWork(factory) as uow:
+    with open_store(settings.database_url) as store:
+        with store.unit_of_work() as uow:
             due = uow.nudges.due_carts(now - timedelta(minutes=settings.nudge_after_minutes))
         for cart in due:
             if is_quiet(now, quiet, zone(cart.time_zone, settings.store_time_zone)):
@@ -98,15 +94,13 @@ def run_nudges(settings: Settings, now: datetime | None = None, dry_run: bool = 
             elif dry_run:
                 report.planned.append(_label(cart))
             else:
-                _send(factory, settings, cart, report)
-        fire_alerts(factory, settings, lambda tz: is_quiet(now, quiet, zone(tz, settings.store_time_zone)), dry_run, report)
-    finally:
-        engine.dispose()
+                _send(store, settings, cart, report)
+        fire_alerts(store, settings, lambda tz: is_quiet(now, quiet, zone(tz, settings.store_time_zone)), dry_run, report)
     return report
 
 
-def _send(factory: sessionmaker[Session], settings: Settings, cart: DueCart, report: NudgeReport) -> None:
-    with UnitOfWork(factory) as uow:
+def _send(store: Store, settings: Settings, cart: DueCart, report: NudgeReport) -> None:
+    with store.unit_of_work() as uow:
         claimed = uow.nudges.claim(cart, "sending")
         uow.commit()
     if not claimed:
@@ -119,6 +113,6 @@ def _send(factory: sessionmaker[Session], settings: Settings, cart: DueCart, rep
         log.warning("cart reminder for %s failed: %s", keyed_id(cart.customer_id, settings.web_secret), error)
         status, detail = "failed", str(error)
         report.failed.append(_label(cart))
-    with UnitOfWork(factory) as uow:
+    with store.unit_of_work() as uow:
         uow.nudges.finish(cart, status, detail)
         uow.commit()

@@ -35,7 +35,7 @@ def _take(data: Any, path: str, kind: type | tuple[type, ...], optional: bool = 
 
 
 def _items(data: Any, path: str) -> list[dict[str, Any]]:
-    entries = _take(data, path, list)
+    entries: list[dict[str, Any]] = _take(data, path, list)
     if not all(isinstance(entry, dict) for entry in entries):
         raise PolicyError(f"store policy: every entry of {path} must be a mapping")
     return entries

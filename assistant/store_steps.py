@@ -8,9 +8,8 @@ happens when the customer store is unreachable) are taken in one place.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,26 +19,10 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assistant.store.db import UnitOfWork
     from assistant.store.history_import import ImportReport
     from catalog_index.ann import IndexParams
     from catalog_index.artifacts import Manifest
     from catalog_index.build import Status
-
-
-@contextlib.contextmanager
-def open_store(settings: Settings, *, migrate_first: bool = True) -> Iterator[UnitOfWork]:
-    """One transaction on the customer store (migrated to head first); the engine is closed afterwards."""
-    from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
-
-    if migrate_first:
-        migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with UnitOfWork(make_session_factory(engine)) as uow:
-            yield uow
-    finally:
-        engine.dispose()
 
 
 def store_location(settings: Settings) -> str:
@@ -56,8 +39,10 @@ def sync_store_mirror(settings: Settings, change: Callable[[Session], object]) -
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from assistant.store.db import open_store
+
     try:
-        with open_store(settings) as uow:
+        with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
             change(uow.session)
             uow.commit()
     except (SQLAlchemyError, OSError) as error:

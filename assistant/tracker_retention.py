@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, select
 
 from assistant.settings import Settings
-from assistant.store.db import make_engine
+from assistant.store.db import make_engine, open_store
 
 CUSTOMER_SENDER_PREFIX = "web-customer-"  # assistant/web/sessions.py:sender_for
 
@@ -75,14 +75,8 @@ def prune_idle_guests(tracker_url: str, days: int, keep: Iterable[str] = (), now
 
 def linked_channel_users(settings: Settings) -> set[str]:
     """Messaging-channel users linked to a customer (their sender ids are not guests')."""
-    from assistant.store.models import ChannelLink
-
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as connection:
-            return set(connection.scalars(select(ChannelLink.channel_user_id)))
-    finally:
-        engine.dispose()
+    with open_store(settings.database_url) as store, store.unit_of_work() as uow:
+        return uow.channel_links.linked_users()
 
 
 def prune_guest_trackers(settings: Settings) -> int | None:

@@ -26,13 +26,13 @@ from sqlalchemy import make_url, select
 
 from assistant.identity import sign_customer_token
 from assistant.launcher import Ports, running_stack
+from assistant.rasa_conversation import Conversation, payloads, texts
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.db import open_store
 from assistant.store.models import Order
 from bench.common import latency_summary, load_average, write_result
 from bench.search_bench import shopper_queries
 from catalog_index.build import index_status
-from tests.conversation import Conversation, payloads, texts
 
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
 SAMPLES = 32
@@ -104,13 +104,9 @@ def copy_database(source: Path, target: Path) -> str:
 
 def customers_with_orders(database_url: str, limit: int) -> list[str]:
     """Ids of customers who have at least one order, so "where is my order" has an answer."""
-    engine = make_engine(database_url)
-    try:
-        with UnitOfWork(make_session_factory(engine)) as uow:
-            statement = select(Order.customer_id).distinct().order_by(Order.customer_id).limit(limit)
-            return list(uow.session.scalars(statement).all())
-    finally:
-        engine.dispose()
+    with open_store(database_url) as store, store.unit_of_work() as uow:
+        statement = select(Order.customer_id).distinct().order_by(Order.customer_id).limit(limit)
+        return list(uow.session.scalars(statement).all())
 
 
 class Shopper:

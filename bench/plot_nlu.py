@@ -2,8 +2,9 @@
 
 Three panels, so the gap between the two kinds of data is the first thing a reader sees:
 headline figures per set with the majority-class line (and the previous model's figures as
-circles when it was measured), F1 per intent per set, and the row-normalised confusion matrix of the real ``tune`` split (where errors may be studied; the
-``test`` split is shown only as figures, never as a matrix to pick fixes from).
+circles when it was measured), F1 per intent per set, and the row-normalised confusion matrix
+of the real ``tune`` split (where errors may be studied; the ``test`` split is shown only as
+figures, never as a matrix to pick fixes from).
 
 Run as ``python -m bench.plot_nlu`` after ``bench/nlu_eval.py`` (``make bench`` does); it reads
 the result files only.

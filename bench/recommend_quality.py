@@ -46,10 +46,9 @@ from assistant.recommend.model import Model, train
 from assistant.recommend.profile import Profile, load_profile
 from assistant.recommend.repurchase import AgainConfig, again, frequency
 from assistant.recommend.rules import Request
-from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store.db import open_store
 from assistant.store.history_import import import_history
 from assistant.store.product_sync import sync_products
-from assistant.store.repositories.history import all_lines
 from bench.datasets.common import ROOT
 from bench.datasets.splits import write_split
 from catalog_index.build import build_index, index_status
@@ -107,18 +106,15 @@ def prepare(name: str, split: str, today: datetime, model_name: str) -> Prepared
     shutil.rmtree(store, ignore_errors=True)
     held = write_split(folder, store, SPLITS[split], today)
     url = f"sqlite:///{store / 'store.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        factory = make_session_factory(engine)
-        with factory() as session:
-            sync_products(session, catalog_path)
-            session.commit()
+    with open_store(url, migrate_first=True) as store:
+        with store.unit_of_work() as uow:
+            sync_products(uow.session, catalog_path)
+            uow.commit()
         import_history(url, held.customers_file)
         import_history(url, held.orders_file)
         catalog = Catalog.from_searcher(CatalogSearcher.load(index_dir, model_name))
-        with factory() as session:
-            lines = list(all_lines(session))
+        with store.unit_of_work() as uow:
+            lines = list(uow.history.all_lines())
             started = time.perf_counter()
             model = train(lines, catalog, today)
             trained = time.perf_counter() - started
@@ -126,15 +122,13 @@ def prepare(name: str, split: str, today: datetime, model_name: str) -> Prepared
             calibration["retrain_seconds"] = {"tables": round(trained, 1), "calibration": calibration["seconds"]}
             cases = []
             for cid, products in held.targets.items():
-                profile = load_profile(session, cid, as_of=today)
+                profile = load_profile(uow, cid, as_of=today)
                 assert profile.personalized, f"{cid}: the imported consent did not reach the profile"
                 context = Context(model, catalog, profile)
                 lists = {source: SOURCES[source](context, POOL) for source in DISCOVERY}
                 lists.update({baseline: method(context, POOL) for baseline, method in BASELINES.items()})
                 owned = {row for pid in profile.bought if (row := catalog.row_of.get(pid)) is not None}
                 cases.append(Case(profile, {catalog.row_of[pid] for pid in products if pid in catalog.row_of}, owned, lists))
-    finally:
-        engine.dispose()
     return Prepared(name, catalog, model, cases, calibration)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import make_url
 
 from assistant.recommend import Recommender, Request
 from assistant.recommend.rerank import customer_affinities, rerank
-from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store.db import open_store
 from assistant.store.product_sync import sync_products
 from bench.common import latency_summary
 from catalog_index.search import CatalogSearcher, Hit
@@ -75,7 +75,8 @@ class Rows:
             owners[ids <= HEAVY_ORDERS] = 0
             placed = _stamp(self.rng.uniform(3600, 730 * 86_400, size))
             numbers = np.char.add("SC-", np.char.zfill(ids.astype(str), 8)).tolist()
-            orders = [(i, n, o, "delivered", p, 10.0, "USD") for i, n, o, p in zip(ids.tolist(), numbers, _customers(owners), placed, strict=True)]
+            columns = zip(ids.tolist(), numbers, _customers(owners), placed, strict=True)
+            orders = [(i, n, o, "delivered", p, 10.0, "USD") for i, n, o, p in columns]
             counts = self.rng.integers(1, 4, size)
             order_ids = np.repeat(ids, counts).tolist()
             products = self._product(int(counts.sum())).tolist()
@@ -187,41 +188,36 @@ def drop_postgres(admin_url: str, name: str) -> None:
 
 def measure(url: str, catalog_path: Path, searcher: CatalogSearcher, artifacts: Path, load: Any, rows: Rows) -> dict[str, Any]:
     """Load the rows into the migrated store at ``url``; time training, recommending and re-ranking."""
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        factory = make_session_factory(engine)
-        with factory() as session:
-            sync_products(session, catalog_path)
-            session.commit()
+    with open_store(url, migrate_first=True) as store:
+        with store.unit_of_work() as uow:
+            sync_products(uow.session, catalog_path)
+            uow.commit()
         started = time.perf_counter()
         load(rows)
         loaded = time.perf_counter() - started
         recommender = Recommender(searcher, artifacts, wait_for_tables=True)
         catalog = recommender.catalog
         started = time.perf_counter()
-        with factory() as session:
-            recommender.models.get(session, catalog, wait=True)
+        with store.unit_of_work() as uow:
+            recommender.models.get(uow, catalog, wait=True)
         trained = time.perf_counter() - started
         request = Request(k=10)
         recommend_times, rerank_times = [], []
         hits = [Hit(product, 1.0 - n / 100) for n, product in enumerate(catalog.products[:10])]
         for _ in range(SAMPLES):
-            with factory() as session:
+            with store.unit_of_work() as uow:
                 started = time.perf_counter()
-                items, personal = recommender.recommend(session, HEAVY, request)
+                items, personal = recommender.recommend(uow, HEAVY, request)
                 recommend_times.append(time.perf_counter() - started)
             assert personal and len(items) == 10
-            with factory() as session:
+            with store.unit_of_work() as uow:
                 started = time.perf_counter()
-                rerank(hits, customer_affinities(session, HEAVY, catalog.get), "something")
+                rerank(hits, customer_affinities(uow, HEAVY, catalog.get), "something")
                 rerank_times.append(time.perf_counter() - started)
         return {
             "load_seconds": round(loaded, 1), "train_seconds": round(trained, 1),
             "recommend_long_history": latency_summary(recommend_times), "search_rerank": latency_summary(rerank_times),
         }
-    finally:
-        engine.dispose()
 
 
 def scale(

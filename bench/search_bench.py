@@ -1,7 +1,8 @@
 """How fast the catalog index is built, how much memory it takes, and how fast it answers.
 
 Run as ``python -m bench.search_bench`` (``make bench``) on the demo store.  Writes its part
-of ``bench/results/search.json`` (``bench/search_scale.py`` measures 10k to 1M products).  Search latency is measured twice over the same queries:
+of ``bench/results/search.json`` (``bench/search_scale.py`` measures 10k to 1M products).
+Search latency is measured twice over the same queries:
 once paying for the query embedding as a first-time query does, once with the vector
 already cached as "show more" and refinements get it, so the two costs can be told apart.
 """

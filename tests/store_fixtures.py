@@ -23,7 +23,7 @@ from psycopg import sql
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from assistant.store.db import make_engine, make_session_factory, migrate, normalize_url
+from assistant.store.db import Store, make_engine, make_session_factory, migrate, normalize_url
 from assistant.store.models import Base, Customer, Order, OrderItem, Shipment
 from assistant.store.product_sync import sync_products
 
@@ -102,6 +102,12 @@ def engine(store_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def customer_store(engine: Engine) -> Store:
+    """The migrated store as the application opens it (on the same engine as ``session_factory``)."""
+    return Store(engine)
 
 
 def count_rows(factory: sessionmaker[Session], table: str) -> int:

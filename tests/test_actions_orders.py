@@ -73,12 +73,14 @@ async def test_signed_in_customer_gets_latest_order_and_never_anothers(action_st
 async def test_naming_someone_elses_order_never_offers_to_cancel_ones_own(action_store: Settings) -> None:
     answers = {}
     for number in ("SA-2002", "SA-9999"):
-        events, messages = await run(ActionAskCancelConfirmation(), tracker("order_lookup", "alice", action_store, slots={"order_number": number}))
+        asked = tracker("order_lookup", "alice", action_store, slots={"order_number": number})
+        events, messages = await run(ActionAskCancelConfirmation(), asked)
         assert slots(events) == {"order_number": None, "pending_cancel_order": None}
         assert not any(message.get("buttons") for message in messages)
         answers[number] = texts(messages).replace(number, "#")
     assert answers["SA-2002"] == answers["SA-9999"] == ON_ACCOUNT_NOT_FOUND.format(number="#")
-    events, messages = await run(ActionCancelOrder(), tracker("order_lookup", "alice", action_store, slots={"pending_cancel_order": "SA-2002"}))
+    confirmed = tracker("order_lookup", "alice", action_store, slots={"pending_cancel_order": "SA-2002"})
+    events, messages = await run(ActionCancelOrder(), confirmed)
     assert texts(messages) == ON_ACCOUNT_NOT_FOUND.format(number="SA-2002")
     with unit_of_work() as uow:
         assert uow.orders.by_number("SA-2002").status == "paid"
@@ -151,7 +153,8 @@ async def test_cancel_flow_for_a_guest(action_store: Settings) -> None:
 
 
 async def test_cancel_refused_when_shipped_or_not_pending(action_store: Settings) -> None:
-    _, messages = await run(ActionAskCancelConfirmation(), tracker("order_lookup", "alice", action_store, slots={"order_number": "SA-1001"}))
+    asked = tracker("order_lookup", "alice", action_store, slots={"order_number": "SA-1001"})
+    _, messages = await run(ActionAskCancelConfirmation(), asked)
     assert "has already left our warehouse (shipped), so I can't cancel it" in texts(messages)
 
     events, messages = await run(ActionCancelOrder(), tracker("order_lookup", text="yes", intent="affirm"))

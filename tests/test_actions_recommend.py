@@ -36,7 +36,8 @@ def dana(action_store: Settings) -> str:  # noqa: F811
 
 
 async def test_a_consenting_customer_gets_personal_picks_with_true_reasons(action_store: Settings, dana: str) -> None:  # noqa: F811
-    _, messages = await run(ActionRecommend(), tracker("cart", dana, action_store, text="what should I get?", intent="recommend", entities=[]))
+    asked = tracker("cart", dana, action_store, text="what should I get?", intent="recommend", entities=[])
+    _, messages = await run(ActionRecommend(), asked)
     assert messages[0]["text"].startswith("Based on what you've bought and looked at, you might like:")
     cards = payloads(messages, "products")[0]["products"]
     assert len(cards) == 5 and not DANA_BOUGHT & {card["id"] for card in cards}
@@ -63,7 +64,8 @@ async def test_a_consenting_customer_gets_personal_picks_with_true_reasons(actio
 async def test_no_answer_yet_refusal_or_anonymity_gives_popular_items(action_store: Settings) -> None:  # noqa: F811
     seen = []
     for who in ("alice", "carol", None):  # alice was never asked, carol said no
-        _, messages = await run(ActionRecommend(), tracker("cart", who, action_store, text="recommend something", intent="recommend", entities=[]))
+        asked = tracker("cart", who, action_store, text="recommend something", intent="recommend", entities=[])
+        _, messages = await run(ActionRecommend(), asked)
         cards = payloads(messages, "products")[0]["products"]
         assert messages[0]["text"].startswith("Some of our most popular products:")
         assert all(card["reason"].startswith(("A best seller in ", "Popular in ")) for card in cards)
@@ -73,7 +75,8 @@ async def test_no_answer_yet_refusal_or_anonymity_gives_popular_items(action_sto
 
 
 async def test_a_gift_for_dad_respects_the_budget(action_store: Settings, dana: str) -> None:  # noqa: F811
-    _, messages = await run(ActionRecommend(), tracker("cart", dana, action_store, text="a gift for my dad under $50", intent="recommend", entities=[]))
+    asked = tracker("cart", dana, action_store, text="a gift for my dad under $50", intent="recommend", entities=[])
+    _, messages = await run(ActionRecommend(), asked)
     assert messages[0]["text"].startswith("Some popular gift ideas for your dad under $50:")
     cards = payloads(messages, "products")[0]["products"]
     assert cards and all(card["price"] <= 50 for card in cards)

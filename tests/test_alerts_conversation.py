@@ -21,11 +21,11 @@ from sqlalchemy import select
 from assistant.cli import main
 from assistant.identity import sign_customer_token
 from assistant.nudge import run_nudges
+from assistant.rasa_conversation import Conversation, product_ids, texts
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import ProductAlert
 from catalog_index.schema import in_stock
-from tests.conversation import Conversation, product_ids, texts
 
 pytestmark = pytest.mark.integration
 ORDINALS = ["first", "second", "third", "fourth", "fifth"]

@@ -22,7 +22,7 @@ from assistant.backend.outbox import DeliveryFailed, OutboxDeliverer, OutboxEntr
 from assistant.backend.webhook import body_of, sign, verify
 from assistant.launcher import free_port
 from assistant.settings import Settings, load_settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+from assistant.store.db import Store, UnitOfWork, make_engine, make_session_factory, migrate
 from assistant.store.models import BackendOutboxRow, utcnow
 from tests.store_fixtures import postgres_url, store_url  # noqa: F401
 from tests.store_receiver import StoreReceiver
@@ -52,6 +52,11 @@ def engine(store_url: str) -> Iterator[Engine]:  # noqa: F811
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def store(engine: Engine) -> Store:
+    return Store(engine)
 
 
 @pytest.fixture
@@ -92,12 +97,12 @@ REQUESTS: list[tuple[str, str | None, dict[str, object]]] = [
 
 
 async def test_a_store_down_for_a_while_gets_everything_once_and_in_order_per_order(
-    settings: Settings, factory: sessionmaker[Session], http: aiohttp.ClientSession
+    settings: Settings, factory: sessionmaker[Session], store: Store, http: aiohttp.ClientSession
 ) -> None:
     port = free_port()
     settings = dataclasses.replace(settings, backend_webhook_url=f"http://127.0.0.1:{port}/shop-webhook")
     keys = enqueue_all(factory, REQUESTS)
-    deliverer = OutboxDeliverer(factory, make_transport(settings, http), base_delay=0.01, max_delay=0.05)
+    deliverer = OutboxDeliverer(store, make_transport(settings, http), base_delay=0.01, max_delay=0.05)
 
     # Nothing listens on the port yet: refused connections, every entry waits with its error.
     report = await deliverer.run_once()
@@ -130,7 +135,7 @@ async def test_a_store_down_for_a_while_gets_everything_once_and_in_order_per_or
 
 
 async def test_two_deliverers_at_once_send_each_request_once(
-    settings: Settings, factory: sessionmaker[Session], http: aiohttp.ClientSession
+    settings: Settings, factory: sessionmaker[Session], store: Store, http: aiohttp.ClientSession
 ) -> None:
     receiver = StoreReceiver(SECRET)
     server = TestServer(receiver.app(), host="127.0.0.1")
@@ -138,8 +143,8 @@ async def test_two_deliverers_at_once_send_each_request_once(
     try:
         settings = dataclasses.replace(settings, backend_webhook_url=str(server.make_url("/shop-webhook")))
         keys = enqueue_all(factory, REQUESTS * 3)
-        first = OutboxDeliverer(factory, make_transport(settings, http))
-        second = OutboxDeliverer(factory, make_transport(settings, http))
+        first = OutboxDeliverer(store, make_transport(settings, http))
+        second = OutboxDeliverer(store, make_transport(settings, http))
         for _ in range(10):
             await asyncio.gather(first.run_until_idle(), second.run_until_idle())
     finally:
@@ -175,11 +180,11 @@ class Refusing:
 
 
 async def test_a_refused_request_is_parked_with_its_reason_and_does_not_block_its_order(
-    factory: sessionmaker[Session],
+    factory: sessionmaker[Session], store: Store,
 ) -> None:
     keys = enqueue_all(factory, REQUESTS[:4])
     transport = Refusing()
-    report = await OutboxDeliverer(factory, transport).run_until_idle()
+    report = await OutboxDeliverer(store, transport).run_until_idle()
     assert sorted(report.failed) == sorted([keys[0], keys[2]])
     assert transport.sent == [keys[1], keys[3]]
     parked = {row.idempotency_key: row for row in rows(factory)}
@@ -221,10 +226,10 @@ class FlakyFirstSteps:
         self.sent.append((entry.order_id, entry.payload.get("step")))
 
 
-async def test_a_later_request_about_an_order_waits_for_the_earlier_one(factory: sessionmaker[Session]) -> None:
+async def test_a_later_request_about_an_order_waits_for_the_earlier_one(factory: sessionmaker[Session], store: Store) -> None:
     enqueue_all(factory, REQUESTS)
     transport = FlakyFirstSteps(failures=5)
-    deliverer = OutboxDeliverer(factory, transport, base_delay=0.01, max_delay=0.02)
+    deliverer = OutboxDeliverer(store, transport, base_delay=0.01, max_delay=0.02)
     first_pass = await deliverer.run_until_idle()
     assert first_pass.retrying  # the first steps failed, so only the order-less cart change went
     assert transport.sent == [(None, None)]

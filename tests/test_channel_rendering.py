@@ -63,7 +63,8 @@ def readable(node: Any, key: str = "") -> list[str]:
         return [s for k, v in node.items() if k not in ("id", "payload", "value", "action_id") for s in readable(v, k)]
     if isinstance(node, list):
         return [s for item in node for s in readable(item, key)]
-    return [node] if isinstance(node, str) and key in ("text", "body", "title", "description", "caption", "subtitle", "Body", "button") else []
+    shown = ("text", "body", "title", "description", "caption", "subtitle", "Body", "button")
+    return [node] if isinstance(node, str) and key in shown else []
 
 
 def test_the_honest_message_is_the_web_gateways(rendered: dict[str, Any]) -> None:

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from assistant.identity import sign_customer_token
+from assistant.rasa_conversation import Conversation, payloads, product_ids, texts
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import HandoffRequest, Order
-from tests.conversation import Conversation, payloads, product_ids, texts
 
 pytestmark = pytest.mark.integration
 

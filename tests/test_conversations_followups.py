@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from assistant.rasa_conversation import payloads, product_ids, texts
 from assistant.store.models import HandoffRequest
-from tests.conversation import payloads, product_ids, texts
 from tests.test_conversations import conversation, query_store
 
 pytestmark = pytest.mark.integration

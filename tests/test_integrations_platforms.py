@@ -31,7 +31,7 @@ from assistant.backend.outbox import OutboxDeliverer, enqueue, make_transport
 from assistant.integrations.sync import SyncReport, run_sync
 from assistant.launcher import free_port
 from assistant.settings import Settings, load_settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.db import UnitOfWork, make_engine, make_session_factory, open_store
 from assistant.store.models import Order, PlatformOrder, ShopperNotice, SyncCursor
 from assistant.store.models import Product as MirroredProduct
 from assistant.web.app import create_app
@@ -354,15 +354,12 @@ def still_paid_webhook(platform: Platform, external_id: str) -> tuple[dict[str, 
 
 async def deliver(platform: Platform) -> list[str]:
     """One pass of the outbox with ``SHOP_BACKEND=<platform>``; the keys delivered."""
-    engine = make_engine(platform.settings.database_url)
-    try:
+    with open_store(platform.settings.database_url) as store:
         async with aiohttp.ClientSession() as http:
             transport = make_transport(dataclasses.replace(platform.settings, backend=platform.name), http)
-            report = await OutboxDeliverer(make_session_factory(engine), transport).run_once()
-        assert report.failed == [] and report.retrying == []
-        return report.delivered
-    finally:
-        engine.dispose()
+            report = await OutboxDeliverer(store, transport).run_once()
+    assert report.failed == [] and report.retrying == []
+    return report.delivered
 
 
 async def test_cancel_asked_in_chat_reaches_the_platform_and_its_webhook_confirms_it(

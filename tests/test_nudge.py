@@ -20,10 +20,10 @@ from sqlalchemy import select, update
 from assistant.identity import sign_customer_token
 from assistant.launcher import free_port
 from assistant.nudge import is_quiet, parse_quiet_hours, run_nudges
+from assistant.rasa_conversation import Conversation, texts
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
 from assistant.store.models import Cart, CartNudge, Customer, Product
-from tests.conversation import Conversation, texts
 
 NOON = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from assistant.observe.broker_feed import EventFolder, store_event
 from assistant.observe.fold import fold_tracker
 from assistant.observe.report import build_report
 from assistant.observe.unanswered import group_by_meaning
-from assistant.store.db import UnitOfWork
+from assistant.store.db import Store, UnitOfWork
 from assistant.store.models import AnalyticsEvent, CsatRating, Customer, Event, HandoffRequest
 from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store.repositories.privacy import PrivacyRepository
@@ -29,6 +29,7 @@ from tests.store_fixtures import (  # noqa: F401  (fixtures)
     T0,
     add_order,
     catalog_file,
+    customer_store,
     engine,
     postgres_url,
     products,
@@ -152,15 +153,17 @@ def test_three_conversations_give_exactly_their_counts_and_replays_add_nothing(
     assert report(session_factory, channel="telegram")["conversations"] == 1
 
 
-def test_a_broker_stream_gives_the_same_facts_as_the_tracker(session_factory: sessionmaker[Session]) -> None:
+def test_a_broker_stream_gives_the_same_facts_as_the_tracker(
+    session_factory: sessionmaker[Session], customer_store: Store,
+) -> None:
     import json
 
     chat = ended_on_fallback(T0)
     folder = EventFolder(verify)
-    added = sum(store_event(session_factory, folder, json.dumps({**e, "sender_id": "s1"}).encode()) for e in chat.events)
+    added = sum(store_event(customer_store, folder, json.dumps({**e, "sender_id": "s1"}).encode()) for e in chat.events)
     assert added == len(fold_tracker("s1", chat.events, verify))
     assert store(session_factory, "s1", chat) == 0  # the tracker feed finds every key already there
-    assert store_event(session_factory, folder, b"not json") == 0
+    assert store_event(customer_store, folder, b"not json") == 0
     with session_factory() as session:
         fallback = session.scalars(select(AnalyticsEvent).where(AnalyticsEvent.kind == "fallback")).one()
     assert fallback.text == "do you price match"

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assistant.observe.broker_feed import consume
-from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store.db import open_store
 from assistant.store.models import AnalyticsEvent
 from tests.test_observe_analytics import SECRET, T0, ended_on_fallback
 from tests.test_web_gateway import web_settings
@@ -40,16 +40,14 @@ async def test_broker_events_are_stored_once(tmp_path: Path) -> None:
     suffix = secrets.token_hex(4)
     settings = replace(web_settings(tmp_path, "http://127.0.0.1:9"), store_secret=SECRET, rabbitmq_url=RABBITMQ_URL,
                        rabbitmq_exchange=f"observe-test-{suffix}", rabbitmq_analytics_queue=f"observe-test-{suffix}")
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine)
+    store = open_store(settings.database_url, migrate_first=True)
     stop = asyncio.Event()
-    consumer = asyncio.create_task(consume(settings, sessions, stop))
+    consumer = asyncio.create_task(consume(settings, store, stop))
     events = [{**event, "sender_id": "broker-shopper"} for event in ended_on_fallback(T0).events]
 
     def stored() -> int:
-        with sessions() as session:
-            return int(session.scalar(select(func.count(AnalyticsEvent.id))) or 0)
+        with store.unit_of_work() as uow:
+            return int(uow.session.scalar(select(func.count(AnalyticsEvent.id))) or 0)
 
     async def settle(expected: int) -> None:
         async with asyncio.timeout(60):
@@ -75,9 +73,9 @@ async def test_broker_events_are_stored_once(tmp_path: Path) -> None:
             while (await channel.declare_queue(settings.rabbitmq_analytics_queue, durable=True)).declaration_result.message_count:
                 await asyncio.sleep(0.2)
         assert stored() == 4
-        with sessions() as session:
-            kinds = list(session.scalars(select(AnalyticsEvent.kind).order_by(AnalyticsEvent.at)))
-            text = session.scalar(select(AnalyticsEvent.text).where(AnalyticsEvent.kind == "fallback"))
+        with store.unit_of_work() as uow:
+            kinds = list(uow.session.scalars(select(AnalyticsEvent.kind).order_by(AnalyticsEvent.at)))
+            text = uow.session.scalar(select(AnalyticsEvent.text).where(AnalyticsEvent.kind == "fallback"))
         assert kinds == ["conversation_start", "message", "message", "fallback"]
         assert text == "do you price match"
     finally:
@@ -87,4 +85,4 @@ async def test_broker_events_are_stored_once(tmp_path: Path) -> None:
         await channel.queue_delete(settings.rabbitmq_analytics_queue)
         await channel.exchange_delete(settings.rabbitmq_exchange)
         await connection.close()
-        engine.dispose()
+        store.close()

@@ -99,7 +99,7 @@ async def test_consent_changes_by_chat_reach_the_recommender(action_store: Setti
 
     def personalized() -> bool:
         with unit_of_work() as uow:
-            return recommender().recommend(uow.session, "tess", Request(k=5))[1]
+            return recommender().recommend(uow, "tess", Request(k=5))[1]
 
     assert personalized() is False  # never asked: history unused
     cases = [("you can use my history", [], True), ("stop using my history", [], False),

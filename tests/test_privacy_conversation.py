@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from assistant.identity import sign_customer_token
+from assistant.rasa_conversation import Conversation, texts
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import AuditLog, Cart, Customer, Event, Order, OrderItem, Product
-from tests.conversation import Conversation, texts
 
 pytestmark = pytest.mark.integration
 

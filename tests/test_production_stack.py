@@ -25,13 +25,13 @@ from sqlalchemy import select, text
 from assistant.identity import sign_customer_token
 from assistant.launcher import Ports, child_environment
 from assistant.production_plan import FrontPorts, ProductionStack, running_production
+from assistant.rasa_conversation import Conversation, product_ids, texts
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store.db import SchemaBehind, make_engine, require_current_schema
 from assistant.store.models import Customer
 from assistant.tracker_retention import prune_idle_guests
 from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, read_session, sender_for
 from tests.conftest import MODEL_PATH
-from tests.conversation import Conversation, product_ids, texts
 from tests.production_fixtures import fresh_database, production_env, production_settings, require  # noqa: F401
 from tests.test_conversations import is_hiking_footwear
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.recommend.artifacts import ModelCache
 from assistant.recommend.blend import DEFAULT_POLICY
@@ -27,7 +26,7 @@ from assistant.recommend.catalog import Catalog
 from assistant.recommend.engine import recommend_for_profile
 from assistant.recommend.profile import Profile
 from assistant.recommend.rules import Request
-from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store.db import Store, open_store
 from assistant.store.models import Customer, Order, OrderItem, utcnow
 from assistant.store.product_sync import sync_products
 from assistant.store.repositories.history import OrderLine
@@ -92,48 +91,43 @@ def test_a_stored_choice_this_code_does_not_know_is_not_trusted() -> None:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[sessionmaker[Session], Catalog, datetime]]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Catalog, datetime]]:
     """A migrated SQLite store holding the clear-winner history (orders placed up to now)."""
     root = tmp_path_factory.mktemp("calibration-store")
     url = f"sqlite:///{root / 'store.db'}"
-    migrate(url)
-    engine = make_engine(url)
     catalog = _catalog()
     now = utcnow()
-    try:
-        factory = make_session_factory(engine)
+    with open_store(url, migrate_first=True) as factory:
         catalog_path = root / "catalog.jsonl"
         catalog_path.write_text("".join(json.dumps(product) + "\n" for product in catalog.products))
-        with factory() as session:
-            sync_products(session, catalog_path)
+        with factory.unit_of_work() as uow:
+            sync_products(uow.session, catalog_path)
             orders: dict[int, Order] = {}
             for line in _history(big=100, small=20, now=now):
-                if session.get(Customer, line.customer_id) is None:
-                    session.add(Customer(id=line.customer_id, personalization_consent=True))
-                    session.flush()
+                if uow.session.get(Customer, line.customer_id) is None:
+                    uow.session.add(Customer(id=line.customer_id, personalization_consent=True))
+                    uow.session.flush()
                 if line.order_id not in orders:
                     orders[line.order_id] = Order(order_number=f"C-{line.order_id}", customer_id=line.customer_id,
                                                   status="delivered", placed_at=line.at, total=1.0, currency="USD")
-                    session.add(orders[line.order_id])
+                    uow.session.add(orders[line.order_id])
                 orders[line.order_id].items.append(OrderItem(product_id=line.product_id, quantity=1, unit_price=1.0))
-            session.commit()
+            uow.commit()
         yield factory, catalog, now
-    finally:
-        engine.dispose()
 
 
 def test_the_choice_round_trips_through_the_stored_tables_and_is_served(
-    store: tuple[sessionmaker[Session], Catalog, datetime], tmp_path: Path,
+    store: tuple[Store, Catalog, datetime], tmp_path: Path,
 ) -> None:
     factory, catalog, now = store
     directory = tmp_path / "recommend"
-    with factory() as session:
+    with factory.unit_of_work() as uow:
         first = ModelCache(directory)
         assert first.policy == DEFAULT_POLICY  # nothing trained yet
-        model = first.get(session, catalog, wait=True)
+        model = first.get(uow, catalog, wait=True)
         assert first.policy.backbone == "affinity"
         again = ModelCache(directory)  # another process: reads the stored tables and their calibration
-        again.get(session, catalog)
+        again.get(uow, catalog)
         assert not again.retraining
         assert again.policy == first.policy
     # served: a small department's shopper is offered their own department's products, with true reasons
@@ -147,15 +141,15 @@ def test_the_choice_round_trips_through_the_stored_tables_and_is_served(
 
 
 def test_a_failed_calibration_still_swaps_in_the_new_tables_with_the_default(
-    store: tuple[sessionmaker[Session], Catalog, datetime], tmp_path: Path,
+    store: tuple[Store, Catalog, datetime], tmp_path: Path,
 ) -> None:
     factory, catalog, _ = store
 
     def broken(lines: list[OrderLine], catalog: Catalog, as_of: datetime) -> dict[str, Any]:
         raise RuntimeError("calibration broke")
 
-    with factory() as session:
+    with factory.unit_of_work() as uow:
         cache = ModelCache(tmp_path / "recommend", calibrator=broken)
-        model = cache.get(session, catalog, wait=True)
+        model = cache.get(uow, catalog, wait=True)
     assert model.buyers.sum() > 0
     assert cache.policy == DEFAULT_POLICY

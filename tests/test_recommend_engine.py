@@ -70,7 +70,8 @@ def store() -> tuple[Catalog, Model]:
 
 def _shopper(lines: list[tuple[str, int]], views: tuple[str, ...] = ()) -> Profile:
     """A consenting shopper who bought ``(product, days ago)``, one order each."""
-    bought = [OrderLine("me", 10_000 + n, pid, NOW - timedelta(days=ago)) for n, (pid, ago) in enumerate(sorted(lines, key=lambda x: -x[1]))]
+    oldest_first = sorted(lines, key=lambda x: -x[1])
+    bought = [OrderLine("me", 10_000 + n, pid, NOW - timedelta(days=ago)) for n, (pid, ago) in enumerate(oldest_first)]
     interests = [Interest(pid, "view", NOW - timedelta(hours=n + 1)) for n, pid in enumerate(views)]
     return Profile(NOW, "me", bought, interests, personalized=True)
 

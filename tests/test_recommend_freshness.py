@@ -22,7 +22,7 @@ from assistant import cli
 from assistant.recommend.catalog import Catalog
 from assistant.recommend.model import Model, train
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
-from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store.db import open_store
 from assistant.store.models import Customer, Order, OrderItem, utcnow
 from assistant.store.product_sync import sync_products
 from assistant.store.repositories.history import OrderLine
@@ -44,17 +44,12 @@ def shop(action_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     shutil.copytree(action_store.index_dir, root / "index")
     shutil.copy(action_store.catalog_path, root / "catalog.jsonl")
     settings = load_settings(root, env={**SECRETS, "SHOP_POLICY_FILE": str(PROJECT_ROOT / "store_policy.yml")})
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            sync_products(session, settings.catalog_path)
-            session.add(Customer(id="fan", email="fan@example.com", personalization_consent=True))
-            for n, basket in enumerate(FAN_ORDERS):
-                session.add(_order(f"F-{n}", "fan", basket, utcnow() - timedelta(days=40 - 10 * n)))
-            session.commit()
-    finally:
-        engine.dispose()
+    with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
+        sync_products(uow.session, settings.catalog_path)
+        uow.session.add(Customer(id="fan", email="fan@example.com", personalization_consent=True))
+        for n, basket in enumerate(FAN_ORDERS):
+            uow.session.add(_order(f"F-{n}", "fan", basket, utcnow() - timedelta(days=40 - 10 * n)))
+        uow.commit()
     use_settings(settings)
     yield settings
     use_settings(action_store)
@@ -87,10 +82,10 @@ async def test_a_retrain_in_progress_never_blocks_a_chat_turn(shop: Settings) ->
     started, gate = threading.Event(), threading.Event()
     served = recommender()
     catalog = served.catalog
-    engine = make_engine(shop.database_url)
+    store = open_store(shop.database_url)
     try:
-        with make_session_factory(engine)() as session:
-            previous = served.models.get(session, catalog, wait=True)
+        with store.unit_of_work() as uow:
+            previous = served.models.get(uow, catalog, wait=True)
 
             def slow_train(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime) -> Model:
                 model = train(lines, catalog, as_of)
@@ -103,17 +98,17 @@ async def test_a_retrain_in_progress_never_blocks_a_chat_turn(shop: Settings) ->
             served.models.trainer = slow_train
             served.models.refresh_seconds = 0.0
             served.models._checked = 0.0  # look at the orders now, as after CHECK_SECONDS
-            session.add(_order("F-new", "fan", ["S007"], utcnow()))
-            session.commit()
+            uow.session.add(_order("F-new", "fan", ["S007"], utcnow()))
+            uow.commit()
             cards = await _cards(shop)  # finds the tables stale: starts the retrain, answers at once
             events.append("chat turn answered")
-            assert served.models.get(session, catalog) is previous  # served from the previous tables meanwhile
+            assert served.models.get(uow, catalog) is previous  # served from the previous tables meanwhile
             started.wait(timeout=120)
             gate.set()
             served.models.join(timeout=120)
-            assert served.models.get(session, catalog) is not previous  # and the new ones once trained
+            assert served.models.get(uow, catalog) is not previous  # and the new ones once trained
     finally:
         gate.set()
-        engine.dispose()
+        store.close()
     assert len(cards) == 5
     assert "retrain started" in events and events.index("chat turn answered") < events.index("retrain finished"), events

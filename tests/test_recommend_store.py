@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant import cli
 from assistant.recommend import Recommender, Request
 from assistant.recommend.artifacts import META
 from assistant.recommend.engine import ARTIFACTS_DIR
 from assistant.settings import Settings, load_settings
-from assistant.store.db import make_engine, make_session_factory, migrate
+from assistant.store.db import Store, open_store
 from assistant.store.models import Customer, Order, OrderItem, utcnow
 from assistant.store.product_sync import sync_products
 from catalog_index.search import CatalogSearcher
@@ -30,21 +30,21 @@ THEIR_ORDERS = [["B001", "T001"], ["J004"], ["K001"]]
 OTHERS = [["B001", "T007"], ["B001", "T007", "K002"], ["T001", "T006"], ["T001", "T006", "T008"], ["J004", "J002"]]
 
 
-def _seed(factory: sessionmaker[Session]) -> None:
+def _seed(factory: Store) -> None:
     now = utcnow()
-    with factory() as session:
+    with factory.unit_of_work() as uow:
         number = 0
         owners = [(cid, consent, THEIR_ORDERS) for cid, consent in TWINS.items()]
         owners += [(f"other{n}", True, [basket]) for n, basket in enumerate(OTHERS)]
         for customer_id, consent, baskets in owners:
-            session.add(Customer(id=customer_id, personalization_consent=consent))
+            uow.session.add(Customer(id=customer_id, personalization_consent=consent))
             for age, basket in enumerate(baskets):
                 number += 1
                 order = Order(order_number=f"R-{number}", customer_id=customer_id, status="delivered",
                               placed_at=now - timedelta(days=30 - age * 5), total=1.0, currency="USD")
                 order.items = [OrderItem(product_id=pid, quantity=1, unit_price=1.0) for pid in basket]
-                session.add(order)
-        session.commit()
+                uow.session.add(order)
+        uow.commit()
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +53,11 @@ def store(action_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> S
     shutil.copytree(action_store.index_dir, root / "index")
     shutil.copy(action_store.catalog_path, root / "catalog.jsonl")
     settings = load_settings(root, env=SECRETS)
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
-        with factory() as session:
-            sync_products(session, settings.catalog_path)
-            session.commit()
-        _seed(factory)
-    finally:
-        engine.dispose()
+    with open_store(settings.database_url, migrate_first=True) as opened:
+        with opened.unit_of_work() as uow:
+            sync_products(uow.session, settings.catalog_path)
+            uow.commit()
+        _seed(opened)
     return settings
 
 
@@ -76,22 +71,21 @@ def _recommender(store: Settings, searcher: CatalogSearcher, wait: bool = True) 
 
 
 @pytest.fixture(scope="module")
-def sessions(store: Settings) -> sessionmaker[Session]:
-    engine = make_engine(store.database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
+def sessions(store: Settings) -> Iterator[Store]:
+    with open_store(store.database_url) as opened:
+        yield opened
 
 
 def _ids(items: list) -> list[str]:  # type: ignore[type-arg]
     return [item.product["id"] for item in items]
 
 
-def test_without_a_yes_no_history_is_used(store: Settings, searcher: CatalogSearcher, sessions: sessionmaker[Session]) -> None:
+def test_without_a_yes_no_history_is_used(store: Settings, searcher: CatalogSearcher, sessions: Store) -> None:
     recommender = _recommender(store, searcher)
     request = Request(k=8)
-    with sessions() as session:
-        anonymous, anonymous_personal = recommender.recommend(session, None, request)
-        results = {cid: recommender.recommend(session, cid, request) for cid in TWINS}
+    with sessions.unit_of_work() as uow:
+        anonymous, anonymous_personal = recommender.recommend(uow, None, request)
+        results = {cid: recommender.recommend(uow, cid, request) for cid in TWINS}
     assert not anonymous_personal
     assert results["yes"][1] and _ids(results["yes"][0]) != _ids(anonymous)
     for refusing in ("no", "unasked"):
@@ -101,10 +95,10 @@ def test_without_a_yes_no_history_is_used(store: Settings, searcher: CatalogSear
         assert [item.reason for item in items] == [item.reason for item in anonymous]
 
 
-def test_reasons_name_what_the_consenting_customer_bought(store: Settings, searcher: CatalogSearcher, sessions: sessionmaker[Session]) -> None:
+def test_reasons_name_what_the_consenting_customer_bought(store: Settings, searcher: CatalogSearcher, sessions: Store) -> None:
     recommender = _recommender(store, searcher)
-    with sessions() as session:
-        items, _ = recommender.recommend(session, "yes", Request(k=8))
+    with sessions.unit_of_work() as uow:
+        items, _ = recommender.recommend(uow, "yes", Request(k=8))
     catalog = recommender.catalog
     owned = {pid for basket in THEIR_ORDERS for pid in basket}
     bought = [catalog.get(pid) for pid in owned]
@@ -125,27 +119,27 @@ def test_reasons_name_what_the_consenting_customer_bought(store: Settings, searc
 
 
 def test_trained_tables_are_cached_and_retrained_in_the_background_when_orders_change(
-    store: Settings, searcher: CatalogSearcher, sessions: sessionmaker[Session]
+    store: Settings, searcher: CatalogSearcher, sessions: Store
 ) -> None:
     recommender = _recommender(store, searcher)
     catalog = recommender.catalog
-    with sessions() as session:
-        first = recommender.models.get(session, catalog, wait=True)
-        assert recommender.models.get(session, catalog) is first
+    with sessions.unit_of_work() as uow:
+        first = recommender.models.get(uow, catalog, wait=True)
+        assert recommender.models.get(uow, catalog) is first
     meta = json.loads((store.data_dir / "recommend" / META).read_text())
     reloaded = _recommender(store, searcher, wait=False)  # another process: a server
     reloaded.models.refresh_seconds = 0.0
     row = catalog.row_of["S007"]
-    with sessions() as session:
-        assert reloaded.models.get(session, catalog).buyers.tolist() == first.buyers.tolist()
-        session.add(Order(order_number="R-new", customer_id="other0", status="paid", placed_at=utcnow(), total=1.0,
+    with sessions.unit_of_work() as uow:
+        assert reloaded.models.get(uow, catalog).buyers.tolist() == first.buyers.tolist()
+        uow.session.add(Order(order_number="R-new", customer_id="other0", status="paid", placed_at=utcnow(), total=1.0,
                           items=[OrderItem(product_id="S007", quantity=1, unit_price=1.0)]))
-        session.commit()
-        served = reloaded.models.get(session, catalog)  # stale now: answered from the previous tables ...
+        uow.commit()
+        served = reloaded.models.get(uow, catalog)  # stale now: answered from the previous tables ...
     assert served.buyers[row] == first.buyers[row]
     reloaded.models.join(timeout=120)  # ... while the retrain runs in its thread
-    with sessions() as session:
-        fresh = reloaded.models.get(session, catalog)
+    with sessions.unit_of_work() as uow:
+        fresh = reloaded.models.get(uow, catalog)
     assert fresh.buyers[row] == first.buyers[row] + 1
     assert json.loads((store.data_dir / "recommend" / META).read_text())["fingerprint"] != meta["fingerprint"]
 

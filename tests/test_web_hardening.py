@@ -259,12 +259,11 @@ def test_demo_binds_to_loopback(host: str) -> None:
 
 async def test_a_flood_of_guest_requests_does_not_hide_a_customer(client: TestClient) -> None:
     """Issue #12 item 5: the console lists 200; a customer's request shows even behind 250 guests'."""
-    from assistant.store.db import UnitOfWork
     from assistant.store.models import HandoffRequest
     from assistant.web.keys import STORE
     from assistant.web.live.keys import HANDOFFS
 
-    with UnitOfWork(client.app[STORE]) as uow:
+    with client.app[STORE].unit_of_work() as uow:
         uow.customers.upsert("C-flooded", email="flooded@example.com")
         uow.session.add_all(HandoffRequest(sender_id=f"web-flood-{n}", channel="gateway") for n in range(250))
         uow.session.add(HandoffRequest(sender_id="web-customer-C-flooded", customer_id="C-flooded", channel="gateway"))

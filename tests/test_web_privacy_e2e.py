@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import select
 
 from assistant.identity import sign_customer_token
+from assistant.rasa_conversation import Conversation
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import AuditLog, HandoffRequest, Order, OrderItem, Product
 from assistant.web.sessions import SESSION_COOKIE, read_session, sender_for
 from tests.agent_console import AgentClient, create_agent
-from tests.conversation import Conversation
 
 TEXT_GUARD = "\u2060"  # rasa_addons.gateway_channel.TEXT_GUARD (that module needs Rasa's Python)
 # (A typed "/search_products{...}" is neutralized the same way; it is left out because its

@@ -17,12 +17,18 @@ from tests.test_web_gateway import FakeRasa, fake_rasa, gateway, web_settings
 __all__ = ["fake_rasa"]  # the fixture, imported for use here
 
 PRODUCTS = [
-    {"id": "P1", "title": "Red running shoes", "category": "shoes", "subcategory": "running shoes", "color": "red", "price": 69.0, "brand": "Nike"},
-    {"id": "P2", "title": "Red running shoes deluxe", "category": "shoes", "subcategory": "running shoes", "color": "red", "price": 149.0, "brand": "Nike"},
-    {"id": "P3", "title": "Blue running shoes", "category": "shoes", "subcategory": "running shoes", "color": "blue", "price": 59.0, "brand": "Adidas"},
-    {"id": "P4", "title": "Wool winter scarf", "category": "accessories", "subcategory": "scarves", "color": "grey", "price": 25.0, "brand": "Acme"},
-    {"id": "P5", "title": "Leather hiking boots", "category": "shoes", "subcategory": "boots", "color": "brown", "price": 120.0, "brand": "Acme"},
-    {"id": "P6", "title": "Cotton t-shirt", "category": "clothing", "subcategory": "t-shirts", "color": "white", "price": 15.0, "brand": "Acme"},
+    {"id": "P1", "title": "Red running shoes", "category": "shoes",
+     "subcategory": "running shoes", "color": "red", "price": 69.0, "brand": "Nike"},
+    {"id": "P2", "title": "Red running shoes deluxe", "category": "shoes",
+     "subcategory": "running shoes", "color": "red", "price": 149.0, "brand": "Nike"},
+    {"id": "P3", "title": "Blue running shoes", "category": "shoes",
+     "subcategory": "running shoes", "color": "blue", "price": 59.0, "brand": "Adidas"},
+    {"id": "P4", "title": "Wool winter scarf", "category": "accessories",
+     "subcategory": "scarves", "color": "grey", "price": 25.0, "brand": "Acme"},
+    {"id": "P5", "title": "Leather hiking boots", "category": "shoes",
+     "subcategory": "boots", "color": "brown", "price": 120.0, "brand": "Acme"},
+    {"id": "P6", "title": "Cotton t-shirt", "category": "clothing",
+     "subcategory": "t-shirts", "color": "white", "price": 15.0, "brand": "Acme"},
 ]
 
 

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from assistant.rasa_api import RasaApiError, trigger_intent
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork
+from assistant.store.db import Store
 
 log = logging.getLogger(__name__)
 NOTICE_INTENT = "store_update"
 
 
-def tell_waiting(settings: Settings, factory: sessionmaker[Session]) -> int:
+def tell_waiting(settings: Settings, store: Store) -> int:
     """Inject ``store_update`` into every conversation with untold notices; returns how many were reached."""
-    with UnitOfWork(factory) as uow:
+    with store.unit_of_work() as uow:
         recipients = uow.notices.recipients_waiting()
         for recipient in recipients:
             uow.notices.count_attempt(recipient)

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from assistant.store.models import OUTBOX_KINDS, BackendOutboxRow, utcnow
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
-    from assistant.store.db import UnitOfWork
+    from assistant.store.db import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class OutboxDeliverer:
 
     def __init__(
         self,
-        session_factory: sessionmaker[Session],
+        store: Store,
         transport: Transport,
         *,
         base_delay: float = 2.0,
@@ -155,7 +155,7 @@ class OutboxDeliverer:
         lease_seconds: float = 60.0,
         batch_size: int = 100,
     ) -> None:
-        self.session_factory = session_factory
+        self.store = store
         self.transport = transport
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -164,8 +164,8 @@ class OutboxDeliverer:
 
     def _due(self, now: datetime) -> list[BackendOutboxRow]:
         """The entries that may be sent now: due, and the oldest pending one of their order."""
-        with self.session_factory() as session:
-            pending = list(session.scalars(
+        with self.store.unit_of_work() as uow:
+            pending = list(uow.session.scalars(
                 select(BackendOutboxRow)
                 .where(BackendOutboxRow.delivered_at.is_(None), BackendOutboxRow.failed_at.is_(None))
                 .order_by(BackendOutboxRow.id)
@@ -184,8 +184,8 @@ class OutboxDeliverer:
 
     def _claim(self, row: BackendOutboxRow, now: datetime) -> OutboxEntry | None:
         """Take the entry for one attempt (compare-and-set on its attempt counter), or None if another runner did."""
-        with self.session_factory() as session:
-            result = session.execute(
+        with self.store.unit_of_work() as uow:
+            result = uow.session.execute(
                 update(BackendOutboxRow)
                 .where(
                     BackendOutboxRow.id == row.id,
@@ -195,7 +195,7 @@ class OutboxDeliverer:
                 )
                 .values(attempts=row.attempts + 1, next_attempt_at=now + timedelta(seconds=self.lease_seconds))
             )
-            session.commit()
+            uow.commit()
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return None
         return OutboxEntry(
@@ -204,9 +204,9 @@ class OutboxDeliverer:
         )
 
     def _record(self, entry: OutboxEntry, **values: Any) -> None:
-        with self.session_factory() as session:
-            session.execute(update(BackendOutboxRow).where(BackendOutboxRow.id == entry.id).values(**values))
-            session.commit()
+        with self.store.unit_of_work() as uow:
+            uow.session.execute(update(BackendOutboxRow).where(BackendOutboxRow.id == entry.id).values(**values))
+            uow.commit()
 
     async def run_once(self) -> DeliveryReport:
         """One pass over what is due; entries of one order go one at a time, so at most one per order per pass."""

@@ -11,7 +11,6 @@ import sys
 
 from assistant.cli.common import Subparsers, add_command, add_group
 from assistant.settings import Settings
-from assistant.store_steps import open_store
 
 
 def _new_password(args: argparse.Namespace) -> str | None:
@@ -30,12 +29,13 @@ def _new_password(args: argparse.Namespace) -> str | None:
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     """Create a console account; the password comes from stdin or a prompt, never argv."""
     from assistant.agents import AccountError, add_agent
+    from assistant.store.db import open_store
 
     password = _new_password(args)
     if password is None:
         return 1
     try:
-        with open_store(settings) as uow:
+        with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
             agent = add_agent(uow.session, args.username, password, args.role, args.display_name)
             uow.commit()
             print(f"agent {agent.username} ({agent.role}, shown to shoppers as {agent.display_name!r}) created")
@@ -48,12 +48,13 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_change(settings: Settings, args: argparse.Namespace) -> int:
     """``agents disable|enable|remove|reset-password USERNAME``: sessions of the account end at once."""
     from assistant.agents import AccountError, remove_agent, reset_password, set_disabled
+    from assistant.store.db import open_store
 
     password = _new_password(args) if args.agents_command == "reset-password" else ""
     if password is None:
         return 1
     try:
-        with open_store(settings) as uow:
+        with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
             if args.agents_command == "remove":
                 remove_agent(uow.session, args.username)
             elif args.agents_command == "reset-password":

@@ -19,7 +19,6 @@ from typing import Any
 
 from assistant.cli.common import Subparsers, add_command, add_group
 from assistant.settings import Settings
-from assistant.store_steps import open_store
 
 DURATION = re.compile(r"(\d+)([dhm])")
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -59,10 +58,11 @@ def csv_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.observe.report import build_report
     from assistant.observe.unanswered import catalog_encoder
+    from assistant.store.db import open_store
 
     now = datetime.now(UTC)
     since = parse_since(args.since, now)
-    with open_store(settings) as uow:
+    with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
         embed = None if args.exact_wording else catalog_encoder(settings.embedding)
         report = build_report(uow.session, since, now, channel=args.channel, embed=embed, top=args.top)
     if args.csv:
@@ -76,14 +76,11 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.observe.tracker_feed import ingest_trackers
-    from assistant.store.db import make_engine, make_session_factory, prepare_schema
+    from assistant.store.db import open_store, prepare_schema
 
     prepare_schema(settings.database_url, settings.profile)
-    engine = make_engine(settings.database_url)
-    try:
-        report = ingest_trackers(settings, make_session_factory(engine), limit=args.limit)
-    finally:
-        engine.dispose()
+    with open_store(settings.database_url) as store:
+        report = ingest_trackers(settings, store, limit=args.limit)
     print(report.summary())
     return 1 if report.failed else 0
 

@@ -6,18 +6,21 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from assistant.cli.common import Subparsers, add_command, add_group
 from assistant.settings import Settings
 
+if TYPE_CHECKING:
+    from assistant.store.db import Store
 
-def _factory(settings: Settings) -> Any:
-    from assistant.store.db import make_engine, make_session_factory, prepare_schema
+
+def _store(settings: Settings) -> Store:
+    """The customer store, its schema checked (production) or migrated (demo) first."""
+    from assistant.store.db import open_store, prepare_schema
 
     prepare_schema(settings.database_url, settings.profile)
-    engine = make_engine(settings.database_url)
-    return engine, make_session_factory(engine)
+    return open_store(settings.database_url)
 
 
 def cmd_backend_deliver(settings: Settings, args: argparse.Namespace) -> int:
@@ -30,40 +33,33 @@ def cmd_backend_deliver(settings: Settings, args: argparse.Namespace) -> int:
         print("error: set SHOP_BACKEND_WEBHOOK_URL (and SHOP_WEBHOOK_SECRET), or SHOP_BACKEND to a platform",
               file=sys.stderr)
         return 2
-    engine, factory = _factory(settings)
+    with _store(settings) as store:
 
-    async def once() -> int:
-        async with aiohttp.ClientSession() as http:
-            report = await backend_pass(settings, factory, make_deliverer(settings, factory, http))
-        print(report.summary())
-        return 1 if report.failed else 0
+        async def once() -> int:
+            async with aiohttp.ClientSession() as http:
+                report = await backend_pass(settings, store, make_deliverer(settings, store, http))
+            print(report.summary())
+            return 1 if report.failed else 0
 
-    try:
         if args.once:
             return asyncio.run(once())
         try:
-            asyncio.run(run_backend_loop(settings, factory, max(1.0, settings.backend_interval_seconds)))
+            asyncio.run(run_backend_loop(settings, store, max(1.0, settings.backend_interval_seconds)))
         except KeyboardInterrupt:
             return 0
         return 0
-    finally:
-        engine.dispose()
 
 
 def cmd_backend_pending(settings: Settings, args: argparse.Namespace) -> int:
     """List the requests the store has not taken yet (waiting, or refused for good)."""
     from assistant.backend.outbox import pending_entries
 
-    engine, factory = _factory(settings)
-    try:
-        with factory() as session:
-            rows = [{"id": row.idempotency_key, "kind": row.kind, "order_id": row.order_id,
-                     "created_at": row.created_at.isoformat(), "attempts": row.attempts,
-                     "next_attempt_at": row.next_attempt_at.isoformat(),
-                     "state": "refused" if row.failed_at else "waiting", "last_error": row.last_error}
-                    for row in pending_entries(session)]
-    finally:
-        engine.dispose()
+    with _store(settings) as store, store.unit_of_work() as uow:
+        rows = [{"id": row.idempotency_key, "kind": row.kind, "order_id": row.order_id,
+                 "created_at": row.created_at.isoformat(), "attempts": row.attempts,
+                 "next_attempt_at": row.next_attempt_at.isoformat(),
+                 "state": "refused" if row.failed_at else "waiting", "last_error": row.last_error}
+                for row in pending_entries(uow.session)]
     if args.json:
         for row in rows:
             print(json.dumps(row))

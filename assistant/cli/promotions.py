@@ -8,7 +8,6 @@ from datetime import datetime
 
 from assistant.cli.common import Subparsers, add_command, add_group, print_json
 from assistant.settings import Settings
-from assistant.store_steps import open_store
 
 
 def _date_time(text: str) -> datetime:
@@ -24,9 +23,11 @@ def _date_time(text: str) -> datetime:
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
+    from assistant.store.db import open_store
+
     scope = "category" if args.category else "product" if args.product else "store"
     try:
-        with open_store(settings) as uow:
+        with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
             promotion = uow.promotions.add(
                 args.code,
                 args.title,
@@ -52,7 +53,9 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
-    with open_store(settings) as uow:
+    from assistant.store.db import open_store
+
+    with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
         promotions = uow.promotions.active() if args.active else uow.promotions.all()
     columns = (
         "code",

@@ -24,16 +24,14 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
     if not customers:
         raise UserError(f"no customer ids in {args.customers}", "write one customer id per line")
     from assistant.recommend import Recommender, Request  # after the checks: loading the recommender takes seconds
-    from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+    from assistant.store.db import open_store
 
     recommender = Recommender.for_settings(settings)
     request = Request(k=args.k, max_price=args.max_price)
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
+    with open_store(settings.database_url) as store:
         for customer_id in customers:
-            with UnitOfWork(factory) as uow:
-                items, personal = recommender.recommend(uow.session, customer_id, request)
+            with store.unit_of_work() as uow:
+                items, personal = recommender.recommend(uow, customer_id, request)
             print_json(
                 {
                     "customer": customer_id,
@@ -43,8 +41,6 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
                     ],
                 }
             )
-    finally:
-        engine.dispose()
     return 0
 
 

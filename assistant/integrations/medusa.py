@@ -113,7 +113,7 @@ class Medusa:
     def _row(item: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
         options = {(option.get("option") or {}).get("title", "").lower(): option["value"]
                    for option in variant.get("options") or []}
-        price = next(iter(variant.get("prices") or []), {})
+        price: dict[str, Any] = next(iter(variant.get("prices") or []), {})
         categories = [category["name"] for category in item.get("categories") or []]
         single = len(item.get("variants") or []) == 1
         return {

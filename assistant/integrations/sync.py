@@ -29,7 +29,7 @@ from assistant.integrations import open_platform
 from assistant.integrations.base import Platform, SyncedOrder, parse_iso
 from assistant.integrations.updates import apply_status
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
+from assistant.store.db import UnitOfWork, migrate, open_store
 from assistant.store.history_import import ImportReport, import_order_records
 from assistant.store.models import Order, PlatformOrder, SyncCursor, utcnow
 from assistant.store.product_sync import mirror_products, withdraw_products
@@ -200,28 +200,26 @@ async def run_sync(settings: Settings, name: str, *, since: str | None = None, f
                    progress: bool = True) -> SyncReport:
     """One sync of ``name``; raises ``PlatformError`` (one line) when the platform cannot be read."""
     platform = open_platform(name, settings)  # a missing credential is said before anything is touched
-    engine = make_engine(settings.database_url)
     report = SyncReport(platform=name)
     try:
         await asyncio.to_thread(migrate, settings.database_url)
-        factory = make_session_factory(engine)
-        with factory() as session:
-            stored = stored_cursors(session, name)
-        start = {resource: None if full else (cursor_text(since) if since else stored.get(resource))
-                 for resource in RESOURCES}
-        report.since = start
-        products, withdrawn, products_cursor = await fetch_products(platform, start["products"], report, progress)
-        orders = await fetch_orders(platform, start["orders"], progress)
-        report.orders_read = len(orders)
-        gone = await asyncio.to_thread(update_catalog, settings, name, products, withdrawn, full, report)
-        report.cursors = {
-            "products": newest(stored.get("products"), products_cursor),
-            "orders": newest(stored.get("orders"), *(order.updated_at for order in orders)),
-        }
-        with UnitOfWork(factory) as uow:
-            report.orders, report.notices = write_store(uow, name, products, gone, orders, report.cursors)
-            uow.commit()
+        with open_store(settings.database_url) as store:
+            with store.unit_of_work() as uow:
+                stored = stored_cursors(uow.session, name)
+            start = {resource: None if full else (cursor_text(since) if since else stored.get(resource))
+                     for resource in RESOURCES}
+            report.since = start
+            products, withdrawn, products_cursor = await fetch_products(platform, start["products"], report, progress)
+            orders = await fetch_orders(platform, start["orders"], progress)
+            report.orders_read = len(orders)
+            gone = await asyncio.to_thread(update_catalog, settings, name, products, withdrawn, full, report)
+            report.cursors = {
+                "products": newest(stored.get("products"), products_cursor),
+                "orders": newest(stored.get("orders"), *(order.updated_at for order in orders)),
+            }
+            with store.unit_of_work() as uow:
+                report.orders, report.notices = write_store(uow, name, products, gone, orders, report.cursors)
+                uow.commit()
     finally:
         await platform.close()
-        engine.dispose()
     return report

@@ -23,7 +23,7 @@ from assistant.backend.outbox import DeliveryFailed, OutboxEntry
 from assistant.integrations import open_platform
 from assistant.integrations.base import Platform, PlatformError
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.db import open_store
 from assistant.store.models import PlatformOrder, utcnow
 
 HANDLED_KINDS = ("cancellation_requested", "return_requested")
@@ -31,26 +31,17 @@ HANDLED_KINDS = ("cancellation_requested", "return_requested")
 
 def external_order_id(database_url: str, platform: str, order_number: str) -> str | None:
     """The platform's id of one of our orders, as the last sync recorded it."""
-    engine = make_engine(database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            return session.scalar(select(PlatformOrder.external_id).where(
-                PlatformOrder.platform == platform, PlatformOrder.order_number == order_number))
-    finally:
-        engine.dispose()
+    with open_store(database_url) as store, store.unit_of_work() as uow:
+        return uow.session.scalar(select(PlatformOrder.external_id).where(
+            PlatformOrder.platform == platform, PlatformOrder.order_number == order_number))
 
 
 def record_refusal(database_url: str, order_number: str, reason: str) -> None:
     """The platform said no to a cancellation: the same ``cancellation_refused`` update a store sends to /api/events."""
-    engine = make_engine(database_url)
-    try:
-        with UnitOfWork(make_session_factory(engine)) as uow:
-            update = parse_update({"type": "cancellation_refused", "order_number": order_number, "reason": reason},
-                                  utcnow())
-            UpdateApplier(uow).apply(update)
-            uow.commit()
-    finally:
-        engine.dispose()
+    with open_store(database_url) as store, store.unit_of_work() as uow:
+        update = parse_update({"type": "cancellation_refused", "order_number": order_number, "reason": reason}, utcnow())
+        UpdateApplier(uow).apply(update)
+        uow.commit()
 
 
 class PlatformTransport:

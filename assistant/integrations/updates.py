@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from assistant.backend.inbound import UpdateApplier, parse_update
 from assistant.integrations.base import OrderUpdate
-from assistant.store.db import UnitOfWork
+from assistant.store.db import Store, UnitOfWork
 from assistant.store.models import CANCELLATION_REQUESTED, Order, PlatformOrder, utcnow
 
 NOT_A_REFUSAL = frozenset({"placed", "paid"})
@@ -54,9 +54,9 @@ def imported_order(session: Session, platform: str, external_id: str) -> str | N
         PlatformOrder.platform == platform, PlatformOrder.external_id == external_id))
 
 
-def apply_webhook_update(sessions: sessionmaker[Session], update: OrderUpdate) -> Applied | None:
+def apply_webhook_update(store: Store, update: OrderUpdate) -> Applied | None:
     """One verified webhook's update in its own transaction; ``None`` for an order never imported."""
-    with UnitOfWork(sessions) as uow:
+    with store.unit_of_work() as uow:
         number = imported_order(uow.session, update.platform, update.external_id)
         order = uow.orders.by_number(number) if number else None
         if order is None:

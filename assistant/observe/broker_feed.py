@@ -19,13 +19,11 @@ from collections import OrderedDict
 from typing import Any
 
 import aio_pika
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.observe.fold import Context, Verify, fold_event
 from assistant.observe.tracker_feed import token_verifier
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory, migrate
-from assistant.store.repositories.analytics import AnalyticsRepository
+from assistant.store.db import Store, open_store
 
 log = logging.getLogger(__name__)
 REMEMBERED_CONVERSATIONS = 10_000
@@ -48,7 +46,7 @@ class EventFolder:
         return context
 
 
-def store_event(sessions: sessionmaker[Session], folder: EventFolder, body: bytes) -> int:
+def store_event(store: Store, folder: EventFolder, body: bytes) -> int:
     """Fold and store one broker message; 0 for an event that is no fact or is not an event at all."""
     try:
         event: Any = json.loads(body)
@@ -61,13 +59,13 @@ def store_event(sessions: sessionmaker[Session], folder: EventFolder, body: byte
     fact = fold_event(event, folder.context(event["sender_id"]), folder.verify)
     if fact is None:
         return 0
-    with UnitOfWork(sessions) as uow:
-        added = AnalyticsRepository(uow.session).add([fact])
+    with store.unit_of_work() as uow:
+        added = uow.analytics.add([fact])
         uow.commit()
     return added
 
 
-async def consume(settings: Settings, sessions: sessionmaker[Session], stop: asyncio.Event) -> None:
+async def consume(settings: Settings, store: Store, stop: asyncio.Event) -> None:
     """Consume until ``stop`` is set; the queue is declared durable and bound to Rasa's exchange."""
     folder = EventFolder(token_verifier(settings))
     connection = await aio_pika.connect_robust(settings.rabbitmq_url)
@@ -83,7 +81,7 @@ async def consume(settings: Settings, sessions: sessionmaker[Session], stop: asy
             async with queue.iterator() as messages:
                 async for message in messages:
                     try:
-                        await asyncio.to_thread(store_event, sessions, folder, message.body)
+                        await asyncio.to_thread(store_event, store, folder, message.body)
                     except Exception:
                         log.exception("analytics: storing a broker event failed; it goes back to the queue")
                         await message.nack(requeue=True)
@@ -103,9 +101,5 @@ async def consume(settings: Settings, sessions: sessionmaker[Session], stop: asy
 
 async def consume_forever(settings: Settings) -> None:
     """``shop-assistant analytics consume``: migrate, then consume until interrupted."""
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        await consume(settings, make_session_factory(engine), asyncio.Event())
-    finally:
-        engine.dispose()
+    with open_store(settings.database_url, migrate_first=True) as store:
+        await consume(settings, store, asyncio.Event())

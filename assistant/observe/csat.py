@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.json_fields import object_at
+
 CSAT_INTENT = "rate_service"
 QUESTION = "How did we do? Rate this conversation from 1 (very poor) to 5 (excellent). You can add a comment after the number."
 LABELS = {1: "very poor", 2: "poor", 3: "okay", 4: "good", 5: "excellent"}
@@ -26,7 +28,7 @@ def csat_buttons() -> list[dict[str, str]]:
 
 def asks_csat(event: dict[str, Any]) -> bool:
     """Whether a tracker event is the CSAT question (a bot message offering the rating buttons)."""
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    data = object_at(event, "data")
     buttons = data.get("buttons") if isinstance(data, dict) else None
     return event.get("event") == "bot" and any(
         isinstance(b, dict) and str(b.get("payload", "")).startswith(f"/{CSAT_INTENT}") for b in buttons or []

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from assistant.json_fields import object_at
 from assistant.observe.csat import channel_name
 
 PROACTIVE_INTENTS = frozenset({"cart_reminder", "alert_fired"})
@@ -86,7 +87,7 @@ def _ids(items: Any, key: str) -> list[str]:
 
 
 def _user(event: dict[str, Any], context: Context, verify: Verify) -> tuple[str, dict[str, Any]]:
-    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    metadata = object_at(event, "metadata")
     channel = metadata.get("channel") or event.get("input_channel")
     if isinstance(channel, str) and channel:
         context.channel = channel_name(channel)
@@ -117,8 +118,8 @@ def _classify(event: dict[str, Any], context: Context, verify: Verify) -> tuple[
     if kind == "slot" and event.get("name") == "last_results" and event.get("value") == []:
         return "search_zero", {"text": context.last_text}
     if kind == "bot":
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        custom = data.get("custom") if isinstance(data.get("custom"), dict) else {}
+        data = object_at(event, "data")
+        custom = object_at(data, "custom")
         if custom.get("type") == "products":
             source = "recommend" if custom.get("source") == "recommend" else "search"
             return "products_shown", {"source": source, "product_ids": _ids(custom.get("products"), "id")}

@@ -43,10 +43,19 @@ DEFINITIONS = {
     "csat": "CSAT answers (1-5) given in the period: their average, count and distribution.",
     "zero_result_searches": "Searches that found nothing even after loosening, by the words searched (lower-cased).",
     "top_unanswered": "Messages the fallback answered, grouped by meaning with the catalog's MiniLM encoder.",
-    "search_to_cart_rate": "Conversations with a product search in which something was then added to the cart, over conversations with a search.",
-    "recommendation_to_cart_rate": "Conversations with recommendations in which something was then added to the cart, over those with recommendations.",
-    "chat_assisted_orders": "Orders placed in the period by a signed-in shopper to whom the chat had shown or added one of the order's products within the 7 days before.",
-    "chat_assisted_revenue": "The total of those orders (order total from the history; for storefront order events, the products' catalog prices).",
+    "search_to_cart_rate": (
+        "Conversations with a product search in which something was then added to the cart, over conversations with a search."
+    ),
+    "recommendation_to_cart_rate": (
+        "Conversations with recommendations in which something was then added to the cart, over those with recommendations."
+    ),
+    "chat_assisted_orders": (
+        "Orders placed in the period by a signed-in shopper to whom the chat had shown or added one of the order's products "
+        "within the 7 days before."
+    ),
+    "chat_assisted_revenue": (
+        "The total of those orders (order total from the history; for storefront order events, the products' catalog prices)."
+    ),
 }
 
 
@@ -136,7 +145,7 @@ def shop_orders(session: Session, since: datetime, until: datetime) -> list[Shop
         .where(Event.type == "purchase", Event.customer_id.is_not(None), Event.at >= since, Event.at < until)
     )
     for customer_id, at, product_id, price in rows:
-        if product_id is not None and (customer_id, at) not in imported:
+        if customer_id is not None and product_id is not None and (customer_id, at) not in imported:  # customer: never None here
             lines[(customer_id, at)].append((product_id, float(price or 0.0)))
     for (customer_id, at), products in lines.items():
         orders.append(ShopOrder(customer_id, at, frozenset(p for p, _ in products), round(sum(v for _, v in products), 2)))
@@ -154,7 +163,8 @@ def chat_assisted(session: Session, since: datetime, until: datetime, channel: s
         query = query.where(AnalyticsEvent.channel == channel)
     exposures: dict[str, list[tuple[datetime, set[str]]]] = defaultdict(list)
     for customer_id, at, product_ids in session.execute(query):
-        exposures[customer_id].append((at, set(product_ids or [])))
+        if customer_id is not None:  # excluded by the query; narrows the type
+            exposures[customer_id].append((at, set(product_ids or [])))
     count, revenue = 0, 0.0
     for order in shop_orders(session, since, until):
         if any(

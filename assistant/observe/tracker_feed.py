@@ -15,14 +15,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from assistant.identity import verify_customer_token
 from assistant.observe.fold import Verify, fold_tracker
 from assistant.rasa_api import RasaApiError, tracker_events
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork
-from assistant.store.repositories.analytics import AnalyticsRepository
+from assistant.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +43,11 @@ def token_verifier(settings: Settings) -> Verify:
     return verify
 
 
-def ingest_trackers(settings: Settings, sessions: sessionmaker[Session], limit: int = 500) -> FeedReport:
+def ingest_trackers(settings: Settings, store: Store, limit: int = 500) -> FeedReport:
     """One pass over the conversations due for reading; it stops at the first tracker Rasa does not
     give (those left stay due), so a Rasa that is down costs one time-out, not one per conversation."""
-    with UnitOfWork(sessions) as uow:
-        due = AnalyticsRepository(uow.session).due_senders(limit)
+    with store.unit_of_work() as uow:
+        due = uow.analytics.due_senders(limit)
     verify, read, added, failed = token_verifier(settings), 0, 0, 0
     for sender, seen_at in due:
         try:
@@ -60,8 +57,8 @@ def ingest_trackers(settings: Settings, sessions: sessionmaker[Session], limit: 
             log.warning("analytics: a tracker could not be read, pass stopped: %s", error)
             failed += 1
             break
-        with UnitOfWork(sessions) as uow:
-            analytics = AnalyticsRepository(uow.session)
+        with store.unit_of_work() as uow:
+            analytics = uow.analytics
             added += analytics.add(fold_tracker(sender, events, verify))
             analytics.mark_read(sender, seen_at)
             uow.commit()

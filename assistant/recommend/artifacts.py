@@ -29,14 +29,14 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sqlalchemy.orm import Session
 
 from assistant.recommend.blend import DEFAULT_POLICY, Policy
 from assistant.recommend.calibrate import calibrate, policy_of
 from assistant.recommend.catalog import Catalog
 from assistant.recommend.model import AlsConfig, Model, empty, train
+from assistant.store.db import UnitOfWork
 from assistant.store.models import utcnow
-from assistant.store.repositories.history import OrderLine, all_lines, store_fingerprint
+from assistant.store.repositories.history import OrderLine
 
 FORMAT = 3
 REFRESH_SECONDS = 300.0
@@ -135,7 +135,7 @@ class ModelCache:
     def _fits(self, catalog: Catalog) -> bool:
         return self._model is not None and self._meta.get("catalog") == catalog.key
 
-    def get(self, session: Session, catalog: Catalog, wait: bool = False) -> Model:
+    def get(self, uow: UnitOfWork, catalog: Catalog, wait: bool = False) -> Model:
         """Tables for ``catalog``'s rows: the current ones, a retrain started in the background when stale.
 
         With ``wait`` a caller that has no fitting tables yet trains them now instead of
@@ -145,7 +145,7 @@ class ModelCache:
             fresh_enough = time.monotonic() - self._checked < min(CHECK_SECONDS, self.refresh_seconds)
             if self._fits(catalog) and fresh_enough:
                 return self._model  # type: ignore[return-value]
-        fingerprint = store_fingerprint(session)
+        fingerprint = uow.history.store_fingerprint()
         with self._lock:
             self._checked = time.monotonic()
             if not self._fits(catalog):
@@ -155,9 +155,9 @@ class ModelCache:
             if self._fits(catalog) and not self._stale(self._meta, fingerprint, catalog):
                 return self._model  # type: ignore[return-value]
             if not wait or self._fits(catalog):
-                self._start(session, catalog, fingerprint)
+                self._start(uow, catalog, fingerprint)
                 return self._model if self._fits(catalog) else empty(len(catalog), utcnow())  # type: ignore[return-value]
-        return self._retrain(session, catalog, fingerprint)
+        return self._retrain(uow, catalog, fingerprint)
 
     @property
     def policy(self) -> Policy:
@@ -176,15 +176,15 @@ class ModelCache:
         if thread is not None:
             thread.join(timeout)
 
-    def _start(self, session: Session, catalog: Catalog, fingerprint: str) -> None:
-        """Retrain in a thread of its own with its own session; one at a time (call under the lock)."""
+    def _start(self, uow: UnitOfWork, catalog: Catalog, fingerprint: str) -> None:
+        """Retrain in a thread of its own with its own unit of work; one at a time (call under the lock)."""
         if self.retraining:
             return
-        bind = session.get_bind()
+        own = uow.sibling()
 
         def run() -> None:
             try:
-                with Session(bind=bind) as own:
+                with own:
                     self._retrain(own, catalog, fingerprint)
             except Exception:  # a failed retrain keeps the previous tables serving
                 log.exception("retraining the recommendation tables failed")
@@ -192,13 +192,13 @@ class ModelCache:
         self._training = threading.Thread(target=run, name="recommend-retrain", daemon=True)
         self._training.start()
 
-    def _retrain(self, session: Session, catalog: Catalog, fingerprint: str) -> Model:
+    def _retrain(self, uow: UnitOfWork, catalog: Catalog, fingerprint: str) -> Model:
         """Train, serve the new tables at once (with the setting calibrated last time), then calibrate.
 
         Calibration fits the store's discovery ranker and can take minutes on a large history, so the
         fresh tables do not wait for it; its choice is swapped in beside them when it is done.
         """
-        lines, now = list(all_lines(session)), utcnow()
+        lines, now = list(uow.history.all_lines()), utcnow()
         model = self.trainer(lines, catalog, now)
         with self._lock:
             previous = self._meta.get("calibration") if self._meta.get("catalog") == catalog.key else None

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from assistant.recommend import popular
 from assistant.recommend.artifacts import ModelCache
 from assistant.recommend.base import Candidate, Context
@@ -26,6 +24,7 @@ from assistant.recommend.model import Model
 from assistant.recommend.profile import Profile, load_profile
 from assistant.recommend.rules import Request, allowed, recipient_rows, select
 from assistant.settings import Settings
+from assistant.store.db import UnitOfWork
 from catalog_index.search import CatalogSearcher, SearchFilters
 
 ARTIFACTS_DIR = "recommend"
@@ -109,12 +108,12 @@ class Recommender:
             return self._catalog
 
     def recommend(
-        self, session: Session, customer_id: str | None, request: Request, session_key: str | None = None
+        self, uow: UnitOfWork, customer_id: str | None, request: Request, session_key: str | None = None
     ) -> tuple[list[Recommendation], bool]:
         """Suggestions and whether the shopper's own history shaped them."""
         catalog = self.catalog
-        model = self.models.get(session, catalog, wait=self.wait_for_tables)
-        profile = load_profile(session, customer_id, session_key=session_key)
+        model = self.models.get(uow, catalog, wait=self.wait_for_tables)
+        profile = load_profile(uow, customer_id, session_key=session_key)
         return recommend_for_profile(model, catalog, profile, request, self.models.policy), profile.personalized
 
 

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from assistant.store.models import Customer, utcnow
-from assistant.store.repositories.history import Interest, OrderLine, cart_products, customer_lines, interests
+from assistant.store.db import UnitOfWork
+from assistant.store.models import utcnow
+from assistant.store.repositories.history import Interest, OrderLine
 
 INTEREST_LIMIT = 200  # the newest views and cart additions are plenty to know current tastes
 
@@ -57,29 +55,28 @@ class Profile:
         return list(seen.items())
 
 
-def may_personalize(session: Session, customer_id: str | None) -> bool:
+def may_personalize(uow: UnitOfWork, customer_id: str | None) -> bool:
     """Only an explicit yes (``personalization_consent`` True) allows using the customer's history."""
-    if customer_id is None:
-        return False
-    consent = session.scalar(select(Customer.personalization_consent).where(Customer.id == customer_id))
-    return consent is True
+    customer = uow.customers.get(customer_id) if customer_id is not None else None
+    return customer is not None and customer.personalization_consent is True
 
 
 def load_profile(
-    session: Session, customer_id: str | None, session_key: str | None = None,
+    uow: UnitOfWork, customer_id: str | None, session_key: str | None = None,
     as_of: datetime | None = None, consent_checked: bool = False,
 ) -> Profile:
     """The shopper's profile; history only with consent (or when the caller already checked it: the evaluation)."""
     as_of = as_of or utcnow()
-    personal = consent_checked or may_personalize(session, customer_id)
+    personal = consent_checked or may_personalize(uow, customer_id)
+    history = uow.history
     if customer_id is not None and personal:
         return Profile(
-            as_of, customer_id, customer_lines(session, customer_id, before=as_of),
-            interests(session, customer_id, INTEREST_LIMIT, before=as_of),
-            cart_products(session, customer_id=customer_id), personalized=True,
+            as_of, customer_id, history.customer_lines(customer_id, before=as_of),
+            history.interests(customer_id, INTEREST_LIMIT, before=as_of),
+            history.cart_products(customer_id=customer_id), personalized=True,
         )
     if customer_id is not None:
-        cart = cart_products(session, customer_id=customer_id)
+        cart = history.cart_products(customer_id=customer_id)
     else:
-        cart = cart_products(session, session_key=session_key) if session_key else []
+        cart = history.cart_products(session_key=session_key) if session_key else []
     return Profile(as_of, customer_id, cart=cart)

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from assistant.recommend.affinity import Affinities, affinities
 from assistant.recommend.profile import load_profile
+from assistant.store.db import Store, UnitOfWork
 from catalog_index.ranking import tokens
 from catalog_index.search import EXACT_TITLE_TIER, Hit
 
@@ -55,18 +54,18 @@ def rerank(hits: list[Hit], liked: Affinities | None, query: str) -> list[Hit]:
     return [hits[position] if position in pinned else next(reordered) for position in range(len(hits))]
 
 
-def customer_affinities(session: Session, customer_id: str | None, get: Callable[[str], dict[str, Any] | None]) -> Affinities | None:
+def customer_affinities(uow: UnitOfWork, customer_id: str | None, get: Callable[[str], dict[str, Any] | None]) -> Affinities | None:
     """The customer's affinities, or None without consent (or for an anonymous shopper)."""
-    profile = load_profile(session, customer_id)
+    profile = load_profile(uow, customer_id)
     return affinities(get, profile) if profile.personalized else None
 
 
 def personalize(
-    sessions: sessionmaker[Session], customer_id: str | None, get: Callable[[str], dict[str, Any] | None], hits: list[Hit], query: str
+    store: Store, customer_id: str | None, get: Callable[[str], dict[str, Any] | None], hits: list[Hit], query: str
 ) -> list[Hit]:
-    """Read the customer's affinities in a session of its own and re-rank ``hits`` (blocking: run in a thread)."""
+    """Read the customer's affinities in a unit of work of its own and re-rank ``hits`` (blocking: run in a thread)."""
     if customer_id is None or not hits:
         return list(hits)
-    with sessions() as session:
-        liked = customer_affinities(session, customer_id, get)
+    with store.unit_of_work() as uow:
+        liked = customer_affinities(uow, customer_id, get)
     return rerank(hits, liked, query)

@@ -1,7 +1,10 @@
-"""Engines, sessions, the unit of work and schema migration for the customer store.
+"""The way to the customer store: :func:`open_store`, its units of work, and schema migration.
 
-Nothing here runs at import time: callers build an engine from a URL (from
-:class:`assistant.settings.Settings`) when they start, and dispose of it when they stop.
+Nothing here runs at import time. Code above ``assistant.store`` opens the store once with
+``open_store(url)`` when it starts (a :class:`Store`: one engine), takes a
+:class:`UnitOfWork` from it per request, action call or job step (``with store.unit_of_work()
+as uow``), and closes it when it stops (or uses it as a context manager), so no caller
+handles engines, sessions or session factories itself.
 """
 
 from __future__ import annotations
@@ -12,22 +15,26 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.errors import UserError
 from assistant.private_files import private_file
 from assistant.store.repositories import (
     AlertRepository,
+    AnalyticsRepository,
     AuditRepository,
     CartRepository,
+    ChannelLinkRepository,
     CustomerRepository,
     EventRepository,
     HandoffRepository,
+    HistoryRepository,
     NoticeRepository,
     NudgeRepository,
     OrderRepository,
     PrivacyRepository,
+    ProductRepository,
     PromotionRepository,
     ReturnRepository,
 )
@@ -90,6 +97,10 @@ class UnitOfWork:
     alerts: AlertRepository
     returns: ReturnRepository
     notices: NoticeRepository
+    channel_links: ChannelLinkRepository
+    analytics: AnalyticsRepository
+    history: HistoryRepository
+    products: ProductRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -115,6 +126,10 @@ class UnitOfWork:
         self.alerts = AlertRepository(session)
         self.returns = ReturnRepository(session)
         self.notices = NoticeRepository(session)
+        self.channel_links = ChannelLinkRepository(session)
+        self.analytics = AnalyticsRepository(session)
+        self.history = HistoryRepository(session)
+        self.products = ProductRepository(session)
         return self
 
     def __exit__(
@@ -132,11 +147,55 @@ class UnitOfWork:
             self.session.close()
             self._session = None
 
+    def sibling(self) -> UnitOfWork:
+        """Another, separate transaction on the same store (for work handed to a thread of its own)."""
+        return UnitOfWork(self._session_factory)
+
     def commit(self) -> None:
         self.session.commit()
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+class Store:
+    """The customer store at one URL: one engine (its connection pool) and the units of work on it.
+
+    Long-lived processes (web app, action server, workers) hold one for their lifetime;
+    a command opens one for its run (``with open_store(url) as store``).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = make_session_factory(engine)
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A fresh transaction (``with store.unit_of_work() as uow: ...; uow.commit()``)."""
+        return UnitOfWork(self._sessions)
+
+    def ping(self) -> None:
+        """Raise :class:`sqlalchemy.exc.SQLAlchemyError` unless the database answers (readiness checks)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        """Close the pooled connections (the store can still open new ones afterwards)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_store(url: str | URL, *, migrate_first: bool = False) -> Store:
+    """The customer store at ``url``, migrated to the newest schema first when asked (commands of the demo profile)."""
+    if migrate_first:
+        migrate(url)
+    return Store(make_engine(url))
 
 
 def alembic_config() -> Config:

@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork, make_engine, make_session_factory
+from assistant.store.db import open_store
 from assistant.store.models import EVENT_TYPES, Customer, Event, Order, OrderItem, Product, Refund, Shipment, utcnow
 from assistant.store.repositories.customers import normalize_email
 from assistant.store.upsert import BATCH_SIZE, upsert_rows
@@ -118,20 +118,16 @@ def import_history(target: Settings | str, source: Path | str, progress: bool = 
         raise FileNotFoundError(errno.ENOENT, f"no history files ({', '.join(HISTORY_FILES)}) in it", str(source))
     started = time.perf_counter()
     report = ImportReport(sources=[str(path) for path in files])
-    engine = make_engine(url)
-    try:
-        with UnitOfWork(make_session_factory(engine)) as uow:
-            before = _row_counts(uow.session)
-            importer = _Importer(uow.session, report)
-            for path in files:
-                importer.import_file(path, progress)
-            report.added = dict.fromkeys(COUNTED_TABLES, 0)
-            if report.accepted:  # else nothing is kept, not even the customers or empty orders its bad lines named
-                after = _row_counts(uow.session)
-                report.added = {table: after[table] - before[table] for table in COUNTED_TABLES}
-                uow.commit()
-    finally:
-        engine.dispose()
+    with open_store(url) as store, store.unit_of_work() as uow:
+        before = _row_counts(uow.session)
+        importer = _Importer(uow.session, report)
+        for path in files:
+            importer.import_file(path, progress)
+        report.added = dict.fromkeys(COUNTED_TABLES, 0)
+        if report.accepted:  # else nothing is kept, not even the customers or empty orders its bad lines named
+            after = _row_counts(uow.session)
+            report.added = {table: after[table] - before[table] for table in COUNTED_TABLES}
+            uow.commit()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -538,12 +534,13 @@ class _Importer:
         session_id = record.get("session_id") or None
         if customer_id is None and session_id is None:
             raise InvalidRecord("an event needs a customer_id or a session_id")
+        at = parse_time(record.get("at"))
         row = {
             "customer_id": customer_id, "session_id": session_id, "type": kind,
             "product_id": str(record["product_id"]) if record.get("product_id") else None,
-            "query": record.get("query") or None, "at": parse_time(record.get("at")),
+            "query": record.get("query") or None, "at": at,
         }
-        canonical = json.dumps({**row, "at": row["at"].isoformat()}, sort_keys=True)
+        canonical = json.dumps({**row, "at": at.isoformat()}, sort_keys=True)
         row["import_key"] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         return row
 

@@ -9,7 +9,7 @@ and money comes back as ``float`` so that replies can be serialised to JSON dire
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     TypeDecorator,
     false,
@@ -82,6 +83,7 @@ Payload = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
+    __table__: ClassVar[Table]  # every model maps one table (SQLAlchemy types it as any FROM clause)
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: Payload}
 

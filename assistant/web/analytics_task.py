@@ -17,8 +17,6 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.observe.tracker_feed import ingest_trackers
-from assistant.store.db import UnitOfWork
-from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.web.background import run_in_background
 from assistant.web.keys import SETTINGS, STORE
 
@@ -26,8 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def _note(app: web.Application, sender: str) -> None:
-    with UnitOfWork(app[STORE]) as uow:
-        AnalyticsRepository(uow.session).note_sender(sender)
+    with app[STORE].unit_of_work() as uow:
+        uow.analytics.note_sender(sender)
         uow.commit()
 
 

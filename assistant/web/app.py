@@ -17,7 +17,7 @@ from aiohttp.web_response import StreamResponse
 
 from assistant.observe.logs import configure_logging
 from assistant.settings import Settings
-from assistant.store.db import make_engine, make_session_factory
+from assistant.store.db import open_store
 from assistant.web.catalog_search import CatalogSearch
 from assistant.web.cors import cors_middleware
 from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, RATE_LIMITER, SETTINGS, STORE
@@ -42,10 +42,9 @@ async def rasa_client_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     """One customer-store engine (and its connection pool) shared by every view, disposed with the app."""
-    engine = make_engine(app[SETTINGS].database_url)
-    app[STORE] = make_session_factory(engine)
-    yield
-    engine.dispose()
+    with open_store(app[SETTINGS].database_url) as store:
+        app[STORE] = store
+        yield
 
 
 async def catalog_ctx(app: web.Application) -> AsyncIterator[None]:

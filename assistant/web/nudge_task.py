@@ -66,8 +66,10 @@ async def _every(app: web.Application, seconds: int) -> None:
                 report = await run_pass(settings, int(time.time() // seconds), lock)
                 if report is not None and (report.sent or report.failed):
                     log.info("cart reminders: %s", report.summary())
-                if report is not None and await asyncio.to_thread(prune_guest_trackers, settings):  # tracker retention
-                    log.info("idle guest conversations deleted from the tracker store")
+                if report is not None:
+                    deleted = await asyncio.to_thread(prune_guest_trackers, settings)  # tracker retention
+                    if deleted:
+                        log.info("idle guest conversations deleted from the tracker store")
             except Exception:
                 log.exception("the cart reminder run failed; trying again in %s s", seconds)
     finally:

@@ -15,6 +15,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from assistant.json_fields import object_at
+
 MESSAGE_FIELDS = ("text", "buttons", "custom", "image")
 
 
@@ -137,8 +139,8 @@ def message_from_event(index: int, event: dict[str, Any]) -> dict[str, Any] | No
     kind = event.get("event")
     if kind not in ("user", "bot"):
         return None
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    data = object_at(event, "data")
+    metadata = object_at(event, "metadata")
     custom = data.get("custom") if kind == "bot" else None
     if event.get("text") is None and custom is None:
         return None

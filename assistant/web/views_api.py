@@ -45,8 +45,8 @@ def _personal_reorder(request: web.Request) -> Reorder | None:
         raise ApiError(401, "the customer token is invalid or expired; search again without it or sign in again")
     from assistant.recommend.rerank import personalize
 
-    sessions = request.app[STORE]
-    return lambda hits, text, get: personalize(sessions, customer_id, get, hits, text)
+    store = request.app[STORE]
+    return lambda hits, text, get: personalize(store, customer_id, get, hits, text)
 
 
 async def get_search(request: web.Request) -> web.Response:

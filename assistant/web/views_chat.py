@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.json_fields import object_at
 from assistant.observe.logs import REQUEST_ID
 from assistant.observe.metrics import CHAT_MESSAGES, CHAT_REPLY_SECONDS
 from assistant.tracker_retention import delete_conversations
@@ -76,7 +77,7 @@ def offered_payloads(tracker: dict[str, Any]) -> set[str]:
     for event in events[last_restart(events) + 1:]:
         if not isinstance(event, dict) or event.get("event") != "bot":
             continue
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        data = object_at(event, "data")
         for button in data.get("buttons") or []:
             if isinstance(button, dict) and isinstance(button.get("payload"), str):
                 payloads.add(button["payload"])

@@ -19,13 +19,11 @@ from string import Template
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.observe.charts import render
 from assistant.observe.report import build_report
 from assistant.observe.tracker_feed import ingest_trackers
-from assistant.store.models import AnalyticsEvent
 from assistant.web.console.views import api_agent, live_session
 from assistant.web.keys import CATALOG, SETTINGS, STORE
 from assistant.web.middlewares import ApiError
@@ -65,9 +63,8 @@ async def _report(request: web.Request, period: str, channel: str | None) -> tup
     embed = request.app[CATALOG].encoder()
 
     def compute() -> tuple[dict[str, Any], list[str]]:
-        with request.app[STORE]() as session:
-            channels = sorted(set(session.scalars(select(AnalyticsEvent.channel).distinct())))
-            return build_report(session, since, until, channel=channel, embed=embed), channels
+        with request.app[STORE].unit_of_work() as uow:
+            return build_report(uow.session, since, until, channel=channel, embed=embed), uow.analytics.channels()
 
     return await asyncio.to_thread(compute)
 

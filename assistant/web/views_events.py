@@ -32,14 +32,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.backend.inbound import UPDATE_TYPES, StoreUpdate, UnknownReference, UpdateApplier, parse_update
 from assistant.identity import DEFAULT_MAX_TTL, verify_customer_token
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork
-from assistant.store.models import Product, utcnow
+from assistant.store.db import Store
+from assistant.store.models import utcnow
 from assistant.web.keys import SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.parsing import parse_json
@@ -112,7 +110,8 @@ def parse_event(raw: Any, store_secret: str, now: datetime, max_ttl: int = DEFAU
     unknown = set(raw) - FIELDS
     if unknown:
         raise ValueError(f"unknown fields {sorted(unknown)}; expected some of {sorted(FIELDS)}")
-    kind = TYPES.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
+    named = raw.get("type")
+    kind = TYPES.get(named) if isinstance(named, str) else None
     if kind is None:
         raise ValueError("type must be one of view, search, add_to_cart, remove_from_cart, order, "
                          f"or a store update: {', '.join(sorted(UPDATE_TYPES))}")
@@ -157,13 +156,12 @@ def parse_body(
     return events
 
 
-def store_events(sessions: sessionmaker[Session], batch: list[IncomingEvent | StoreUpdate]) -> dict[str, Any]:
+def store_events(store: Store, batch: list[IncomingEvent | StoreUpdate]) -> dict[str, Any]:
     """Check the products, create unseen customers, insert the events, apply the updates: one transaction."""
     events = [item for item in batch if isinstance(item, IncomingEvent)]
-    with UnitOfWork(sessions) as uow:
+    with store.unit_of_work() as uow:
         wanted = {event.product_id for event in events if event.product_id}
-        known = set(uow.session.scalars(select(Product.id).where(Product.id.in_(wanted)))) if wanted else set()
-        missing = sorted(wanted - known)
+        missing = sorted(wanted - uow.products.known(wanted))
         if missing:
             raise ApiError(400, f"unknown product ids (import the catalog first): {missing[:20]}; nothing was stored",
                            unknown_products=missing[:100])

@@ -12,7 +12,6 @@ import asyncio
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from yarl import URL
 
@@ -49,8 +48,7 @@ async def _action_server_up(request: web.Request) -> bool:
 
 def _store_up(request: web.Request) -> bool:
     try:
-        with request.app[STORE]() as session:
-            session.execute(text("SELECT 1"))
+        request.app[STORE].ping()
         return True
     except SQLAlchemyError:
         return False

@@ -18,7 +18,6 @@ from typing import Any
 from aiohttp import web
 
 from assistant.identity import read_export_link
-from assistant.store.db import UnitOfWork
 from assistant.web.keys import RASA, SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.rasa_client import RasaUnavailable, transcript
@@ -36,7 +35,7 @@ async def export_document(request: web.Request, customer_id: str) -> web.Respons
     settings = request.app[SETTINGS]
 
     def read() -> dict[str, Any] | None:
-        with UnitOfWork(request.app[STORE]) as uow:
+        with request.app[STORE].unit_of_work() as uow:
             data = uow.privacy.export(customer_id)
             customer = uow.customers.get(customer_id)
             last_sender = customer.last_sender_id if customer else None

@@ -23,13 +23,13 @@ from sqlalchemy import select, text
 
 from assistant.identity import sign_customer_token
 from assistant.launcher import Ports, running_stack
+from assistant.rasa_conversation import Conversation, texts
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import BackendOutboxRow, Order
 from tests.browser.conftest import PageFactory
 from tests.browser.widget_page import BOT, ask, open_chat, wait_for_reply
 from tests.conftest import MODEL_PATH
-from tests.conversation import Conversation, texts
 from tests.store_receiver import StoreReceiver, serve_in_thread
 
 SECRET = "store-backend-e2e-secret"

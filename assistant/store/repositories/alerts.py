@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from assistant.store.dml import changed_rows
 from assistant.store.models import Customer, Product, ProductAlert, utcnow
 
 MAX_ATTEMPTS = 3
@@ -69,11 +70,11 @@ class AlertRepository:
         ids = [alert.id for alert in alerts]
         if not ids:
             return 0
-        result = self.session.execute(
+        return changed_rows(
+            self.session,
             update(ProductAlert).where(ProductAlert.id.in_(ids), ProductAlert.status == "active")
-            .values(status="cancelled", detail="cancelled by the customer")
+            .values(status="cancelled", detail="cancelled by the customer"),
         )
-        return int(result.rowcount or 0)
 
     def candidates(self, limit: int = 1000) -> list[AlertCandidate]:
         """Active alerts whose owner agreed to marketing messages and has a last conversation."""
@@ -90,17 +91,21 @@ class AlertRepository:
             .order_by(ProductAlert.customer_id, ProductAlert.id)
             .limit(limit)
         )
-        return [AlertCandidate(*row) for row in self.session.execute(statement)]
+        return [
+            AlertCandidate(alert, product, sender_id, channel, time_zone)
+            for alert, product, sender_id, channel, time_zone in self.session.execute(statement)
+            if sender_id is not None and channel is not None  # excluded above; narrows the types
+        ]
 
     def claim(self, alert_ids: Iterable[int]) -> list[int]:
         """Move still-active alerts to ``sending``; returns the ids this caller now holds."""
         claimed = []
         for alert_id in alert_ids:
-            result = self.session.execute(
+            if changed_rows(
+                self.session,
                 update(ProductAlert).where(ProductAlert.id == alert_id, ProductAlert.status == "active")
-                .values(status="sending", attempts=ProductAlert.attempts + 1)
-            )
-            if result.rowcount:
+                .values(status="sending", attempts=ProductAlert.attempts + 1),
+            ):
                 claimed.append(alert_id)
         return claimed
 
@@ -115,11 +120,11 @@ class AlertRepository:
 
     def mark_sent(self, alert: ProductAlert, channel: str | None) -> bool:
         """Record that the conversation showed the alert; ``False`` if someone else already did."""
-        result = self.session.execute(
+        return bool(changed_rows(
+            self.session,
             update(ProductAlert).where(ProductAlert.id == alert.id, ProductAlert.status == "sending")
-            .values(status="sent", fired_at=utcnow(), channel=channel, detail=None)
-        )
-        return bool(result.rowcount)
+            .values(status="sent", fired_at=utcnow(), channel=channel, detail=None),
+        ))
 
     def release(self, alert_ids: Iterable[int], detail: str) -> int:
         """Claimed alerts that were not delivered: back to ``active`` for a retry, or ``failed``

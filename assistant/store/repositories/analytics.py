@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from assistant.observe.fold import Fact
+from assistant.store.dml import changed_rows
 from assistant.store.models import AnalyticsEvent, AnalyticsSender, CsatRating, Customer, HandoffRequest, utcnow
 from assistant.store.upsert import dialect_insert, upsert_rows
 
@@ -24,6 +25,10 @@ from assistant.store.upsert import dialect_insert, upsert_rows
 class AnalyticsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def channels(self) -> list[str]:
+        """The channels conversations came through, sorted (the dashboard's filter)."""
+        return sorted(set(self.session.scalars(select(AnalyticsEvent.channel).distinct())))
 
     def add(self, facts: Sequence[Fact]) -> int:
         """Store the facts not stored yet; returns how many were new."""
@@ -105,13 +110,13 @@ class AnalyticsRepository:
         changed = 0
         for sender in senders:
             pseudonym = f"erased-{secrets.token_hex(8)}"
-            changed += int(self.session.execute(
-                update(AnalyticsEvent).where(AnalyticsEvent.sender_id == sender)
-                .values(sender_id=pseudonym, customer_id=None, text=None)
-            ).rowcount or 0)
-            changed += int(self.session.execute(
-                update(CsatRating).where(CsatRating.sender_id == sender)
-                .values(sender_id=pseudonym, customer_id=None, comment=None)
-            ).rowcount or 0)
+            changed += changed_rows(
+                self.session,
+                update(AnalyticsEvent).where(AnalyticsEvent.sender_id == sender).values(sender_id=pseudonym, customer_id=None, text=None),
+            )
+            changed += changed_rows(
+                self.session,
+                update(CsatRating).where(CsatRating.sender_id == sender).values(sender_id=pseudonym, customer_id=None, comment=None),
+            )
         self.session.execute(delete(AnalyticsSender).where(AnalyticsSender.sender_id.in_(senders)))
         return changed

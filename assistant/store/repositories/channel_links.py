@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from assistant.store.dml import changed_rows
 from assistant.store.models import ChannelLink, utcnow
 
 
@@ -36,7 +37,10 @@ class ChannelLinkRepository:
             select(ChannelLink).where(ChannelLink.customer_id == customer_id).order_by(ChannelLink.linked_at)
         ))
 
+    def linked_users(self) -> set[str]:
+        """Every linked messaging account's user id (their conversations are a customer's, not a guest's)."""
+        return set(self.session.scalars(select(ChannelLink.channel_user_id)))
+
     def forget_customer(self, customer_id: str) -> int:
         """Remove every link of the customer (erasure); the number removed."""
-        result = self.session.execute(delete(ChannelLink).where(ChannelLink.customer_id == customer_id))
-        return int(result.rowcount or 0)
+        return changed_rows(self.session, delete(ChannelLink).where(ChannelLink.customer_id == customer_id))

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from assistant.store.dml import changed_rows
 from assistant.store.models import HANDOFF_STATUSES, HandoffRequest, utcnow
 
 
@@ -90,18 +91,20 @@ class HandoffRepository:
             .order_by(HandoffRequest.claimed_at.desc())
             .limit(limit)
         )
-        return [(claimed - created).total_seconds() for created, claimed in self.session.execute(statement)]
+        rows = self.session.execute(statement)
+        return [(claimed - created).total_seconds() for created, claimed in rows if claimed is not None]  # None: excluded above
 
     def claim(self, request_id: int, agent_id: int) -> bool:
         """Give a waiting request to ``agent_id``; ``False`` when someone else was faster."""
-        result = self.session.execute(
+        changed = changed_rows(
+            self.session,
             update(HandoffRequest)
             .where(HandoffRequest.id == request_id, HandoffRequest.status == "waiting")
             .values(status="active", claimed_by=agent_id, claimed_at=utcnow())
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
         self.session.expire_all()
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return changed == 1
 
     def close(self, request: HandoffRequest, how: str) -> HandoffRequest:
         """End the handoff: ``how`` is "bot" (handed back to the bot) or "closed"."""

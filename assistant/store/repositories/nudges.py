@@ -50,7 +50,11 @@ class NudgeRepository:
             .order_by(Cart.updated_at, Cart.id)
             .limit(limit)
         )
-        due = [DueCart(row[2], row[0], row[1], row[3], row[4], row[5]) for row in self.session.execute(statement)]
+        due = [
+            DueCart(customer_id, cart_id, updated_at, sender_id, channel, time_zone)
+            for cart_id, updated_at, customer_id, sender_id, channel, time_zone in self.session.execute(statement)
+            if sender_id is not None and channel is not None  # excluded above; narrows the types
+        ]
         if not due:
             return []
         sent = set(self.session.scalars(select(CartNudge.cart_version).where(CartNudge.cart_version.in_([d.version for d in due]))))

@@ -39,7 +39,7 @@ def normalize_order_number(order_number: str) -> str:
     return order_number.strip().lstrip("#").strip()
 
 
-def _with_details(statement: Select[tuple[Order]]) -> Select[tuple[Order]]:
+def _with_details(statement: Select[Order]) -> Select[Order]:
     """Load what an order reply shows in the same round trips, before the session closes."""
     return statement.options(
         selectinload(Order.items).selectinload(OrderItem.product),

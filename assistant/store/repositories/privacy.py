@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from assistant.store.dml import changed_rows
 from assistant.store.models import (
     AuditLog,
     Cart,
@@ -150,14 +151,14 @@ class PrivacyRepository:
 
     def erase(self, customer_id: str, sender_ids: set[str]) -> ErasureReport:
         """Erase the customer and the anonymous traces of their conversations (``sender_ids``)."""
-        events = self.session.execute(
-            delete(Event).where(or_(Event.customer_id == customer_id, Event.session_id.in_(sender_ids)))
-        ).rowcount
-        carts = self.session.execute(
-            delete(Cart).where(or_(Cart.customer_id == customer_id, Cart.session_key.in_(sender_ids)))
-        ).rowcount
+        events = changed_rows(
+            self.session, delete(Event).where(or_(Event.customer_id == customer_id, Event.session_id.in_(sender_ids)))
+        )
+        carts = changed_rows(
+            self.session, delete(Cart).where(or_(Cart.customer_id == customer_id, Cart.session_key.in_(sender_ids)))
+        )
         self.session.execute(delete(CartNudge).where(CartNudge.customer_id == customer_id))
-        alerts = self.session.execute(delete(ProductAlert).where(ProductAlert.customer_id == customer_id)).rowcount
+        alerts = changed_rows(self.session, delete(ProductAlert).where(ProductAlert.customer_id == customer_id))
         self._scrub_handoffs(customer_id, sender_ids)
         # Store backend: what the store said for their conversations, and the words of their returns
         # (the return itself stays with the anonymized order, for accounting).

@@ -41,8 +41,8 @@ def as_json(row: BackendOutboxRow) -> dict[str, Any]:
 
 async def _pending(request: web.Request) -> list[dict[str, Any]]:
     def load() -> list[dict[str, Any]]:
-        with request.app[STORE]() as session:
-            return [as_json(row) for row in pending_entries(session)]
+        with request.app[STORE].unit_of_work() as uow:
+            return [as_json(row) for row in pending_entries(uow.session)]
 
     return await asyncio.to_thread(load)
 

@@ -14,10 +14,9 @@ from typing import Any
 
 from aiohttp import web
 from redis.exceptions import RedisError
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.agents import authenticate, session_valid
-from assistant.store.db import UnitOfWork
+from assistant.store.db import Store
 from assistant.web.console.auth import (
     AGENT_COOKIE,
     CSRF_FIELD,
@@ -56,11 +55,11 @@ async def current_session(request: web.Request) -> AgentSession | None:
         raise ApiError(503, SESSIONS_DOWN) from None
 
 
-async def account_current(store: sessionmaker[Session], session: AgentSession) -> bool:
+async def account_current(store: Store, session: AgentSession) -> bool:
     """Whether the session's account still exists, is enabled and has not changed password since sign-in."""
 
     def check() -> bool:
-        with UnitOfWork(store) as uow:
+        with store.unit_of_work() as uow:
             return session_valid(uow.session, session.agent.id, session.epoch)
 
     return await asyncio.to_thread(check)
@@ -111,7 +110,7 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, f"Too many failed sign-ins; try again in about {minutes} minute(s).", status=429)
 
     def check() -> tuple[AgentIdentity, int] | None:
-        with UnitOfWork(request.app[STORE]) as uow:
+        with request.app[STORE].unit_of_work() as uow:
             agent = authenticate(uow.session, username, password)
             identity = AgentIdentity(agent.id, agent.username, agent.role, agent.display_name) if agent else None
             return (identity, agent.session_epoch) if agent and identity else None

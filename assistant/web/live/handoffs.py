@@ -20,17 +20,16 @@ from typing import Any, TypeVar
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from assistant.backend.outbox import tell_store
 from assistant.handoff_queue import estimate_wait_minutes, next_opening
 from assistant.observe.csat import QUESTION as CSAT_QUESTION
 from assistant.observe.csat import csat_buttons
 from assistant.settings import Settings
-from assistant.store.db import UnitOfWork
+from assistant.store.db import Store, UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
 from assistant.store.repositories.agents import AgentRepository
-from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store_policy import StorePolicy
 from assistant.web.live.hub import AgentIdentity, Hub
 from assistant.web.live.profile import customer_profile
@@ -90,7 +89,8 @@ def _snapshot(session: Session, row: HandoffRequest) -> Handoff:
     agent = AgentRepository(session).get(row.claimed_by) if row.claimed_by is not None else None
     return Handoff(
         row.id, row.sender_id, row.channel, row.status, row.reason, row.customer_id, row.created_at,
-        row.claimed_by, agent.username if agent else None, agent.display_name if agent else None, row.claimed_at, row.after_hours, row.left_message,
+        row.claimed_by, agent.username if agent else None, agent.display_name if agent else None, row.claimed_at,
+        row.after_hours, row.left_message,
     )
 
 
@@ -108,10 +108,10 @@ RESUME_EVENTS = [
 
 class HandoffService:
     def __init__(
-        self, sessions: sessionmaker[Session], rasa: RasaClient, hub: Hub, policy: StorePolicy,
+        self, store: Store, rasa: RasaClient, hub: Hub, policy: StorePolicy,
         marks: Marks | None = None, settings: Settings | None = None,
     ) -> None:
-        self.sessions, self.rasa, self.hub, self.policy = sessions, rasa, hub, policy
+        self.store, self.rasa, self.hub, self.policy = store, rasa, hub, policy
         self.settings = settings  # for telling the store's backend a handoff closed (when one is configured)
         self._locks: dict[str, asyncio.Lock] = {}
         # sender -> last tracker event index pushed to agents (in Redis when replicas share the work)
@@ -121,7 +121,7 @@ class HandoffService:
         """Run ``work`` in one transaction on a worker thread (the driver is synchronous)."""
 
         def run() -> T:
-            with UnitOfWork(self.sessions) as uow:
+            with self.store.unit_of_work() as uow:
                 return work(uow)
 
         return await asyncio.to_thread(run)
@@ -339,7 +339,7 @@ def csat_of(uow: UnitOfWork, sender_id: str) -> list[dict[str, Any]]:
     """The conversation's CSAT answers, newest first, as the console shows them beside it."""
     return [
         {"rating": row.rating, "comment": row.comment, "at": row.at.isoformat(), "handoff_id": row.handoff_id}
-        for row in AnalyticsRepository(uow.session).ratings_for([sender_id])
+        for row in uow.analytics.ratings_for([sender_id])
     ]
 
 

@@ -1,7 +1,9 @@
 """A shopper's side of a conversation with the real Rasa server, through the gateway channel.
 
 This is exactly what the web app sends: the gateway token in the header, the sender id
-chosen by the server side, and the customer token (if any) in the metadata.
+chosen by the server side, and the customer token (if any) in the metadata. The tests and
+the chat benchmark (``bench/chat_bench.py``) drive Rasa with it, so both live here rather
+than the benchmark importing from ``tests/``.
 """
 
 from __future__ import annotations
