@@ -35,6 +35,13 @@ def read_collapsed(path: Path) -> Stacks:
     return dict(stacks)
 
 
+def drop_idle(stacks: Stacks, idle_leaves: Sequence[str]) -> Stacks:
+    """The stacks whose innermost frame is not a wait: py-spy cannot always tell an event loop
+    blocked in epoll (uvloop's C loop under Sanic's ``serve``, a selector, an idle pool thread)
+    from one that runs, and those samples are no hop's CPU."""
+    return {frames: samples for frames, samples in stacks.items() if not any(leaf in frames[-1] for leaf in idle_leaves)}
+
+
 def classify(stacks: Stacks, rules: Sequence[tuple[str, Sequence[str]]], other: str = "other") -> dict[str, int]:
     """Samples per category: the first rule (in order) with a fragment found in any frame of a stack wins."""
     counts: dict[str, int] = defaultdict(int)

@@ -10,7 +10,8 @@ another, so each kind of message is measured on its own:
 1. **Per process**: user + system CPU of the web app, the Rasa server and the action server
    (``/proc``, each process group) over each kind's turns, and the client's wall time per turn.
 2. **Inside each process**: py-spy samples all three servers while the main kinds run
-   (``--nonblocking``, so the servers are not paused); each sample is given to the hop it was
+   (``--nonblocking``, so the servers are not paused; with their worker processes); samples of
+   a server waiting for work are left out, and each other sample is given to the hop it was
    in (search, store, DIET, TED, the action call...), and that share of the process's CPU is
    the hop's. The same samples are drawn as one flame graph per kind
    (``bench/results/turn_profile/<kind>.svg``, raw stacks beside it).
@@ -48,7 +49,7 @@ from assistant.launcher import RASA_BIN, Ports, Service, StackError, running_sta
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from bench.chat_bench import ORDER_QUESTIONS, copy_database, customers_with_orders
 from bench.common import RESULTS_DIR, load_average, write_result
-from bench.flamegraph import Stacks, classify, read_collapsed, write_svg
+from bench.flamegraph import Stacks, classify, drop_idle, read_collapsed, write_svg
 from bench.load_bench import CART, DETAILS, GREETINGS, RECOMMEND, REFINEMENTS, THANKS, cpu_seconds
 from bench.search_bench import shopper_queries
 
@@ -65,6 +66,9 @@ TURN_TIMEOUT = 120.0
 KINDS = ("greet", "search", "refine", "show_more", "details", "cart", "recommend", "order_status", "thanks")
 MAIN_KINDS = ("greet", "search", "refine", "recommend", "order_status")
 PROCESSES = ("web app", "rasa server", "action server")
+# Innermost frames of a server waiting for work (see bench/flamegraph.py drop_idle).
+IDLE_LEAVES = ("serve (sanic/server/runners.py)", ".select (selectors.py)", "_worker (concurrent/futures/thread.py)",
+               "wait (threading.py)")
 
 # py-spy sample -> hop: the first rule with a fragment in any frame of the stack wins. py-spy
 # names a frame "function (package/path.py:line)", the path from the package root.
@@ -89,9 +93,8 @@ HOP_RULES: dict[str, list[tuple[str, list[str]]]] = {
         ("graph runner", ["(rasa/engine/"]),
         ("tracker, events, lock + tracker store", ["(rasa/shared/core/trackers.py", "(rasa/shared/core/events.py",
                                                    "tracker_store.py", "lock_store.py"]),
-        ("channel, HTTP server, responses", ["(rasa/core/channels/", "(rasa_addons/", "(sanic/", "(rasa/server.py",
-                                             "(rasa/core/nlg/"]),
-        ("message processor", ["(rasa/core/processor.py"]),
+        ("message processor (responses, events)", ["(rasa/core/processor.py"]),
+        ("channel + HTTP server", ["(rasa/core/channels/", "(rasa_addons/", "(sanic/", "(rasa/server.py"]),
     ],
     "action server": [
         ("search (catalog_index)", ["(catalog_index/"]),
@@ -144,18 +147,19 @@ class PySpy:
         self.output = output
         self.process = subprocess.Popen(
             [str(PY_SPY), "record", "--pid", str(pid), "--rate", str(SAMPLE_RATE), "--format", "raw",
-             "--nonblocking", "--output", str(output)],
+             "--nonblocking", "--subprocesses", "--output", str(output)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
 
     def stop(self) -> Stacks:
+        """Stop sampling; the stacks recorded, waits left out."""
         self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        return read_collapsed(self.output)
+        return drop_idle(read_collapsed(self.output), IDLE_LEAVES)
 
 
 def drive_web(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bench.flamegraph import classify, read_collapsed, write_svg
-from bench.turn_profile import HOP_RULES
+from bench.flamegraph import classify, drop_idle, read_collapsed, write_svg
+from bench.turn_profile import HOP_RULES, IDLE_LEAVES
 
 RAW = """\
 handle (sanic/app.py:10);parse (rasa/core/processor.py:5);__call__ (rasa/engine/graph.py:3);process (rasa/nlu/classifiers/diet_classifier.py:40) 30
@@ -40,7 +40,7 @@ def test_a_sample_counts_for_the_most_specific_hop_on_its_stack(tmp_path: Path) 
     assert counts == {
         "NLU: DIET": 40,
         "action call (tracker + domain to JSON, answer checked)": 15,
-        "channel, HTTP server, responses": 5,
+        "channel + HTTP server": 5,
     }
 
 
@@ -70,3 +70,15 @@ def test_the_flame_graph_gives_each_process_a_width_in_proportion_to_its_samples
     }
     assert widths["rasa server"] == 3 * widths["action server"]
     assert widths["b"] == widths["rasa server"]
+
+
+def test_samples_of_a_server_waiting_for_work_are_no_hops_cpu() -> None:
+    stacks = {
+        ("run (rasa/api.py)", "serve (sanic/server/runners.py)"): 368,
+        ("run (rasa/api.py)", "serve (sanic/server/runners.py)", "handle (rasa/core/processor.py)"): 30,
+        ("_bootstrap (threading.py)", "_worker (concurrent/futures/thread.py)"): 36,
+        ("run_forever (asyncio/base_events.py)", "EpollSelector.select (selectors.py)"): 17,
+    }
+    assert drop_idle(stacks, IDLE_LEAVES) == {
+        ("run (rasa/api.py)", "serve (sanic/server/runners.py)", "handle (rasa/core/processor.py)"): 30
+    }
