@@ -19,6 +19,8 @@ another, so each kind of message is measured on its own:
    the same model with Rasa's ``Agent`` and drives fresh conversations of the same plan
    against the same action server, timing every NLU component, every policy and the action
    call (wall and CPU).
+4. With ``--stock-dir``: a stock ``rasa init`` bot (as the load bench trains it) gets the same
+   messages in lockstep on its REST channel, for its Rasa CPU per turn beside ours.
 
 Writes ``bench/results/turn_profile.json`` and prints the markdown table kept in
 ``bench/README.md``.
@@ -50,7 +52,17 @@ from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from bench.chat_bench import ORDER_QUESTIONS, copy_database, customers_with_orders
 from bench.common import RESULTS_DIR, load_average, write_result
 from bench.flamegraph import Stacks, classify, drop_idle, read_collapsed, write_svg
-from bench.load_bench import CART, DETAILS, GREETINGS, RECOMMEND, REFINEMENTS, THANKS, cpu_seconds
+from bench.load_bench import (
+    CART,
+    DETAILS,
+    GREETINGS,
+    RECOMMEND,
+    REFINEMENTS,
+    THANKS,
+    cpu_seconds,
+    stock_bot,
+    stock_model,
+)
 from bench.search_bench import shopper_queries
 
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
@@ -189,6 +201,32 @@ def drive_web(
     return figures, stacks
 
 
+def drive_stock(base_url: str, pid: int, conversations: list[list[tuple[str, str]]], warmup: int) -> dict[str, Any]:
+    """The same conversations, in lockstep, to a stock ``rasa init`` bot's REST channel: its Rasa CPU per turn by kind."""
+    senders = [f"profile-{number}-{random.getrandbits(48):x}" for number in range(len(conversations))]
+
+    def say(sender: str, text: str) -> float:
+        request = urllib.request.Request(f"{base_url}/webhooks/rest/webhook", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"sender": sender, "message": text}).encode())
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=TURN_TIMEOUT) as response:
+            response.read()
+        return time.perf_counter() - started
+
+    figures: dict[str, Any] = {}
+    for position, kind in enumerate(KINDS):
+        for sender, turns in zip(senders[:warmup], conversations[:warmup], strict=True):
+            say(sender, turns[position][1])
+        before = cpu_seconds(pid)
+        walls = [say(sender, turns[position][1]) for sender, turns in zip(senders[warmup:], conversations[warmup:], strict=True)]
+        figures[kind] = {
+            "turns": len(walls),
+            "client_wall_ms": {"median": round(statistics.median(walls) * 1000, 1)},
+            "rasa_cpu_ms_per_turn": round((cpu_seconds(pid) - before) * 1000 / len(walls), 1),
+        }
+    return figures
+
+
 def hops(kind_figures: dict[str, Any], kind_stacks: dict[str, Stacks]) -> dict[str, dict[str, float]]:
     """Each process's CPU per turn split over its hops by the share of py-spy samples in each."""
     split: dict[str, dict[str, float]] = {}
@@ -226,7 +264,7 @@ def profile_rasa_in_process(
     return dict(json.loads(out.read_text()))
 
 
-def markdown(kinds: dict[str, Any]) -> str:
+def markdown(kinds: dict[str, Any], stock: dict[str, Any] | None = None) -> str:
     """The table kept in bench/README.md: CPU ms per turn by hop (wall ms where it is a wait)."""
     shown = [kind for kind in MAIN_KINDS if kind in kinds]
     lines = ["| hop | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown)]
@@ -241,6 +279,8 @@ def markdown(kinds: dict[str, Any]) -> str:
                        key=lambda hop: -sum(kinds[k].get("hops", {}).get(process, {}).get(hop, 0) for k in shown))
         for hop in names:
             row(f"&nbsp;&nbsp;{hop}", [f"{kinds[k].get('hops', {}).get(process, {}).get(hop, 0):.0f}" for k in shown])
+    if stock:
+        row("**stock `rasa init` bot, same messages: Rasa CPU ms / turn**", [f"{stock[k]['rasa_cpu_ms_per_turn']:.0f}" for k in shown])
     in_process = [kinds[k].get("rasa_in_process", {}).get("steps", {}) for k in shown]
     if any(in_process):
         row("**Rasa in process (Agent), wall ms / CPU ms per turn**", [""] * len(shown))
@@ -284,10 +324,15 @@ def run(settings: Settings, args: argparse.Namespace) -> Path:
                       f"{kind}: web app, Rasa and action server, py-spy at {SAMPLE_RATE} Hz, {figures['turns']} turns")
         if kind in in_process:
             figures["rasa_in_process"] = in_process[kind]
-    table = markdown(kinds)
+    stock = None
+    if args.stock_dir:
+        print(f"turn profile: the stock `rasa init` bot in {args.stock_dir} (trained when absent)", flush=True)
+        with stock_bot(args.stock_dir, stock_model(args.stock_dir)) as (url, service):
+            stock = drive_stock(url, service.process.pid, plan(rng, args.conversations), WARMUP)  # type: ignore[union-attr]
+    table = markdown(kinds, stock)
     path = write_result(
         "turn_profile",
-        {"conversations": args.conversations, "warmup_conversations_not_counted": WARMUP, "kinds": kinds,
+        {"conversations": args.conversations, "warmup_conversations_not_counted": WARMUP, "kinds": kinds, "stock": stock,
          "flame_graphs": {kind: str((FLAME_DIR / f"{kind}.svg").relative_to(PROJECT_ROOT)) for kind in stacks},
          "markdown": table},
         load_at_start=load_at_start,
@@ -309,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--conversations", type=int, default=CONVERSATIONS,
                         help=f"conversations driven, the first {WARMUP} not counted")
     parser.add_argument("--skip-in-process", action="store_true", help="skip the per-node profile inside Rasa")
+    parser.add_argument("--stock-dir", type=Path, default=None,
+                        help="also drive a stock `rasa init` bot kept here (trained when absent) with the same messages")
     args = parser.parse_args(argv)
     if not MODEL_PATH.exists():
         raise SystemExit(f"no trained model at {MODEL_PATH}: run `make model`")
