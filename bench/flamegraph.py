@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 Stacks = dict[tuple[str, ...], int]
@@ -112,13 +112,3 @@ def write_svg(stacks_by_root: Mapping[str, Stacks], path: Path, title: str) -> N
         encoding="utf-8",
     )
 
-
-def top_frames(stacks: Stacks, fragments: Iterable[str], limit: int = 8) -> list[tuple[str, int]]:
-    """The frames (of files containing one of ``fragments``) seen in most samples, inclusive."""
-    wanted = tuple(fragments)
-    counts: dict[str, int] = defaultdict(int)
-    for frames, samples in stacks.items():
-        for frame in set(frames):
-            if any(f in frame for f in wanted):
-                counts[frame] += samples
-    return sorted(counts.items(), key=lambda item: -item[1])[:limit]
