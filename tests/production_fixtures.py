@@ -1,20 +1,16 @@
-"""The production profile's real services on loopback, for ``pytest -m production`` (make test-prod).
+"""The production profile's session fixtures for ``pytest -m production`` (make test-prod).
 
-PostgreSQL from ``SHOP_TEST_POSTGRES_URL``, Redis from ``SHOP_TEST_REDIS_URL`` (db 2 by
-default, this suite's own), RabbitMQ from ``SHOP_TEST_RABBITMQ_URL``; each is probed once
-and a test that needs an absent one is skipped with a sentence saying which and where.
 Every test session gets its own PostgreSQL databases (customer store and tracker store,
 ``topo_prod_<random>_*``, dropped at the end), its own RabbitMQ exchange and analytics
 queue (deleted at the end) and its own Redis lock-key prefix, so it runs beside other
-sessions on shared servers.
+sessions on shared servers. Finding the services (and skipping without them) is
+:mod:`tests.production_services`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,65 +18,18 @@ from pathlib import Path
 import aio_pika
 import psycopg
 import pytest
-import redis
 from psycopg import sql
 
 from assistant.settings import SECRET_NAMES, Settings, load_settings
 from assistant.store.db import normalize_url
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
-DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
-
-_probed: dict[str, str | None] = {}
-
-
-def _admin_conninfo() -> tuple[str, str]:
-    admin_url = normalize_url(os.environ.get("SHOP_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    return admin_url.set(drivername="postgresql").render_as_string(hide_password=False), admin_url.render_as_string()
-
-
-def _probe(name: str) -> str | None:
-    """None when the service answers, else why not (probed once per session)."""
-    if name not in _probed:
-        try:
-            if name == "PostgreSQL":
-                conninfo, _ = _admin_conninfo()
-                psycopg.connect(conninfo, connect_timeout=5).close()
-            elif name == "Redis":
-                redis.Redis.from_url(redis_url(), socket_connect_timeout=5).ping()
-            elif name == "RabbitMQ":
-                async def connect() -> None:
-                    connection = await aio_pika.connect(rabbitmq_url(), timeout=5)
-                    await connection.close()
-
-                asyncio.run(connect())
-            elif name == "HAProxy":
-                if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
-                    raise RuntimeError("not installed (make haproxy)")
-            _probed[name] = None
-        except Exception as error:  # any failure to reach the service means: skip, saying why
-            _probed[name] = f"{type(error).__name__}: {error}"
-    return _probed[name]
-
-
-def require(*services: str) -> None:
-    """Skip the calling test with a plain message unless every named service answers."""
-    for name in services:
-        problem = _probe(name)
-        if problem is not None:
-            variable = {"PostgreSQL": "SHOP_TEST_POSTGRES_URL", "Redis": "SHOP_TEST_REDIS_URL",
-                        "RabbitMQ": "SHOP_TEST_RABBITMQ_URL"}.get(name)
-            where = f" (set {variable} to point at one)" if variable else ""
-            pytest.skip(f"{name} is not available for the production tests: {problem}{where}")
-
-
-def redis_url() -> str:
-    return os.environ.get("SHOP_TEST_REDIS_URL", DEFAULT_REDIS_URL)
-
-
-def rabbitmq_url() -> str:
-    return os.environ.get("SHOP_TEST_RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+from tests.production_services import (
+    available,
+    postgres_admin_url,
+    postgres_conninfo,
+    rabbitmq_test_url,
+    redis_test_url,
+    require,
+)
 
 
 def _execute(conninfo: str, statement: sql.Composable) -> None:
@@ -90,17 +39,17 @@ def _execute(conninfo: str, statement: sql.Composable) -> None:
 
 def fresh_database(config: pytest.Config, purpose: str) -> str:
     """A new empty PostgreSQL database, dropped when the session ends; its URL (psycopg 3)."""
-    conninfo, _ = _admin_conninfo()
+    conninfo = postgres_conninfo()
     name = f"topo_prod_{uuid.uuid4().hex[:10]}_{purpose}"
     _execute(conninfo, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     config.add_cleanup(lambda: _execute(conninfo, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))))
-    admin = normalize_url(os.environ.get("SHOP_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    admin = normalize_url(postgres_admin_url())
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
 def _delete_broker_objects(exchange: str, queue: str) -> None:
     async def delete() -> None:
-        connection = await aio_pika.connect(rabbitmq_url(), timeout=5)
+        connection = await aio_pika.connect(rabbitmq_test_url(), timeout=5)
         async with connection:
             channel = await connection.channel()
             await channel.queue_delete(queue)
@@ -119,8 +68,8 @@ def production_env(data_dir: Path, database_url: str, tracker_url: str, exchange
         "SHOP_DATABASE_URL": database_url,
         # Rasa's SQL tracker store speaks psycopg2 (its own venv): a plain postgresql:// URL
         "SHOP_TRACKER_DATABASE_URL": tracker_url.replace("postgresql+psycopg://", "postgresql://"),
-        "SHOP_REDIS_URL": redis_url(),
-        "SHOP_RABBITMQ_URL": rabbitmq_url(),
+        "SHOP_REDIS_URL": redis_test_url(),
+        "SHOP_RABBITMQ_URL": rabbitmq_test_url(),
         "SHOP_RABBITMQ_EXCHANGE": exchange,
         "SHOP_RABBITMQ_ANALYTICS_QUEUE": queue,
         **extra,
@@ -146,5 +95,5 @@ def production_settings(pytestconfig: pytest.Config, demo_settings: Settings) ->
     settings = load_settings(demo_settings.data_dir, env=env)
     set_up_demo_store(settings, progress=False)  # migrates (the `db migrate` step) and imports the history
     yield settings
-    if _probe("RabbitMQ") is None:
+    if available("RabbitMQ"):
         _delete_broker_objects(exchange, queue)

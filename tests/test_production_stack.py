@@ -32,7 +32,8 @@ from assistant.tracker_retention import prune_idle_guests
 from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, read_session, sender_for
 from tests.conftest import MODEL_PATH
 from tests.conversation import Conversation, product_ids, texts
-from tests.production_fixtures import fresh_database, production_env, production_settings, require  # noqa: F401
+from tests.production_fixtures import fresh_database, production_env, production_settings  # noqa: F401
+from tests.production_services import require
 from tests.test_conversations import is_hiking_footwear
 
 pytestmark = pytest.mark.production
