@@ -13,63 +13,36 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from assistant.identity import sign_customer_token
 from assistant.launcher import Ports, child_environment
-from assistant.production_plan import FrontPorts, ProductionStack, running_production
+from assistant.production_plan import ProductionStack
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store.db import SchemaBehind, make_engine, require_current_schema
 from assistant.store.models import Customer
 from assistant.tracker_retention import prune_idle_guests
-from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, read_session, sender_for
-from tests.conftest import MODEL_PATH
-from tests.conversation import Conversation, product_ids, texts
-from tests.production_fixtures import fresh_database, production_env, production_settings  # noqa: F401
+from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, sender_for
+from tests.conversation import product_ids, texts
+from tests.production_fixtures import (  # noqa: F401 (fixtures)
+    browser,
+    fresh_database,
+    guest_sender,
+    production_env,
+    production_settings,
+    production_stack,
+    tracker_rows,
+    warm,
+)
 from tests.production_services import require
 from tests.test_conversations import is_hiking_footwear
 
 pytestmark = pytest.mark.production
-
-
-@pytest.fixture(scope="module")
-def production_stack(production_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionStack]:  # noqa: F811
-    """Two replicas of each server behind HAProxy, on free loopback ports."""
-    require("HAProxy")
-    if not MODEL_PATH.exists():
-        pytest.fail(f"no trained model at {MODEL_PATH}; `make test-prod` trains it first")
-    logs = tmp_path_factory.mktemp("production-logs")
-    with running_production(production_settings, MODEL_PATH, replicas=2, fronts=FrontPorts.free(), log_dir=logs) as stack:
-        warm(stack, production_settings, searches=2)
-        yield stack
-
-
-def warm(stack: ProductionStack, settings: Settings, searches: int = 0) -> None:  # noqa: F811
-    """A first turn straight to each Rasa replica with a long time-out (and searches, which load
-    the catalog in the action servers the balancer picks): on this loaded machine a first parse
-    after start-up can outlast the web app's 30 s, which is not what these tests test."""
-    for number, ports in enumerate(stack.replicas):
-        chat = Conversation(f"http://127.0.0.1:{ports.rasa}", settings.gateway_token, f"warm-up-{number}")
-        chat.say("hello", timeout=900)
-        for _ in range(searches):
-            chat.say("show me tents", timeout=900)
-
-
-@asynccontextmanager
-async def browser(stack: ProductionStack, source: str = "127.0.0.1") -> AsyncIterator[aiohttp.ClientSession]:
-    """A shopper's browser at the balancer's door, connecting from ``source`` (127.0.0.0/8 is all loopback)."""
-    connector = aiohttp.TCPConnector(local_addr=(source, 0), force_close=True)
-    jar = aiohttp.CookieJar(unsafe=True)  # cookies for an IP-address host, as a browser keeps them
-    async with aiohttp.ClientSession(stack.url, connector=connector, cookie_jar=jar,
-                                     timeout=aiohttp.ClientTimeout(total=300)) as session:
-        yield session
 
 
 async def say(session: aiohttp.ClientSession, message: str, **headers: str) -> list[dict[str, Any]]:
@@ -77,23 +50,6 @@ async def say(session: aiohttp.ClientSession, message: str, **headers: str) -> l
         body = await response.json()
         assert response.status == 200, body
         return list(body["messages"])
-
-
-def tracker_rows(settings: Settings, sender: str) -> int:
-    """Rows of Rasa's SQL tracker store (table ``events``) for one conversation."""
-    engine = make_engine(settings.tracker_database_url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.scalar(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}) or 0)
-    finally:
-        engine.dispose()
-
-
-def guest_sender(session: aiohttp.ClientSession, settings: Settings) -> str:
-    cookie = next(c for c in session.cookie_jar if c.key in (SESSION_COOKIE, SECURE_SESSION_COOKIE))
-    session_id = read_session(cookie.value, settings.web_secret)
-    assert session_id is not None
-    return sender_for(session_id, None, settings.web_secret)
 
 
 async def test_a_conversation_continues_after_every_rasa_process_restarts(

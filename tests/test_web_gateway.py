@@ -54,7 +54,6 @@ class FakeRasa:
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.stall = False
         self.fail = False
-        self.lose_answer = False  # store the turn, then fail (the answer lost on its way back)
         self.release = asyncio.Event()
 
     def app(self) -> web.Application:
@@ -79,12 +78,10 @@ class FakeRasa:
         sender, text = body["sender"], body["message"]
         replies = SHOES_REPLY if text == "shoes" else [{"text": f"echo: {text}"}]
         events = self.events.setdefault(sender, [{"event": "action", "name": "action_listen", "timestamp": 1.0}])
-        events.append({"event": "user", "text": text, "metadata": body.get("metadata"), "timestamp": time.time()})
+        events.append({"event": "user", "text": text, "timestamp": time.time()})
         for reply in replies:
             data = {"buttons": reply.get("buttons"), "custom": reply.get("custom")}
             events.append({"event": "bot", "text": reply.get("text"), "data": data, "timestamp": time.time()})
-        if self.lose_answer:
-            return web.json_response({"error": "lost"}, status=502)
         return web.json_response([{"recipient_id": sender, **reply} for reply in replies])
 
     async def tracker(self, request: web.Request) -> web.Response:
@@ -300,28 +297,13 @@ async def test_rasa_time_out_and_rasa_error_are_503(fake_rasa: tuple[FakeRasa, s
         await client.close()
 
 
-async def test_a_retried_message_id_is_sent_to_rasa_once(client: TestClient, fake_rasa: tuple[FakeRasa, str]) -> None:
-    """The first attempt reached Rasa but its answer was lost: the retry gets the stored replies."""
-    fake, _ = fake_rasa
-    fake.lose_answer = True
-    lost = await client.post("/api/chat", json={"message": "shoes", "message_id": "m-1"})
-    assert lost.status == 503
-    assert "can't reach the assistant" in (await lost.json())["messages"][0]["text"]
-    fake.lose_answer = False
-    retry = await client.post("/api/chat", json={"message": "shoes", "message_id": "m-1"})
-    body = await retry.json()
-    assert retry.status == 200 and body["repeated"] is True
-    assert [m["text"] for m in body["messages"]] == ["Here are some shoes:", "Want more?"]
-    assert body["messages"][0]["custom"]["products"][0]["id"] == "P00001"
-    assert body["messages"][1]["buttons"] == [{"title": "Show more", "payload": "/show_more"}]
-    assert len(fake.webhook_calls) == 1
-    assert fake.webhook_calls[0]["body"]["metadata"]["client_message_id"] == "m-1"
-
-    new = await client.post("/api/chat", json={"message": "hello", "message_id": "m-2"})
-    assert await new.json() == {"messages": [{"text": "echo: hello"}]}
-    again = await client.post("/api/chat", json={"message": "hello", "message_id": "m-2"})
-    assert (await again.json())["messages"] == [{"text": "echo: hello"}]
-    assert len(fake.webhook_calls) == 2
+async def test_a_message_id_goes_to_rasa_in_the_metadata(client: TestClient, fake_rasa: tuple[FakeRasa, str]) -> None:
+    """Rasa's gateway channel handles a message once per id (rasa_addons/message_once.py)."""
+    response = await client.post("/api/chat", json={"message": "hello", "message_id": "c01-m0"})
+    assert response.status == 200
+    assert fake_rasa[0].webhook_calls[0]["body"]["metadata"]["client_message_id"] == "c01-m0"
+    await client.post("/api/chat", json={"message": "hello"})
+    assert "client_message_id" not in fake_rasa[0].webhook_calls[1]["body"]["metadata"]
 
 
 @pytest.mark.parametrize("message_id", ["", "has spaces", "x" * 65, 7, ["m-1"]])

@@ -7,8 +7,8 @@ reconnecting widget catches up without duplicates.
 Request: ``{"message": str, "customer_token"?: str, "message_id"?: str}`` for what the
 shopper typed, or ``{"payload": str, ...}`` for a button the bot offered (the token may also
 come as ``Authorization: Bearer``). A retry with the same ``message_id`` is answered from
-the conversation, not sent again (:mod:`assistant.web.chat_repeats`). Typed text is always read as text, even when it starts with
-``/`` (Rasa would read ``/restart`` or ``/order_status{...}`` as an intent with entities):
+the conversation, not handled again (:mod:`assistant.web.chat_repeats`). Typed text is
+always read as text, even when it starts with ``/`` (Rasa would read ``/restart`` or ``/order_status{...}`` as an intent with entities):
 only a payload the bot offered in this conversation reaches Rasa as one. Any ``sender``
 the client sends is ignored; the sender id comes from :mod:`assistant.web.sessions`.
 
@@ -30,7 +30,7 @@ from assistant.observe.logs import REQUEST_ID
 from assistant.observe.metrics import CHAT_MESSAGES, CHAT_REPLY_SECONDS
 from assistant.tracker_retention import delete_conversations
 from assistant.web.analytics_task import note_conversation
-from assistant.web.chat_repeats import METADATA_KEY, client_message_id, earlier_turn
+from assistant.web.chat_repeats import METADATA_KEY, client_message_id
 from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.live.keys import HANDOFFS, HUB
 from assistant.web.middlewares import ApiError
@@ -148,18 +148,6 @@ async def forget_conversation(rasa: RasaClient, sender: str) -> None:
     if left:
         raise RasaUnavailable(f"{len(left)} conversation events survived the replace")
 
-async def _repeated(rasa: RasaClient, sender: str, message_id: str) -> web.Response | None:
-    """The answer to a message the conversation already holds (a client's retry), without
-    sending it again; None when it is new (:mod:`assistant.web.chat_repeats`)."""
-    tracker = await rasa.tracker(sender)
-    replies = earlier_turn(tracker, message_id)
-    if replies is None:
-        return None
-    if tracker.get("paused"):
-        return web.json_response({"messages": replies, "held_by_agent": True, "repeated": True})
-    return web.json_response({"messages": replies or [{"text": NO_REPLY}], "repeated": True})
-
-
 async def post_chat(request: web.Request) -> web.Response:
     """Forward one shopper message to Rasa; answer ``{"messages": [...]}``."""
     body = await read_json_object(request)
@@ -170,14 +158,11 @@ async def post_chat(request: web.Request) -> web.Response:
     metadata: dict[str, Any] = {"channel": "web", "request_id": REQUEST_ID.get()}  # its log lines across the stack
     if who.customer_token is not None:
         metadata["customer_token"] = who.customer_token
+    if message_id is not None:
+        metadata[METADATA_KEY] = message_id
     handoffs, rasa = request.app[HANDOFFS], request.app[RASA]
     try:
         text, is_payload, truncated = await _what_to_send(request, body, who)
-        if message_id is not None:
-            repeated = await _repeated(rasa, who.sender, message_id)
-            if repeated is not None:
-                return repeated
-            metadata[METADATA_KEY] = message_id
         handoff = await handoffs.open_handoff(who.sender)
         # While a person holds the conversation Rasa only records the message (the tracker
         # is paused) and the watcher relays it to the agent; the bot stays silent.
