@@ -28,18 +28,18 @@ from assistant.store.db import SchemaBehind, make_engine, require_current_schema
 from assistant.store.models import Customer
 from assistant.tracker_retention import prune_idle_guests
 from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, sender_for
+from bench.production_scratch import production_env
 from tests.conversation import product_ids, texts
 from tests.production_fixtures import (  # noqa: F401 (fixtures)
     browser,
     fresh_database,
     guest_sender,
-    production_env,
     production_settings,
     production_stack,
     tracker_rows,
     warm,
 )
-from tests.production_services import require
+from tests.production_services import rabbitmq_test_url, redis_test_url, require
 from tests.test_conversations import is_hiking_footwear
 
 pytestmark = pytest.mark.production
@@ -139,7 +139,7 @@ def test_the_web_app_refuses_a_schema_behind_until_db_migrate(pytestconfig: pyte
     """Production never migrates on start: the web app names the command that does."""
     require("PostgreSQL")
     database = fresh_database(pytestconfig, "schema")
-    env = {**production_env(tmp_path, database, database, "unused", "unused"),
+    env = {**production_env(tmp_path, database, database, redis_test_url(), rabbitmq_test_url(), "unused", "unused"),
            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SHOP_EMBEDDING_MODEL": "unused"}
     web = subprocess.run([sys.executable, "-m", "assistant.cli", "web", "--port", "1"], cwd=PROJECT_ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
