@@ -16,14 +16,39 @@ import contextlib
 import secrets
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aio_pika
 import psycopg
+import redis
 from psycopg import sql
 
 from assistant.settings import SECRET_NAMES, Settings, load_settings
 from assistant.store.db import normalize_url
+
+
+def unreachable(service: str, url: str) -> str | None:
+    """Why ``service`` (PostgreSQL, Redis or RabbitMQ) does not answer at ``url``, or None when it does."""
+    try:
+        if service == "PostgreSQL":
+            psycopg.connect(normalize_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+                            connect_timeout=5).close()
+        elif service == "Redis":
+            redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+        elif service == "RabbitMQ":
+            async def connect() -> None:
+                connection = await aio_pika.connect(url, timeout=5)
+                await connection.close()
+
+            # a thread of its own, so a caller inside a running event loop (an async test) can ask too
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, connect()).result()
+        else:
+            raise ValueError(f"no probe for {service!r}")
+    except Exception as error:  # any failure to reach it is the answer
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _execute(admin_url: str, statement: sql.Composable) -> None:

@@ -10,19 +10,15 @@ so parallel runs and other users of these shared servers are left alone.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import aio_pika
-import psycopg
 import pytest
-import redis
 
 from assistant.store.db import normalize_url
+from bench.production_scratch import unreachable
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -55,34 +51,15 @@ def unique(name: str) -> str:
     return f"test-{name}-{secrets.token_hex(4)}"
 
 
-def _connect_rabbitmq() -> None:
-    async def connect() -> None:
-        connection = await aio_pika.connect(rabbitmq_test_url(), timeout=5)
-        await connection.close()
-
-    # In a thread of its own, so sync and async tests (inside a running loop) can both ask.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, connect()).result()
-
-
 def _probe(name: str) -> str | None:
     """None when the service answers, else why not (probed once per session)."""
     if name not in _probed:
-        try:
-            if name == "PostgreSQL":
-                psycopg.connect(postgres_conninfo(), connect_timeout=5).close()
-            elif name == "Redis":
-                redis.Redis.from_url(redis_test_url(), socket_connect_timeout=5).ping()
-            elif name == "RabbitMQ":
-                _connect_rabbitmq()
-            elif name == "HAProxy":
-                if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
-                    raise RuntimeError("not installed (make haproxy)")
-            else:
-                raise ValueError(f"no probe for {name!r}")
-            _probed[name] = None
-        except Exception as error:  # any failure to reach the service means: skip, saying why
-            _probed[name] = f"{type(error).__name__}: {error}"
+        if name == "HAProxy":
+            found = shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()
+            _probed[name] = None if found else "not installed (make haproxy)"
+        else:
+            url = {"PostgreSQL": postgres_admin_url, "Redis": redis_test_url, "RabbitMQ": rabbitmq_test_url}[name]()
+            _probed[name] = unreachable(name, url)
     return _probed[name]
 
 
