@@ -3,7 +3,8 @@
 ``rasa run --auth-token TOKEN`` puts the token in the command line, which every local user
 can read (``ps``, ``/proc/<pid>/cmdline``). The launcher starts this module instead, with the
 token in ``RASA_AUTH_TOKEN``; it adds the option to ``sys.argv`` inside the process (the
-kernel's copy of the command line does not change) and hands over to Rasa's own CLI.
+kernel's copy of the command line does not change) and hands over to Rasa's own CLI, after
+taking away the tracker store's silent fallback to memory (:mod:`rasa_addons.strict_tracker_store`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 
 from rasa.__main__ import main
 
+from rasa_addons import strict_tracker_store
+
 
 def run() -> None:
     """Start ``rasa run`` with the arguments given here plus the token from the environment."""
@@ -20,6 +23,7 @@ def run() -> None:
     if not token:
         sys.exit("RASA_AUTH_TOKEN is not set: the Rasa HTTP API must not run without a token")
     sys.argv = ["rasa", "run", *sys.argv[1:], "--auth-token", token]
+    strict_tracker_store.install()
     main()
 
 
