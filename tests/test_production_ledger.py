@@ -43,7 +43,7 @@ from assistant.settings import Settings
 from assistant.store.db import make_engine
 from assistant.web.views_chat import NO_REPLY, UNREACHABLE
 from tests.connection_drops import drop_postgres, drop_rabbitmq, drop_redis, process_group
-from tests.production_fixtures import browser, guest_sender, production_settings, production_stack  # noqa: F401
+from tests.production_fixtures import browser, guest_sender
 from tests.production_services import postgres_conninfo
 
 pytestmark = pytest.mark.production
@@ -193,7 +193,7 @@ def read_ledger(settings: Settings, senders: list[str]) -> dict[str, list[tuple[
 
 
 async def test_the_message_ledger_balances_through_restarts_and_lost_connections(
-    production_stack: ProductionStack, production_settings: Settings,  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings,
 ) -> None:
     stack, settings = production_stack, production_settings
     steps = len(script(0))

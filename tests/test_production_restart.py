@@ -24,7 +24,7 @@ from assistant.production_plan import ProductionStack
 from assistant.settings import Settings
 from tests.agent_console import AgentClient, ShopperClient, create_agent, next_frame
 from tests.conversation import product_ids
-from tests.production_fixtures import production_settings, production_stack, warm  # noqa: F401
+from tests.production_fixtures import warm
 
 pytestmark = pytest.mark.production
 
@@ -38,7 +38,7 @@ def slots(stack: ProductionStack, settings: Settings, sender: str) -> dict[str, 
 
 
 async def test_an_agents_hold_survives_a_restart_of_every_process(
-    production_stack: ProductionStack, production_settings: Settings,  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings,
 ) -> None:
     stack, settings = production_stack, production_settings
     shopper, agent = ShopperClient(stack.url), AgentClient(stack.url)

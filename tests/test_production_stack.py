@@ -30,15 +30,7 @@ from assistant.tracker_retention import prune_idle_guests
 from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, sender_for
 from bench.production_scratch import production_env
 from tests.conversation import product_ids, texts
-from tests.production_fixtures import (  # noqa: F401 (fixtures)
-    browser,
-    fresh_database,
-    guest_sender,
-    production_settings,
-    production_stack,
-    tracker_rows,
-    warm,
-)
+from tests.production_fixtures import browser, fresh_database, guest_sender, tracker_rows, warm
 from tests.production_services import rabbitmq_test_url, redis_test_url, require
 from tests.test_conversations import is_hiking_footwear
 
@@ -53,7 +45,7 @@ async def say(session: aiohttp.ClientSession, message: str, **headers: str) -> l
 
 
 async def test_a_conversation_continues_after_every_rasa_process_restarts(
-    production_stack: ProductionStack, production_settings: Settings, catalog: dict[str, dict[str, Any]],  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings, catalog: dict[str, dict[str, Any]],
 ) -> None:
     async with browser(production_stack) as session:
         first = product_ids(await say(session, "waterproof hiking boots under $150"))
@@ -92,7 +84,7 @@ async def test_forwarded_https_is_believed_from_the_trusted_proxy_only(productio
 
 
 async def test_erasing_a_customer_deletes_their_tracker_rows(
-    production_stack: ProductionStack, production_settings: Settings,  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings,
 ) -> None:
     settings = production_settings
     customer_id = first_customer(settings)
@@ -110,7 +102,7 @@ async def test_erasing_a_customer_deletes_their_tracker_rows(
 
 
 async def test_idle_guest_conversations_are_pruned_and_customers_kept(
-    production_stack: ProductionStack, production_settings: Settings,  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings,
 ) -> None:
     settings = production_settings
     customer_id = first_customer(settings, offset=1)
