@@ -110,7 +110,7 @@ class GatewayInput(RestInput):
             message = UserMessage(self._extract_message(request), collector, await self._extract_sender(request),
                                   input_channel=self.name(), metadata=self.get_metadata(request))
             try:
-                await handle_once(request.app.ctx.agent, message, on_new_message, collector.messages)
+                await handle_once(request.app.ctx.agent, message, on_new_message)
             except asyncio.CancelledError:
                 log.error("gateway: the turn was cancelled (the client went away)")
             except Exception:  # as RestInput: the caller gets what was said so far, the error goes to the log

@@ -25,7 +25,6 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 CLIENT_MESSAGE_ID = "client_message_id"
-REPLY_FIELDS = ("text", "image", "buttons", "attachment", "custom")  # what CollectingOutputChannel keeps
 
 
 def client_message_id(message: UserMessage) -> str | None:
@@ -38,10 +37,10 @@ def _by_bot(event: BotUttered) -> bool:
     return (event.metadata or {}).get("from") not in ("agent", "system")
 
 
-def earlier_replies(tracker: DialogueStateTracker, message_id: str) -> list[dict[str, Any]] | None:
-    """The bot's replies (as the REST channel returns them) to the stored user message with
-    ``message_id``, ``[]`` when it said nothing; None when no such message is stored."""
-    found: list[dict[str, Any]] | None = None
+def earlier_replies(tracker: DialogueStateTracker, message_id: str) -> list[BotUttered] | None:
+    """The bot's messages after the stored user message with ``message_id`` (up to the
+    shopper's next one), ``[]`` when it said nothing; None when no such message is stored."""
+    found: list[BotUttered] | None = None
     for event in tracker.events_after_latest_restart():
         if isinstance(event, UserUttered):
             if found is not None:
@@ -49,18 +48,14 @@ def earlier_replies(tracker: DialogueStateTracker, message_id: str) -> list[dict
             if (event.metadata or {}).get(CLIENT_MESSAGE_ID) == message_id:
                 found = []
         elif found is not None and isinstance(event, BotUttered) and _by_bot(event):
-            fields = {"text": event.text, **(event.data or {})}
-            reply = {key: fields.get(key) for key in REPLY_FIELDS}
-            found.append({"recipient_id": tracker.sender_id, **{k: v for k, v in reply.items() if v is not None}})
+            found.append(event)
     return found
 
 
-async def handle_once(
-    agent: Agent, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    replies: list[dict[str, Any]],
-) -> None:
+async def handle_once(agent: Agent, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
     """Handle ``message`` through Rasa as usual, unless the conversation already holds its
-    client id: then put the earlier replies in ``replies`` (the collecting channel's list)."""
+    client id: then send the bot's earlier messages again on the message's output channel,
+    as Rasa sent them the first time (``BotUttered.message()``)."""
     message_id = client_message_id(message)
     if message_id is None or not agent.is_ready() or agent.processor is None:
         await on_new_message(message)
@@ -70,5 +65,6 @@ async def handle_once(
         earlier = earlier_replies(tracker, message_id) if tracker is not None else None
         if earlier is None:
             await agent.processor.handle_message(message)  # what Agent.handle_message does inside the lock
-        else:
-            replies.extend(earlier)
+            return
+    for event in earlier:
+        await message.output_channel.send_response(message.sender_id, event.message())

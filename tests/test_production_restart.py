@@ -54,7 +54,7 @@ async def test_an_agents_hold_survives_a_restart_of_every_process(
         history, remembered = await shopper.history(), await asyncio.to_thread(slots, stack, settings, sender)
 
         await asyncio.to_thread(stack.restart_all)
-        await asyncio.to_thread(warm, stack, settings)
+        await asyncio.to_thread(warm, stack, settings, 2)  # searches too: the action servers load the index lazily
 
         assert await shopper.history() == history
         assert await asyncio.to_thread(slots, stack, settings, sender) == remembered
