@@ -155,7 +155,9 @@ def _check_embedder(embedder: Embedder | None, model_name: str) -> None:
         raise ValueError(f"embedder holds model {embedder.model_name!r}, asked to build with {model_name!r}")
 
 
-def _embed_all(texts: list[str], model: EmbeddingModel, embedder: Embedder | None, batch_size: int, progress: bool) -> tuple[np.ndarray, str]:
+def _embed_all(
+    texts: list[str], model: EmbeddingModel, embedder: Embedder | None, batch_size: int, progress: bool
+) -> tuple[np.ndarray, str]:
     """Vectors for ``texts`` and the backend that made them, from ``embedder`` or a build-sized load of ``model``."""
     embedder = embedder or model.load(threads=BUILD_THREADS)
     return embedder.embed(texts, batch_size=batch_size, progress=progress), embedder.backend
