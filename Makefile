@@ -139,6 +139,8 @@ bench: install model demo-store bench-tools ## run the benchmarks, figures to be
 	$(BIN)/python -m bench.startup_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.chat_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.load_bench --data-dir $(DATA_DIR) --stock-dir var/bench/stock-bot
+	$(BIN)/python -m bench.turn_profile --data-dir $(DATA_DIR) --stock-dir var/bench/stock-bot  # py-spy from bench-tools: CPU per hop, flame graphs
+	-$(BIN)/python -m bench.load_replicas --data-dir $(DATA_DIR) --duration 60 --warmup 30  # needs PostgreSQL, Redis, RabbitMQ, HAProxy (make haproxy); says which is missing otherwise
 	$(RASA_VENV)/bin/python bench/featurizer_bench.py
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)
 	$(RASA_VENV)/bin/python bench/nlu_eval.py --quiet $(if $(wildcard $(PREVIOUS_MODEL)),--previous-model $(PREVIOUS_MODEL))

@@ -86,6 +86,13 @@ class ProductionStack:
         for balancer in self.named("load balancer"):  # until HAProxy's checks have seen them back
             wait_healthy(balancer, timeout)
 
+    def restart_all(self, timeout: float = 900.0) -> None:
+        """Stop every process (balancer included), then start them again in the order of the
+        first start, as after a host's reboot; returns when the balancer is healthy again."""
+        stop(self.services)
+        for kind in ("action server", "rasa server", "web app", "load balancer"):
+            start_together(self.named(kind), self.env, timeout, [])
+
 
 def _split(url: str, default_port: int) -> tuple[str, str, str, str, str]:
     """host, port, user, password and path (without its slash) of a service URL."""

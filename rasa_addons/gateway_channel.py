@@ -16,22 +16,31 @@ agent holds). A shopper's typed text must never do that, so unless the gateway s
 conversation) a leading ``/`` is neutralized: a word joiner (U+2060, invisible, not
 whitespace, so Rasa's ``strip()`` keeps it) goes in front, and the message is read as
 text by NLU and shown as typed. Replies are collected
-and returned as one JSON list, like Rasa's REST channel. The token comes from
+and returned as one JSON list, like Rasa's REST channel (without its ``stream`` option,
+which the gateway does not use). A message whose metadata carries a ``client_message_id``
+the conversation already holds is answered from it, not handled again
+(:mod:`rasa_addons.message_once`). The token comes from
 ``credentials.yml`` (``token: ${GATEWAY_TOKEN}``, expanded by Rasa when it reads the
 file); the channel refuses to start without one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from rasa_addons.message_once import handle_once
+
+log = logging.getLogger(__name__)
 
 BEARER_PREFIX = "Bearer "
 TEXT_GUARD = "\u2060"  # WORD JOINER: in front of a typed "/..." so Rasa reads it as text
@@ -87,8 +96,26 @@ class GatewayInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        """RestInput's routes, guarded by the bearer token and a body shape check."""
-        blueprint = super().blueprint(on_new_message)
+        """RestInput's two routes, guarded by the bearer token and a body shape check, each
+        message handled once per client id."""
+        blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            collector = CollectingOutputChannel()
+            message = UserMessage(self._extract_message(request), collector, await self._extract_sender(request),
+                                  input_channel=self.name(), metadata=self.get_metadata(request))
+            try:
+                await handle_once(request.app.ctx.agent, message, on_new_message)
+            except asyncio.CancelledError:
+                log.error("gateway: the turn was cancelled (the client went away)")
+            except Exception:  # as RestInput: the caller gets what was said so far, the error goes to the log
+                log.exception("gateway: the turn failed")
+            return response.json(collector.messages)
 
         @blueprint.middleware("request")
         async def require_gateway_token(request: Request) -> HTTPResponse | None:

@@ -3,7 +3,9 @@
 ``rasa run --auth-token TOKEN`` puts the token in the command line, which every local user
 can read (``ps``, ``/proc/<pid>/cmdline``). The launcher starts this module instead, with the
 token in ``RASA_AUTH_TOKEN``; it adds the option to ``sys.argv`` inside the process (the
-kernel's copy of the command line does not change) and hands over to Rasa's own CLI.
+kernel's copy of the command line does not change) and hands over to Rasa's own CLI, after
+taking away the tracker store's silent fallback to memory (:mod:`rasa_addons.strict_tracker_store`) and
+installing the once-compiled check of action replies (:mod:`rasa_addons.action_response_check`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import sys
 
 from rasa.__main__ import main
 
+from rasa_addons import strict_tracker_store
+from rasa_addons.action_response_check import install as check_action_replies_once
+
 
 def run() -> None:
     """Start ``rasa run`` with the arguments given here plus the token from the environment."""
@@ -20,6 +25,8 @@ def run() -> None:
     if not token:
         sys.exit("RASA_AUTH_TOKEN is not set: the Rasa HTTP API must not run without a token")
     sys.argv = ["rasa", "run", *sys.argv[1:], "--auth-token", token]
+    strict_tracker_store.install()
+    check_action_replies_once()
     main()
 
 

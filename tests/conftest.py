@@ -74,3 +74,9 @@ def stack(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
 def sender() -> str:
     """A fresh conversation id per test."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+# The production profile's session fixtures, registered here so that every module shares one
+# instance of each (a fixture imported into two test modules would be set up once per module:
+# two stacks of replicas). Imported last: they use MODEL_PATH from above.
+from tests.production_fixtures import production_settings, production_stack  # noqa: E402,F401

@@ -33,7 +33,7 @@ from assistant.web.console.throttle import (
     Throttle,
 )
 from tests.agent_console import AgentClient, create_agent, hidden_csrf, server, settings
-from tests.production_services import redis_test_url, require_redis
+from tests.production_services import redis_test_url, require
 
 PASSWORD = "correct horse battery"
 
@@ -192,7 +192,7 @@ async def make_throttle(request: pytest.FixtureRequest) -> AsyncIterator[Callabl
         return made[-1]
 
     if request.param == "redis":
-        await require_redis()
+        require("Redis")
     yield make
     for throttle in made:
         await throttle.close()

@@ -13,62 +13,28 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from assistant.identity import sign_customer_token
 from assistant.launcher import Ports, child_environment
-from assistant.production_plan import FrontPorts, ProductionStack, running_production
-from assistant.rasa_conversation import Conversation, product_ids, texts
+from assistant.production_plan import ProductionStack
+from assistant.rasa_conversation import product_ids, texts
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store.db import SchemaBehind, make_engine, require_current_schema
 from assistant.store.models import Customer
 from assistant.tracker_retention import prune_idle_guests
-from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, read_session, sender_for
-from tests.conftest import MODEL_PATH
-from tests.production_fixtures import fresh_database, production_env, production_settings, require  # noqa: F401
+from assistant.web.sessions import SECURE_SESSION_COOKIE, SESSION_COOKIE, sender_for
+from bench.production_scratch import production_env
+from tests.production_fixtures import browser, fresh_database, guest_sender, tracker_rows, warm
+from tests.production_services import rabbitmq_test_url, redis_test_url, require
 from tests.test_conversations import is_hiking_footwear
 
 pytestmark = pytest.mark.production
-
-
-@pytest.fixture(scope="module")
-def production_stack(production_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionStack]:  # noqa: F811
-    """Two replicas of each server behind HAProxy, on free loopback ports."""
-    require("HAProxy")
-    if not MODEL_PATH.exists():
-        pytest.fail(f"no trained model at {MODEL_PATH}; `make test-prod` trains it first")
-    logs = tmp_path_factory.mktemp("production-logs")
-    with running_production(production_settings, MODEL_PATH, replicas=2, fronts=FrontPorts.free(), log_dir=logs) as stack:
-        warm(stack, production_settings, searches=2)
-        yield stack
-
-
-def warm(stack: ProductionStack, settings: Settings, searches: int = 0) -> None:  # noqa: F811
-    """A first turn straight to each Rasa replica with a long time-out (and searches, which load
-    the catalog in the action servers the balancer picks): on this loaded machine a first parse
-    after start-up can outlast the web app's 30 s, which is not what these tests test."""
-    for number, ports in enumerate(stack.replicas):
-        chat = Conversation(f"http://127.0.0.1:{ports.rasa}", settings.gateway_token, f"warm-up-{number}")
-        chat.say("hello", timeout=900)
-        for _ in range(searches):
-            chat.say("show me tents", timeout=900)
-
-
-@asynccontextmanager
-async def browser(stack: ProductionStack, source: str = "127.0.0.1") -> AsyncIterator[aiohttp.ClientSession]:
-    """A shopper's browser at the balancer's door, connecting from ``source`` (127.0.0.0/8 is all loopback)."""
-    connector = aiohttp.TCPConnector(local_addr=(source, 0), force_close=True)
-    jar = aiohttp.CookieJar(unsafe=True)  # cookies for an IP-address host, as a browser keeps them
-    async with aiohttp.ClientSession(stack.url, connector=connector, cookie_jar=jar,
-                                     timeout=aiohttp.ClientTimeout(total=300)) as session:
-        yield session
 
 
 async def say(session: aiohttp.ClientSession, message: str, **headers: str) -> list[dict[str, Any]]:
@@ -78,25 +44,8 @@ async def say(session: aiohttp.ClientSession, message: str, **headers: str) -> l
         return list(body["messages"])
 
 
-def tracker_rows(settings: Settings, sender: str) -> int:
-    """Rows of Rasa's SQL tracker store (table ``events``) for one conversation."""
-    engine = make_engine(settings.tracker_database_url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.scalar(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}) or 0)
-    finally:
-        engine.dispose()
-
-
-def guest_sender(session: aiohttp.ClientSession, settings: Settings) -> str:
-    cookie = next(c for c in session.cookie_jar if c.key in (SESSION_COOKIE, SECURE_SESSION_COOKIE))
-    session_id = read_session(cookie.value, settings.web_secret)
-    assert session_id is not None
-    return sender_for(session_id, None, settings.web_secret)
-
-
 async def test_a_conversation_continues_after_every_rasa_process_restarts(
-    production_stack: ProductionStack, production_settings: Settings, catalog: dict[str, dict[str, Any]],  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings, catalog: dict[str, dict[str, Any]],
 ) -> None:
     async with browser(production_stack) as session:
         first = product_ids(await say(session, "waterproof hiking boots under $150"))
@@ -135,7 +84,7 @@ async def test_forwarded_https_is_believed_from_the_trusted_proxy_only(productio
 
 
 async def test_erasing_a_customer_deletes_their_tracker_rows(
-    production_stack: ProductionStack, production_settings: Settings,  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings,
 ) -> None:
     settings = production_settings
     customer_id = first_customer(settings)
@@ -153,7 +102,7 @@ async def test_erasing_a_customer_deletes_their_tracker_rows(
 
 
 async def test_idle_guest_conversations_are_pruned_and_customers_kept(
-    production_stack: ProductionStack, production_settings: Settings,  # noqa: F811
+    production_stack: ProductionStack, production_settings: Settings,
 ) -> None:
     settings = production_settings
     customer_id = first_customer(settings, offset=1)
@@ -182,7 +131,7 @@ def test_the_web_app_refuses_a_schema_behind_until_db_migrate(pytestconfig: pyte
     """Production never migrates on start: the web app names the command that does."""
     require("PostgreSQL")
     database = fresh_database(pytestconfig, "schema")
-    env = {**production_env(tmp_path, database, database, "unused", "unused"),
+    env = {**production_env(tmp_path, database, database, redis_test_url(), rabbitmq_test_url(), "unused", "unused"),
            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SHOP_EMBEDDING_MODEL": "unused"}
     web = subprocess.run([sys.executable, "-m", "assistant.cli", "web", "--port", "1"], cwd=PROJECT_ROOT, env=env,
                          capture_output=True, text=True, timeout=300)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,3 +154,37 @@ def test_a_failed_calibration_still_swaps_in_the_new_tables_with_the_default(
         model = cache.get(uow, catalog, wait=True)
     assert model.buyers.sum() > 0
     assert cache.policy == DEFAULT_POLICY
+
+
+def test_new_tables_are_served_while_their_calibration_still_runs(
+    store: tuple[Store, Catalog, datetime], tmp_path: Path,
+) -> None:
+    """Calibration (the discovery ranker's fit) can take minutes: the fresh tables must not wait for it.
+    Asserted on the order of events: the tables are served while the calibrator is held, and its choice
+    arrives beside them once it is released."""
+    factory, catalog, _ = store
+    calibrating, release = threading.Event(), threading.Event()
+
+    def held(lines: list[OrderLine], catalog: Catalog, as_of: datetime) -> dict[str, Any]:
+        calibrating.set()
+        assert release.wait(120), "the test never released the calibration"
+        return calibrate(lines, catalog, as_of)
+
+    cache = ModelCache(tmp_path / "recommend", calibrator=held)
+
+    def train_and_calibrate() -> None:
+        with factory.unit_of_work() as uow:
+            cache.get(uow, catalog, wait=True)
+
+    training = threading.Thread(target=train_and_calibrate)
+    training.start()
+    try:
+        assert calibrating.wait(120), "the retrain never reached its calibration"
+        with factory.unit_of_work() as uow:
+            served = cache.get(uow, catalog)
+        assert served.buyers.sum() > 0  # the new tables, not empty ones
+        assert cache.policy == DEFAULT_POLICY  # no calibration yet
+    finally:
+        release.set()
+        training.join(120)
+    assert cache.policy.backbone == "affinity"  # the calibration's choice, served with the same tables

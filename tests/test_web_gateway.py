@@ -297,6 +297,23 @@ async def test_rasa_time_out_and_rasa_error_are_503(fake_rasa: tuple[FakeRasa, s
         await client.close()
 
 
+async def test_a_message_id_goes_to_rasa_in_the_metadata(client: TestClient, fake_rasa: tuple[FakeRasa, str]) -> None:
+    """Rasa's gateway channel handles a message once per id (rasa_addons/message_once.py)."""
+    response = await client.post("/api/chat", json={"message": "hello", "message_id": "c01-m0"})
+    assert response.status == 200
+    assert fake_rasa[0].webhook_calls[0]["body"]["metadata"]["client_message_id"] == "c01-m0"
+    await client.post("/api/chat", json={"message": "hello"})
+    assert "client_message_id" not in fake_rasa[0].webhook_calls[1]["body"]["metadata"]
+
+
+@pytest.mark.parametrize("message_id", ["", "has spaces", "x" * 65, 7, ["m-1"]])
+async def test_a_malformed_message_id_is_400(client: TestClient, fake_rasa: tuple[FakeRasa, str], message_id: Any) -> None:
+    response = await client.post("/api/chat", json={"message": "hello", "message_id": message_id})
+    assert response.status == 400
+    assert "message_id" in (await response.json())["error"]
+    assert fake_rasa[0].webhook_calls == []
+
+
 async def test_products_and_buttons_pass_through(client: TestClient) -> None:
     payload = await (await client.post("/api/chat", json={"message": "shoes"})).json()
     assert payload == {"messages": SHOES_REPLY}

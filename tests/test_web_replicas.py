@@ -41,7 +41,7 @@ from assistant.web.live.relay import RedisRelay
 from assistant.web.nudge_task import SlotLock, run_pass
 from tests.agent_console import AgentClient, ShopperClient, create_agent, hidden_csrf, next_frame
 from tests.conftest import MODEL_PATH, always_staffed_policy
-from tests.production_services import rabbitmq_test_url, redis_test_url, require_rabbitmq, require_redis, unique
+from tests.production_services import rabbitmq_test_url, redis_test_url, require, unique
 from tests.store_fixtures import postgres_url  # noqa: F401 (a fixture)
 from tests.test_web_gateway import GATEWAY_TOKEN, RASA_TOKEN, STORE_SECRET, WEB_SECRET
 
@@ -98,8 +98,8 @@ def web_replicas(settings: Settings, logs: Path, count: int = 2, backends: Ports
 @pytest.fixture
 async def replicas(postgres_url: str, tmp_path: Path) -> AsyncIterator[tuple[Settings, list[str]]]:  # noqa: F811
     """Two ready web replicas (subscribed to Redis, consuming the broker) and their store's settings."""
-    await require_redis()
-    await require_rabbitmq()
+    require("Redis")
+    require("RabbitMQ")
     settings = replica_settings(tmp_path, postgres_url, unique("exchange"))
     with web_replicas(settings, tmp_path) as urls:
         for n in range(len(urls)):
@@ -213,7 +213,7 @@ async def test_a_message_posted_to_one_replica_reaches_a_websocket_on_the_other(
 
 
 async def test_the_reminder_pass_runs_once_for_two_replicas(postgres_url: str, tmp_path: Path) -> None:  # noqa: F811
-    await require_redis()
+    require("Redis")
     settings = replica_settings(tmp_path, postgres_url, unique("exchange"))
     replicas = [SlotLock(settings, 60), SlotLock(settings, 60)]
     slot = secrets.randbelow(10**9)  # a slot no other run takes
@@ -252,7 +252,7 @@ async def publish(exchange_name: str, event: dict[str, Any]) -> None:
 
 
 async def test_the_event_consumer_reconnects_after_the_broker_drops_it(caplog: pytest.LogCaptureFixture) -> None:
-    await require_rabbitmq()
+    require("RabbitMQ")
     hub, exchange, name = Hub(), unique("exchange"), unique("consumer")
     consumer = EventConsumer(rabbitmq_test_url(), exchange, hub, name=name)
     task = asyncio.create_task(consumer.run())
@@ -281,7 +281,7 @@ async def test_the_event_consumer_reconnects_after_the_broker_drops_it(caplog: p
 
 
 async def test_the_relay_resubscribes_after_redis_drops_it(caplog: pytest.LogCaptureFixture) -> None:
-    await require_redis()
+    require("Redis")
     name = unique("relay")
     listener = redis.asyncio.Redis.from_url(redis_test_url(), client_name=name)
     sender = redis.asyncio.Redis.from_url(redis_test_url())
@@ -346,8 +346,8 @@ async def test_a_shoppers_message_on_one_replica_reaches_the_agent_on_the_other_
     from assistant.launcher import services
     from tests.conftest import MODEL_PATH
 
-    await require_redis()
-    await require_rabbitmq()
+    require("Redis")
+    require("RabbitMQ")
     if not MODEL_PATH.exists():
         pytest.fail(f"no trained model at {MODEL_PATH}; `make test` trains it first")
     exchange, queue = unique("exchange"), unique("rasa-events")

@@ -4,10 +4,11 @@ While an agent holds the conversation the answer is ``{"messages": [], "held_by_
 true}``; ``GET /api/history?after=<id>`` returns only the messages after that id, so a
 reconnecting widget catches up without duplicates.
 
-Request: ``{"message": str, "customer_token"?: str}`` for what the shopper typed, or
-``{"payload": str, ...}`` for a button the bot offered (the token may also come as
-``Authorization: Bearer``). Typed text is always read as text, even when it starts with
-``/`` (Rasa would read ``/restart`` or ``/order_status{...}`` as an intent with entities):
+Request: ``{"message": str, "customer_token"?: str, "message_id"?: str}`` for what the
+shopper typed, or ``{"payload": str, ...}`` for a button the bot offered (the token may also
+come as ``Authorization: Bearer``). A retry with the same ``message_id`` is answered from
+the conversation, not handled again (:mod:`assistant.web.chat_repeats`). Typed text is
+always read as text, even when it starts with ``/`` (Rasa would read ``/restart`` or ``/order_status{...}`` as an intent with entities):
 only a payload the bot offered in this conversation reaches Rasa as one. Any ``sender``
 the client sends is ignored; the sender id comes from :mod:`assistant.web.sessions`.
 
@@ -30,6 +31,7 @@ from assistant.observe.logs import REQUEST_ID
 from assistant.observe.metrics import CHAT_MESSAGES, CHAT_REPLY_SECONDS
 from assistant.tracker_retention import delete_conversations
 from assistant.web.analytics_task import note_conversation
+from assistant.web.chat_repeats import METADATA_KEY, client_message_id
 from assistant.web.keys import RASA, RATE_LIMITER, SETTINGS
 from assistant.web.live.keys import HANDOFFS, HUB
 from assistant.web.middlewares import ApiError
@@ -152,10 +154,13 @@ async def post_chat(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     token = body.get("customer_token")
     who = shopper(request, token if isinstance(token, str) and token else None)
+    message_id = client_message_id(body)
     settings = request.app[SETTINGS]
     metadata: dict[str, Any] = {"channel": "web", "request_id": REQUEST_ID.get()}  # its log lines across the stack
     if who.customer_token is not None:
         metadata["customer_token"] = who.customer_token
+    if message_id is not None:
+        metadata[METADATA_KEY] = message_id
     handoffs, rasa = request.app[HANDOFFS], request.app[RASA]
     try:
         text, is_payload, truncated = await _what_to_send(request, body, who)
