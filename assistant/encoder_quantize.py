@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from sentence_transformers import SentenceTransformer
@@ -38,7 +39,7 @@ INT8 = "int8-dynamic"
 
 def derive(source: Path, out_dir: Path) -> dict[str, object]:
     """Writes the search encoder to ``out_dir`` (int8 if it passes the check, else fp32); returns its manifest."""
-    manifest = json.loads((source / MANIFEST_FILE).read_text("utf-8"))
+    manifest: dict[str, Any] = json.loads((source / MANIFEST_FILE).read_text("utf-8"))
     reference = SentenceTransformer(manifest["source_model"], device="cpu")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-"))

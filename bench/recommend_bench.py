@@ -127,7 +127,8 @@ def main() -> None:
     started = time.perf_counter()
     figures = quality(settings.embedding_model, tuple(args.datasets.split(",")))
     path = write_result("recommend_quality", figures, load_at_start=load_at_start)
-    print(f"quality done in {time.perf_counter() - started:.0f} s: wrote {path} and {plot(figures, RESULTS_DIR / 'recommend.png')}", flush=True)
+    plotted = plot(figures, RESULTS_DIR / "recommend.png")
+    print(f"quality done in {time.perf_counter() - started:.0f} s: wrote {path} and {plotted}", flush=True)
     if not args.skip_latency:
         load_at_start, started = load_average(), time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="recommend-bench-") as workdir:

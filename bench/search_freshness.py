@@ -106,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = Path(scratch)
         write_jsonl_atomic(products, store / "catalog.jsonl")
         del products
-        build_seconds, manifest = _timed(partial(build_index_from_vectors, store / "catalog.jsonl", store / "index", model_name, vectors, params))
+        build_seconds, manifest = _timed(
+            partial(build_index_from_vectors, store / "catalog.jsonl", store / "index", model_name, vectors, params)
+        )
         load_seconds, searcher = _timed(partial(CatalogSearcher.load, store / "index", model_name, embedder=embedder))
         configured = searcher.fusion
         latency = {}
@@ -130,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"cached {timed['embedding_cached']['p50_ms']}/{timed['embedding_cached']['p95_ms']} ms")
     print(f"update: {update}")
     if not args.no_write:
-        print(f"wrote {write_result(NAME, figures, notes=['search_freshness: generated catalog of real titles, see the module docstring.'])}")
+        notes = ["search_freshness: generated catalog of real titles, see the module docstring."]
+        print(f"wrote {write_result(NAME, figures, notes=notes)}")
     return 0
 
 

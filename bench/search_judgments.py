@@ -201,7 +201,9 @@ class Generator:
         out = []
         for product in self.rng.sample(self.products, count):
             judgments = {
-                p["id"]: 1 for p in self.products if p.get("brand") == product.get("brand") and p.get("subcategory") == product.get("subcategory")
+                p["id"]: 1
+                for p in self.products
+                if p.get("brand") == product.get("brand") and p.get("subcategory") == product.get("subcategory")
             }
             judgments.update({p["id"]: 3 for p in self.products if p["title"] == product["title"]})
             out.append({"kind": "title", "query": product["title"], "judgments": judgments})
@@ -290,7 +292,10 @@ class Generator:
             query["id"] = f"{query['kind']}-{numbered[query['kind']]:03d}"
             # alternate within each kind, so both halves cover every kind equally
             query["split"] = "tune" if numbered[query["kind"]] % 2 else "test"
-        return [{key: query[key] for key in ("id", "kind", "split", "query", *(["source"] if "source" in query else []), "judgments")} for query in queries]
+        return [
+            {key: query[key] for key in ("id", "kind", "split", "query", *(["source"] if "source" in query else []), "judgments")}
+            for query in queries
+        ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -136,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_write:
         path = update_search_results(
             {"relevance": {
-                "judgments": str(args.judgments.relative_to(PROJECT_ROOT) if args.judgments.is_relative_to(PROJECT_ROOT) else args.judgments),
+                "judgments": str(
+                    args.judgments.relative_to(PROJECT_ROOT) if args.judgments.is_relative_to(PROJECT_ROOT) else args.judgments
+                ),
                 "queries": {"tune": len(tune_half), "test": len(test_half)},
                 "metrics": {"ndcg": f"NDCG@{NDCG_AT}, gain 2^grade-1", "recall": f"recall@{RECALL_AT} of grade>=2 products"},
                 "tuned_on_tune_half": {"rrf": {**asdict(best_rrf), "ndcg@10": rrf_tune},

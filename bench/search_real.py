@@ -50,7 +50,10 @@ RRF_GRID = [
     FusionConfig("rrf", rrf_k=60.0, dense_weight=w, coverage_weight=0.4, similarity_weight=sim, phrase_weight=ph, feedback_weight=fb)
     for w in (0.6, 0.7) for sim in (0.0, 0.5) for ph in (0.0, 0.2) for fb in (0.0, 2.0)
 ]
-BLEND_GRID = [FusionConfig("blend", dense_weight=w, coverage_weight=0.4, phrase_weight=0.2, feedback_weight=fb) for w in (0.7, 0.8) for fb in (0.0, 2.0)]
+BLEND_GRID = [
+    FusionConfig("blend", dense_weight=w, coverage_weight=0.4, phrase_weight=0.2, feedback_weight=fb)
+    for w in (0.7, 0.8) for fb in (0.0, 2.0)
+]
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:
@@ -146,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'method':<12} {'tune ndcg':>9} {'tune r@100':>10} {'test ndcg':>9} {'test r@100':>10}")
     for name, result in results.items():
         tune_part, test_part = result["tune"], result["test"]
-        print(f"{name:<12} {tune_part['ndcg@10']:>9.4f} {tune_part['recall@100']:>10.4f} {test_part['ndcg@10']:>9.4f} {test_part['recall@100']:>10.4f}")
+        print(
+            f"{name:<12} {tune_part['ndcg@10']:>9.4f} {tune_part['recall@100']:>10.4f}"
+            f" {test_part['ndcg@10']:>9.4f} {test_part['recall@100']:>10.4f}"
+        )
     for name in ("tuned_rrf", "tuned_blend", "hybrid"):
         print(f"{name}: {methods[name]}")
     if not args.no_write:

@@ -11,8 +11,9 @@ The catalog is exported the way a retailer's minimal export looks, ``id,title`` 
 ``catalog import`` path and indexed by the real build; data and index stay in ``var/`` (not
 committed).  Every method runs ``CatalogSearcher.search_parsed`` over the whole catalog:
 BM25 alone, dense alone, plain RRF (k=60, equal weights), the hybrid as configured and
-the hybrid with the dense feedback measured for issue #10.6 (not adopted: see ``fusion.py``).  Grades: Exact 2, Partial 1, Irrelevant 0 (gain ``2**grade - 1``);
-recall@100 counts the Exact products.  Writes ``bench/results/search_reserved.json``.
+the hybrid with the dense feedback measured for issue #10.6 (not adopted: see ``fusion.py``).
+Grades: Exact 2, Partial 1, Irrelevant 0 (gain ``2**grade - 1``); recall@100 counts the Exact products.
+Writes ``bench/results/search_reserved.json``.
 
 The fetched snapshot of ``wayfair/WANDS`` lacks ``product.csv`` and ``label.csv`` (files of 4 MiB
 and more are left out of snapshots); a clone of the repository has them: pass its directory.

@@ -145,7 +145,9 @@ def dense_figures(
         approximate = np.vstack([index.search(q[None], 10, params=search_params)[1] for q in queries])
         product_approximate = index.search(product_queries, 10, params=search_params)[1]
         seconds = [_timed(partial(index.search, q[None], 10, params=search_params))[0] for q in queries]
-        filtered = [_timed(partial(ivf_filtered_search, index, persisted, q[None], mask, SEARCHER_DEPTH, EXACT_SUBSET_ROWS)) for q in queries]
+        filtered = [
+            _timed(partial(ivf_filtered_search, index, persisted, q[None], mask, SEARCHER_DEPTH, EXACT_SUBSET_ROWS)) for q in queries
+        ]
         assert all(len(hits) == SEARCHER_DEPTH and mask[list(hits)].all() for _, hits in filtered)
         filtered_recall = [
             len(set(sorted(hits, key=hits.__getitem__, reverse=True)[:10]) & want) / 10
@@ -178,7 +180,9 @@ def searcher_figures(
     """The whole hybrid searcher over generated products: build, load memory, latency, 1% filter, an upsert."""
     store = scratch / f"store-{len(products)}"
     write_jsonl_atomic(products, store / "catalog.jsonl")
-    build_seconds, manifest = _timed(partial(build_index_from_vectors, store / "catalog.jsonl", store / "index", settings.embedding_model, vectors, params))
+    build_seconds, manifest = _timed(
+        partial(build_index_from_vectors, store / "catalog.jsonl", store / "index", settings.embedding_model, vectors, params)
+    )
     lexical_seconds, _ = _timed(partial(LexicalIndex.build, products))
     gc.collect()
     before = rss_bytes()
@@ -218,13 +222,17 @@ def searcher_figures(
     return figures
 
 
-def upsert_figures(settings: Settings, embedder: Embedder, store: Path, products: list[dict[str, Any]], searcher: CatalogSearcher) -> dict[str, Any]:
+def upsert_figures(
+    settings: Settings, embedder: Embedder, store: Path, products: list[dict[str, Any]], searcher: CatalogSearcher
+) -> dict[str, Any]:
     """Change a few products' titles and bring the index up to date incrementally; the live searcher must see it."""
     changed = [{**product, "title": f"{product['title']} Refresh {number}"} for number, product in enumerate(products[:UPSERTED])]
     by_id = {product["id"]: product for product in changed}
     write_jsonl_atomic([by_id.get(product["id"], product) for product in products], store / "catalog.jsonl")
     with writer_lock(store / "index"):
-        seconds, changes = _timed(partial(incremental_build, store / "catalog.jsonl", store / "index", settings.embedding_model, embedder=embedder))
+        seconds, changes = _timed(
+            partial(incremental_build, store / "catalog.jsonl", store / "index", settings.embedding_model, embedder=embedder)
+        )
     reload_seconds, result = _timed(partial(searcher.search, changed[0]["title"], k=1))
     assert result.hits[0].product["title"] == changed[0]["title"]
     return {

@@ -186,7 +186,11 @@ def drive_web(
     for position, kind in enumerate(KINDS):
         for shopper in shoppers[:warmup]:
             shopper.say(shopper.turns[position][1])
-        spies = {name: PySpy(pid, raw_dir / f"{kind}-{name.replace(' ', '_')}.txt") for name, pid in pids.items()} if spy and kind in MAIN_KINDS else {}
+        spies = (
+            {name: PySpy(pid, raw_dir / f"{kind}-{name.replace(' ', '_')}.txt") for name, pid in pids.items()}
+            if spy and kind in MAIN_KINDS
+            else {}
+        )
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         walls = [shopper.say(shopper.turns[position][1]) for shopper in shoppers[warmup:]]
         cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}

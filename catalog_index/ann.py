@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import faiss
 import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -90,7 +91,7 @@ class IndexParams:
         """Inverted lists for ``count`` vectors: the configured number, else about ``sqrt(count)``."""
         if self.nlist:
             return self.nlist
-        return max(16, 2 ** round(math.log2(math.sqrt(count))))
+        return max(16, int(2 ** round(math.log2(math.sqrt(count)))))
 
 
 def describe(index: faiss.Index) -> str:
@@ -121,11 +122,12 @@ def new_index(vectors: np.ndarray, params: IndexParams) -> tuple[faiss.Index, di
     rows = np.arange(count, dtype=np.int64)
     persisted: dict[str, Any] = {"kind": params.kind_for(count), **asdict(params)}
     if persisted["kind"] == "flat":
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        index.add_with_ids(vectors, rows)
-        return index, persisted
+        exact = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        exact.add_with_ids(vectors, rows)
+        return exact, persisted
     nlist = min(params.nlist_for(count), count)
     quantizer = faiss.IndexFlatIP(dimension)
+    index: faiss.IndexIVF
     if params.quantizer == "sq8":
         index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
     else:
@@ -138,14 +140,17 @@ def new_index(vectors: np.ndarray, params: IndexParams) -> tuple[faiss.Index, di
     return index, persisted
 
 
-def all_vectors(index: faiss.Index) -> np.ndarray:
+def all_vectors(index: faiss.Index) -> npt.NDArray[np.float32]:
     """Every stored vector in row order (decoded, so approximate for SQ8)."""
-    return index.reconstruct_n(0, index.ntotal)
+    # faiss's stubs type the call without an output array as Any; it returns a float32 matrix.
+    return cast("npt.NDArray[np.float32]", index.reconstruct_n(0, index.ntotal))
 
 
 def _renumber_ivf(ivf: faiss.IndexIVF, new_row_of: np.ndarray) -> None:
     """Rewrite the ids stored in every inverted list through ``new_row_of`` (old row -> new row)."""
     lists = ivf.invlists
+    if lists is None:
+        raise ValueError("an IVF index without inverted lists cannot be re-numbered")
     for list_no in range(ivf.nlist):
         size = lists.list_size(list_no)
         if not size:
@@ -201,9 +206,15 @@ def edited_index(
 def search_parameters(index: faiss.Index, persisted: dict[str, Any], selector: faiss.IDSelector | None = None,
                       nprobe: int | None = None) -> faiss.SearchParameters:
     """Search-time parameters: the persisted ``nprobe`` (or a wider one) for IVF, and an optional id selector."""
+    # Attributes set one by one (faiss's stubs know no keyword constructor); faiss keeps ``selector`` alive either way.
     if faiss.try_extract_index_ivf(index) is None:
-        return faiss.SearchParameters(sel=selector)
-    return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or int(persisted.get("nprobe", IndexParams.nprobe)))
+        exact = faiss.SearchParameters()
+        exact.sel = selector
+        return exact
+    ivf = faiss.SearchParametersIVF()
+    ivf.sel = selector
+    ivf.nprobe = nprobe or int(persisted.get("nprobe", IndexParams.nprobe))
+    return ivf
 
 
 def ivf_filtered_search(

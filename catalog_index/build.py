@@ -155,7 +155,9 @@ def _check_embedder(embedder: Embedder | None, model_name: str) -> None:
         raise ValueError(f"embedder holds model {embedder.model_name!r}, asked to build with {model_name!r}")
 
 
-def _embed_all(texts: list[str], model: EmbeddingModel, embedder: Embedder | None, batch_size: int, progress: bool) -> tuple[np.ndarray, str]:
+def _embed_all(
+    texts: list[str], model: EmbeddingModel, embedder: Embedder | None, batch_size: int, progress: bool
+) -> tuple[np.ndarray, str]:
     """Vectors for ``texts`` and the backend that made them, from ``embedder`` or a build-sized load of ``model``."""
     embedder = embedder or model.load(threads=BUILD_THREADS)
     return embedder.embed(texts, batch_size=batch_size, progress=progress), embedder.backend
@@ -286,10 +288,12 @@ def incremental_build(
     texts = [document_text(products[row]) for row in to_embed]
     # The backends' vectors are interchangeable (embedder.py), so stored and new rows may come from different ones;
     # the manifest names the one that made the newest rows.
-    vectors, backend = _embed_all(texts, model, embedder, batch_size, progress) if texts else (None, manifest.embedding_backend)
+    if texts:
+        vectors, backend = _embed_all(texts, model, embedder, batch_size, progress)
+    else:
+        vectors, backend = np.zeros((0, index.d), dtype=np.float32), manifest.embedding_backend
     index, index_params = edited_index(
-        index, manifest.index_params or {"kind": "flat"}, new_row_of, np.array(to_embed, dtype=np.int64),
-        vectors if vectors is not None else np.zeros((0, index.d), dtype=np.float32), params,
+        index, manifest.index_params or {"kind": "flat"}, new_row_of, np.array(to_embed, dtype=np.int64), vectors, params,
     )
     deleted = len(old_products) - int((new_row_of >= 0).sum()) - updated
     previous = PreviousTerms.load(old_products, version / LEXICAL_DIR) if lexical_ok else None

@@ -140,7 +140,10 @@ class Embedder:
             torch.set_num_threads(threads or SEARCH_THREADS)  # use_threads above ran before torch was imported
             self._model = SentenceTransformer(model_name, device="cpu")
             self.backend = "torch"
-            self.dimension = int(self._model.get_embedding_dimension())
+            dimension = self._model.get_embedding_dimension()
+            if dimension is None:
+                raise ValueError(f"{model_name} does not say the dimension of its vectors")
+            self.dimension = dimension
 
     @property
     def export_manifest(self) -> dict[str, object]:

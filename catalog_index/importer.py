@@ -103,7 +103,7 @@ def _csv_rows(text: str, src: Path) -> Iterator[tuple[int, dict[str, Any] | str]
         raise CatalogImportError(f"{src} has no header row")
     for row in reader:
         if None in row:
-            yield reader.line_num, f"{len(row[None])} more cells than header columns"  # type: ignore[index]
+            yield reader.line_num, f"{len(row[None])} more cells than header columns"
             continue
         if all(value in (None, "") for value in row.values()):
             continue
@@ -184,7 +184,7 @@ def import_catalog(src: Path, dest: Path) -> ImportReport:
     return report
 
 
-def read_catalog(path: Path) -> list[Product]:
+def read_catalog(path: Path) -> list[dict[str, Any]]:
     """The normalized products of a ``catalog.jsonl`` (or ``products.jsonl``), in file order."""
     with Path(path).open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]

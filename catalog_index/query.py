@@ -82,10 +82,16 @@ class ParsedQuery:
 
 _NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _CURRENCY = r"(?:\$|usd|dollars?|bucks|eur|euros?|€|£|gbp|pounds?)"
-_NOT_A_UNIT = r"(?!\s*(?:%|kg\b|g\b|lbs?\b|oz\b|mm\b|cm\b|m\b|inch|\"|gb\b|tb\b|mah\b|w\b|ml\b|l\b|pack\b|pcs\b|pieces?\b|people\b|person\b|seats?\b))"
+_NOT_A_UNIT = (
+    r"(?!\s*(?:%|kg\b|g\b|lbs?\b|oz\b|mm\b|cm\b|m\b|inch|\"|gb\b|tb\b|mah\b|w\b|ml\b|l\b"
+    r"|pack\b|pcs\b|pieces?\b|people\b|person\b|seats?\b))"
+)
 _PRICE = rf"(?:{_CURRENCY}\s*)?{_NUMBER}(?:\s*{_CURRENCY})?{_NOT_A_UNIT}"
 _PRICE_WITH_CURRENCY = rf"(?:{_CURRENCY}\s*{_NUMBER}(?:\s*{_CURRENCY})?|{_NUMBER}\s*{_CURRENCY})"
-_MAX_WORDS = r"(?:under|below|less\s+than|cheaper\s+than|lower\s+than|no\s+more\s+than|not\s+more\s+than|up\s+to|at\s+most|max(?:imum)?|within|<=?|≤)"
+_MAX_WORDS = (
+    r"(?:under|below|less\s+than|cheaper\s+than|lower\s+than|no\s+more\s+than|not\s+more\s+than"
+    r"|up\s+to|at\s+most|max(?:imum)?|within|<=?|≤)"
+)
 _MIN_WORDS = r"(?:over|above|more\s+than|at\s+least|min(?:imum)?|starting\s+at|from|>=?|≥)"
 _RANGE_SEPARATOR = r"\s*(?:and|to|-|–)\s*"
 _SIZE_VALUE = r"(\d+(?:\.\d+)?|xxxl|xxl|xxs|xl|xs|s|m|l|extra\s+large|extra\s+small|x-large|x-small|xx-large|small|medium|large)"
@@ -108,7 +114,10 @@ SIZE_PATTERN = re.compile(rf"(?<!\w)(?:size|sz\.?|sized)\s*[:#]?\s*{_SIZE_VALUE}
 IN_STOCK_PATTERN = re.compile(r"(?<!\w)(?:in[- ]stock|available\s+now|available\s+today|on\s+hand)(?!\w)", _FLAGS)
 BUDGET_PATTERN = re.compile(r"(?<!\w)(?:cheap|cheapest|budget|affordable|inexpensive|low[- ]cost|bargain)(?!\w)", _FLAGS)
 CURRENCY_LEFTOVER = re.compile(rf"(?<!\w){_CURRENCY}(?!\w)|\$", _FLAGS)
-DANGLING = {"in", "for", "with", "and", "or", "at", "of", "priced", "costing", "cost", "that", "a", "the", "price", "size", "sizes", "only", "which", "is", "are", "some", "me"}
+DANGLING = {
+    "in", "for", "with", "and", "or", "at", "of", "priced", "costing", "cost", "that",
+    "a", "the", "price", "size", "sizes", "only", "which", "is", "are", "some", "me",
+}
 _PLACEHOLDER = "\x00"
 # Phrases whose colour word names no colour: "it's black friday" is a sale, not a filter.
 NOT_A_COLOR = re.compile(

@@ -43,7 +43,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from catalog_index.ann import describe, ivf_filtered_search
+from catalog_index.ann import describe, ivf_filtered_search, search_parameters
 from catalog_index.artifacts import (
     IDS_FILE,
     INDEX_FILE,
@@ -422,7 +422,7 @@ class CatalogSearcher:
             raise KeyError(f"unknown product id {product_id!r}")
         mask = snap.filters.mask(filters)
         mask[row] = False
-        vector = snap.index.reconstruct(row).reshape(1, -1)
+        vector = snap.index.reconstruct_batch(np.array([row], dtype=np.int64))
         return [Hit(snap.products[r], score) for r, score in self._rank(snap, vector, "", mask, k, False)[:k]]
 
     def _browse(self, snap: _Snapshot, mask: np.ndarray, prefer_low_price: bool) -> list[tuple[int, float]]:
@@ -445,7 +445,7 @@ class CatalogSearcher:
         index = snap.index
         if passing <= SUBSET_FRACTION * len(mask):
             selector = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
-            scores, rows = index.search(vector, wanted, params=faiss.SearchParameters(sel=selector))
+            scores, rows = index.search(vector, wanted, params=search_parameters(index, snap.params, selector))
             return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=False) if r >= 0}
         fetch = wanted
         while True:
@@ -460,7 +460,7 @@ class CatalogSearcher:
         best = sorted(dense, key=lambda row: (-dense[row], row))[:FEEDBACK_DEPTH]
         centroid = snap.index.reconstruct_batch(np.array(best, dtype=np.int64)).mean(axis=0, keepdims=True)
         moved = vector + self.fusion.feedback_weight * centroid
-        return (moved / np.linalg.norm(moved)).astype(np.float32)
+        return np.asarray(moved / np.linalg.norm(moved), dtype=np.float32)
 
     @staticmethod
     def _exact_tiers(snap: _Snapshot, text: str, mask: np.ndarray) -> dict[int, float]:

@@ -15,9 +15,10 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -95,11 +96,12 @@ class OnnxSentenceEncoder:
             vectors[batch] = self._encode_batch([texts[i] for i in batch])
         return vectors
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
         encodings = self._tokenizer.encode_batch(texts)
         feeds = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        return self._session.run(["sentence_embedding"], feeds)[0]
+        # onnxruntime has no type information; the graph's output is a float32 matrix.
+        return cast("npt.NDArray[np.float32]", self._session.run(["sentence_embedding"], feeds)[0])

@@ -28,13 +28,17 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 
 import pluggy
-from sanic import Request, Sanic, response
+from sanic import Request, response
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
+
+if TYPE_CHECKING:
+    from sanic import DefaultSanic
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 OPEN_PATHS = frozenset({"/health"})
@@ -43,7 +47,7 @@ BEARER = "Bearer "
 log = logging.getLogger(__name__)
 
 
-def token_guard(expected: str) -> Callable[[Request], Awaitable[HTTPResponse | None]]:
+def token_guard(expected: str) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse | None]]:
     """A request middleware refusing every path but ``/health`` unless the bearer token is ``expected``."""
     wanted = expected.encode("utf-8")
 
@@ -71,7 +75,7 @@ async def bare_error(request: Request, exception: Exception) -> HTTPResponse:
     return response.json({"error": "internal error", "request_id": request_id}, status=500)
 
 
-def metrics_view(metrics_token: str) -> Callable[[Request], Awaitable[HTTPResponse]]:
+def metrics_view(metrics_token: str) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
     """``GET /metrics``: this process's counters, to loopback or the metrics token's bearer."""
     from assistant.observe.metrics import CONTENT_TYPE, exposition, scrape_allowed
 
@@ -84,7 +88,7 @@ def metrics_view(metrics_token: str) -> Callable[[Request], Awaitable[HTTPRespon
 
 
 @hookimpl
-def attach_sanic_app_extensions(app: Sanic) -> None:
+def attach_sanic_app_extensions(app: DefaultSanic) -> None:
     """Install the token check, the error handler and ``/metrics``; tokens come from the one settings module."""
     from assistant.observe.logs import configure_logging
     from assistant.settings import load_settings
@@ -99,7 +103,7 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
     app.register_listener(load_catalog_in_background, "after_server_start")
 
 
-async def load_catalog_in_background(app: Sanic) -> None:
+async def load_catalog_in_background(app: DefaultSanic) -> None:
     """Start loading the actions' catalog searcher in a daemon thread (the event loop stays free)."""
     threading.Thread(target=_load_catalog, name="catalog-load", daemon=True).start()
 

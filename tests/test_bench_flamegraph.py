@@ -13,9 +13,10 @@ from pathlib import Path
 from bench.flamegraph import classify, drop_idle, read_collapsed, write_svg
 from bench.turn_profile import HOP_RULES, IDLE_LEAVES
 
-RAW = """\
-handle (sanic/app.py:10);parse (rasa/core/processor.py:5);__call__ (rasa/engine/graph.py:3);process (rasa/nlu/classifiers/diet_classifier.py:40) 30
-handle (sanic/app.py:10);parse (rasa/core/processor.py:5);__call__ (rasa/engine/graph.py:3);process (rasa/nlu/classifiers/diet_classifier.py:41) 10
+PARSE = "handle (sanic/app.py:10);parse (rasa/core/processor.py:5);__call__ (rasa/engine/graph.py:3)"
+RAW = f"""\
+{PARSE};process (rasa/nlu/classifiers/diet_classifier.py:40) 30
+{PARSE};process (rasa/nlu/classifiers/diet_classifier.py:41) 10
 handle (sanic/app.py:10);run (rasa/core/actions/action.py:7);dumps (json/__init__.py:2) 15
 handle (sanic/app.py:11) 5
 not a sample line

@@ -85,13 +85,15 @@ def generate_demo_store(data_dir: Path, seed: int = 42) -> DemoReport:
     catalog_digest = hashlib.sha256(
         "".join(json.dumps(product, ensure_ascii=False) + "\n" for product in catalog).encode("utf-8")
     ).hexdigest()
+    reference_date = iso(REFERENCE_NOW)
+    order_statuses = {status: statuses[status] for status in ORDER_STATUSES}
     manifest = {
         "generator": "assistant.demo_store",
         "version": GENERATOR_VERSION,
         "seed": seed,
-        "reference_date": iso(REFERENCE_NOW),
+        "reference_date": reference_date,
         "counts": counts,
-        "order_statuses": {status: statuses[status] for status in ORDER_STATUSES},
+        "order_statuses": order_statuses,
         "event_types": {kind: event_types[kind] for kind in EVENT_TYPES},
         "files": {"catalog.jsonl": catalog_digest, **digests},
     }
@@ -104,9 +106,9 @@ def generate_demo_store(data_dir: Path, seed: int = 42) -> DemoReport:
     return DemoReport(
         data_dir=data_dir,
         seed=seed,
-        reference_date=manifest["reference_date"],
+        reference_date=reference_date,
         counts=counts,
-        order_statuses=manifest["order_statuses"],
+        order_statuses=order_statuses,
         files=[data_dir / "catalog.jsonl", *(data_dir / name for name in digests), manifest_path],
         seconds=time.perf_counter() - started,
     )

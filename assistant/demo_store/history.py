@@ -309,7 +309,7 @@ def _order(rng: random.Random, shopper: Shopper, placed: datetime, products: lis
 
 
 def _search_query(rng: random.Random, product: dict[str, Any]) -> str:
-    noun = product["subcategory"]
+    noun: str = product["subcategory"]
     price = product["price"]
     bound = math.ceil(price / 50) * 50 if price > 50 else math.ceil(price / 10) * 10
     forms = [noun, f"{product['brand'].lower()} {noun}", f"{noun} under ${bound}"]
@@ -332,9 +332,10 @@ class _EventLog:
     def add(self, moment: datetime, kind: str, product: dict[str, Any] | None = None, query: str | None = None) -> None:
         if not self.shopper.created_at <= moment <= self.now:
             return
-        record = {"customer_id": self.shopper.id, "type": kind, "product_id": product["id"] if product else None,
-                  "query": query, "at": iso(moment)}
-        key = (kind, record["product_id"], query, record["at"])
+        product_id: str | None = product["id"] if product else None
+        at = iso(moment)
+        record = {"customer_id": self.shopper.id, "type": kind, "product_id": product_id, "query": query, "at": at}
+        key = (kind, product_id, query, at)
         if key in self.seen:
             return
         self.seen.add(key)

@@ -47,7 +47,7 @@ def group_by_meaning(texts: Sequence[str], embed: Embed | None, top: int = 10) -
             members[position] = [position]
         else:
             members[home].append(position)
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"example": ordered[leader], "count": sum(wordings[ordered[m]] for m in group),
          "variants": [ordered[m] for m in group[:5]]}
         for leader, group in members.items()

@@ -8,7 +8,7 @@ personalized search re-rank (:mod:`.rerank`).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +42,7 @@ class Affinities:
         )
 
 
-def _shares(counts: Counter[str]) -> dict[str, float]:
+def _shares(counts: dict[str, float]) -> dict[str, float]:
     total = sum(counts.values())
     return {key: value / total for key, value in counts.items() if key} if total else {}
 
@@ -52,7 +52,7 @@ def affinities(get: Callable[[str], dict[str, Any] | None], profile: Profile) ->
     signals: list[tuple[str, float]] = [(line.product_id, SIGNAL_WEIGHTS["bought"]) for line in profile.lines]
     signals += [(pid, SIGNAL_WEIGHTS["cart"]) for pid in profile.cart]
     signals += [(i.product_id, SIGNAL_WEIGHTS.get(i.type, 0.5)) for i in profile.interests]
-    counts: dict[str, Counter[str]] = {"subcategory": Counter(), "category": Counter(), "brand": Counter()}
+    counts: dict[str, defaultdict[str, float]] = {key: defaultdict(float) for key in ("subcategory", "category", "brand")}
     for product_id, weight in signals:
         product = get(product_id)
         if product is None:

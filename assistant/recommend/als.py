@@ -52,6 +52,10 @@ def recommend(context: Context, limit: int) -> list[Candidate]:
     )
     catalog = context.catalog
     return [
-        Candidate(row, float(scores[row]), f"shoppers who bought the {catalog.products[rows[int(closeness[i].argmax())]]['title']} also liked this")
+        Candidate(
+            row,
+            float(scores[row]),
+            f"shoppers who bought the {catalog.products[rows[int(closeness[i].argmax())]]['title']} also liked this",
+        )
         for i, row in enumerate(chosen)
     ]

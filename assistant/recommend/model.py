@@ -205,7 +205,8 @@ def empty(size: int, as_of: datetime) -> Model:
     """Tables that know nothing yet: served while the first ones train (buy-again still works)."""
     zeros = np.zeros(size)
     return Model(
-        as_of=as_of, buyers=zeros, popularity=zeros, newcomers=zeros, adoption=zeros, trending=zeros, trending_days=TRENDING_WINDOWS_DAYS[-1],
+        as_of=as_of, buyers=zeros, popularity=zeros, newcomers=zeros, adoption=zeros,
+        trending=zeros, trending_days=TRENDING_WINDOWS_DAYS[-1],
         co_purchase=sparse.csr_matrix((size, size), dtype=np.float32), cycle_days=np.full(size, np.nan),
         item_factors=None, als=DEFAULT_ALS,
     )
@@ -228,7 +229,8 @@ def train(lines: Iterable[OrderLine], catalog: Catalog, as_of: datetime, als: Al
     trending_days = next((d for d in TRENDING_WINDOWS_DAYS if recent[d].sum() >= TRENDING_MIN_BUYERS), TRENDING_WINDOWS_DAYS[-1])
     newcomers, adoption = _adoption(times, size, now)
     model = Model(
-        as_of=as_of, buyers=buyers, popularity=popularity, newcomers=newcomers, adoption=adoption, trending=recent[trending_days], trending_days=trending_days,
+        as_of=as_of, buyers=buyers, popularity=popularity, newcomers=newcomers, adoption=adoption,
+        trending=recent[trending_days], trending_days=trending_days,
         co_purchase=_co_purchase(lines, catalog), cycle_days=_cycles(times, catalog),
         item_factors=_als(times, size, als) if factorize else None, als=als,
     )

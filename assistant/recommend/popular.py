@@ -23,7 +23,9 @@ def popular(context: Context, limit: int, mask: np.ndarray | None = None) -> lis
     model, catalog = context.model, context.catalog
     scores = model.popularity if mask is None else np.where(mask, model.popularity, 0.0)
     return [
-        Candidate(row, float(model.popularity[row]), f"a best seller in {catalog.categories[row]}: bought by {_shoppers(model.buyers[row])}")
+        Candidate(
+            row, float(model.popularity[row]), f"a best seller in {catalog.categories[row]}: bought by {_shoppers(model.buyers[row])}"
+        )
         for row in top(scores, limit)
     ]
 
@@ -32,8 +34,11 @@ def new_finds(context: Context, limit: int) -> list[Candidate]:
     """Products returning shoppers most often started buying (recency-weighted)."""
     model, catalog = context.model, context.catalog
     return [
-        Candidate(row, float(model.adoption[row]),
-                  f"a popular new find in {catalog.categories[row]}: {_shoppers(model.newcomers[row])} started buying it after their first order")
+        Candidate(
+            row,
+            float(model.adoption[row]),
+            f"a popular new find in {catalog.categories[row]}: {_shoppers(model.newcomers[row])} started buying it after their first order",
+        )
         for row in top(model.adoption, limit)
     ]
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from assistant.recommend import affinity
 from assistant.recommend.base import Candidate, Context
@@ -81,8 +82,9 @@ class Ranker:
     coef: tuple[float, ...]
     names: tuple[str, ...] = FEATURES
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        return ((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.coef)
+    def logits(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        standardized = (x - np.array(self.mean)) / np.array(self.scale)
+        return np.asarray(standardized @ np.array(self.coef), dtype=np.float64)
 
     def rank(self, context: Context, lists: dict[str, list[Candidate]], skip: set[int]) -> list[tuple[Candidate, str]]:
         """``(candidate, source)`` best first, scored by each product's chance relative to the first's (1 for the

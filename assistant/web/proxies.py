@@ -28,7 +28,7 @@ FORWARDED_REQUEST = web.RequestKey("forwarded_request", web.Request)
 
 def as_seen_by_client(request: web.Request) -> web.Request:
     """The request as the client sent it: the forwarded view behind a trusted proxy, else itself."""
-    return request.get(FORWARDED_REQUEST, request)
+    return request[FORWARDED_REQUEST] if FORWARDED_REQUEST in request else request
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

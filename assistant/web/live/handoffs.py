@@ -193,7 +193,7 @@ class HandoffService:
         handoff = await self.readable(agent, handoff_id)
         tracker = await self.rasa.tracker(handoff.sender_id)
         messages = transcript(tracker)
-        last_products = next(
+        last_products: list[dict[str, Any]] | None = next(
             (m["custom"].get("products") for m in reversed(messages)
              if m["from"] == "bot" and isinstance(m["custom"], dict) and m["custom"].get("type") == "products"),
             [],
@@ -212,7 +212,7 @@ class HandoffService:
         return transcript(tracker, after=len(appended) - 1 - len(events))
 
     async def claim(self, agent: AgentIdentity, handoff_id: int) -> Handoff:
-        if not await self._db(lambda uow: _commit(uow, uow.handoffs.claim(handoff_id, agent.id))):
+        if not await self._db(_committed(lambda uow: uow.handoffs.claim(handoff_id, agent.id))):
             if await self._db(lambda uow: uow.handoffs.get(handoff_id)) is None:
                 raise ConsoleError(404, "no such conversation")
             raise ConsoleError(409, "this conversation is already taken or closed")
@@ -221,7 +221,7 @@ class HandoffService:
         try:
             messages = await self._say(handoff, [{"event": "pause", "timestamp": None}, joined])
         except Exception:
-            await self._db(lambda uow: _commit(uow, _unclaim(uow, handoff_id)))
+            await self._db(_committed(lambda uow: _unclaim(uow, handoff_id)))
             raise
         # Everything after the join is news for the agent, even if the watcher has not looked
         # at this conversation yet (on a busy store its first look would take the shopper's
@@ -251,7 +251,7 @@ class HandoffService:
         # The CSAT question follows (issue #14): its buttons are answered through the bot.
         csat = {**bot_event(CSAT_QUESTION, "system"), "data": {"buttons": csat_buttons()}}
         messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system"), csat])
-        await self._db(lambda uow: _commit(uow, self._close(uow, handoff_id, how)))
+        await self._db(_committed(lambda uow: self._close(uow, handoff_id, how)))
         state = "bot_resumed" if how == "bot" else "closed"
         await self.hub.to_shopper(handoff.sender_id, {"type": "handoff", "state": state})
         await self._push(handoff, messages)
@@ -261,7 +261,7 @@ class HandoffService:
         """Close a request no agent has taken (over the per-address cap), resume the bot and
         tell the shopper ``text``; returns that notice."""
         messages = await self._say(handoff, [*RESUME_EVENTS, bot_event(text, "system")])
-        await self._db(lambda uow: _commit(uow, self._close(uow, handoff.id, "closed")))
+        await self._db(_committed(lambda uow: self._close(uow, handoff.id, "closed")))
         await self.hub.to_agents({"type": "queue"})
         return messages
 
@@ -343,9 +343,15 @@ def csat_of(uow: UnitOfWork, sender_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _commit(uow: UnitOfWork, result: T) -> T:
-    uow.commit()
-    return result
+def _committed(work: Callable[[UnitOfWork], T]) -> Callable[[UnitOfWork], T]:
+    """``work`` followed by a commit of its unit of work (for :meth:`HandoffService._db`)."""
+
+    def run(uow: UnitOfWork) -> T:
+        result = work(uow)
+        uow.commit()
+        return result
+
+    return run
 
 
 def _unclaim(uow: UnitOfWork, handoff_id: int) -> None:

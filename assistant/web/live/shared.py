@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Set
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -77,7 +77,7 @@ class Marks(Protocol):
 
     async def raise_to(self, sender: str, index: int) -> None: ...
 
-    async def keep_only(self, senders: set[str]) -> None: ...
+    async def keep_only(self, senders: Set[str]) -> None: ...
 
 
 class MemoryMarks:
@@ -95,7 +95,7 @@ class MemoryMarks:
     async def raise_to(self, sender: str, index: int) -> None:
         self._marks[sender] = max(self._marks.get(sender, -1), index)
 
-    async def keep_only(self, senders: set[str]) -> None:
+    async def keep_only(self, senders: Set[str]) -> None:
         for sender in set(self._marks) - senders:
             del self._marks[sender]
 
@@ -118,7 +118,8 @@ class RedisMarks:
     async def raise_to(self, sender: str, index: int) -> None:
         await self._raise(keys=[self._key], args=[sender, index])
 
-    async def keep_only(self, senders: set[str]) -> None:
-        stale = [name for raw in await self._redis.hkeys(self._key) if (name := raw.decode()) not in senders]
+    async def keep_only(self, senders: Set[str]) -> None:
+        names = [raw.decode() if isinstance(raw, bytes) else raw for raw in await self._redis.hkeys(self._key)]
+        stale = [name for name in names if name not in senders]
         if stale:
             await self._redis.hdel(self._key, *stale)
