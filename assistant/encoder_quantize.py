@@ -23,14 +23,13 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from sentence_transformers import SentenceTransformer
 
-from assistant.encoder_export import worst_cosine
+from assistant.encoder_export import staged_directory, worst_cosine
 from rasa_addons.onnx_sentence_encoder import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE
 
 MIN_COSINE = 0.99
@@ -41,9 +40,7 @@ def derive(source: Path, out_dir: Path) -> dict[str, object]:
     """Writes the search encoder to ``out_dir`` (int8 if it passes the check, else fp32); returns its manifest."""
     manifest: dict[str, Any] = json.loads((source / MANIFEST_FILE).read_text("utf-8"))
     reference = SentenceTransformer(manifest["source_model"], device="cpu")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-"))
-    try:
+    with staged_directory(out_dir) as staging:
         shutil.copyfile(source / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         quantize_dynamic(
             str(source / MODEL_FILE), str(staging / MODEL_FILE),
@@ -58,13 +55,6 @@ def derive(source: Path, out_dir: Path) -> dict[str, object]:
             manifest["int8_refused"] = f"worst check cosine {int8_cosine:.4f} < {MIN_COSINE}"
         manifest["int8_check_min_cosine"] = int8_cosine
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.chmod(0o755)
-    staging.rename(out_dir)
     return manifest
 
 
