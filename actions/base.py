@@ -20,9 +20,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import SearchUnavailable
 from assistant.observe.logs import REQUEST_ID
 from assistant.observe.metrics import ACTION_ERRORS
+from catalog_index.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class ShopAction(Action, ABC):
             ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s: the customer store is unavailable", self.action_name)
             dispatcher.utter_message(text=STORE_DOWN)
-        except SearchUnavailable:
+        except IndexUnavailable:
             ACTION_ERRORS.labels(action=self.action_name).inc()
             log.exception("%s: the catalog index is unavailable", self.action_name)
             dispatcher.utter_message(text=SEARCH_DOWN)

@@ -18,13 +18,10 @@ from assistant.identity import verify_customer_token
 from assistant.settings import Settings, load_settings
 from assistant.store.db import Store, UnitOfWork, open_store
 from assistant.store_policy import StorePolicy, load_store_policy
+from catalog_index.errors import IndexUnavailable
 
 if TYPE_CHECKING:
     from catalog_index.search import CatalogSearcher
-
-
-class SearchUnavailable(Exception):
-    """The catalog index could not be loaded (missing, corrupt, or the model failed)."""
 
 
 class _Resources:
@@ -60,7 +57,7 @@ class _Resources:
                 try:
                     self._searcher = CatalogSearcher.load(settings.index_dir, settings.embedding)
                 except Exception as error:
-                    raise SearchUnavailable(f"cannot load the catalog index at {settings.index_dir}") from error
+                    raise IndexUnavailable(f"cannot load the catalog index at {settings.index_dir}") from error
             return self._searcher
 
     def policy(self) -> StorePolicy:
@@ -91,7 +88,7 @@ def settings() -> Settings:
 
 
 def searcher() -> CatalogSearcher:
-    """The loaded catalog index; raises :class:`SearchUnavailable` when it cannot load."""
+    """The loaded catalog index; raises :class:`~catalog_index.artifacts.IndexUnavailable` when it cannot load."""
     return _resources.searcher()
 
 

@@ -43,7 +43,7 @@ FRUSTRATED_WORDS = re.compile(
 )
 
 
-def transcript(tracker: Tracker, limit: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
+def handoff_transcript(tracker: Tracker, limit: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
     """The last ``limit`` messages, shopper's and bot's, oldest first."""
     turns = [
         {"from": "shopper" if event["event"] == "user" else "bot", "text": event.get("text"), "at": event.get("timestamp")}
@@ -75,7 +75,7 @@ def request_person(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
         if request is None:
             request = uow.handoffs.create(
                 sender_id=tracker.sender_id, channel=channel, reason=reason, after_hours=not open_now,
-                customer_id=remember_customer(uow, tracker), transcript=transcript(tracker),
+                customer_id=remember_customer(uow, tracker), transcript=handoff_transcript(tracker),
             )
             tell_store(uow, settings(), "handoff_opened", {
                 "handoff_id": request.id, "customer_id": request.customer_id, "channel": channel,

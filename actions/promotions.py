@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.base import ShopAction
 from actions.context import searcher, unit_of_work, verified_customer
 from actions.replies import money
-from assistant.promotions import GUEST, Shopper, eligible, mentions, offers_for_products
+from assistant.promotions import GUEST, ShopperFacts, eligible, mentions, offers_for_products
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Promotion
 
@@ -49,7 +49,7 @@ def offer_text(promotion: Promotion, currency: str = "USD") -> str:
     return ", ".join(parts)
 
 
-def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> Shopper:
+def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> ShopperFacts:
     """What eligibility may use: has the customer ordered, and their loyalty tier.
 
     A verified customer the store has not seen yet is a new customer without a tier, not a guest.
@@ -58,8 +58,8 @@ def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> Shopper:
         return GUEST
     customer = uow.customers.get(customer_id)
     if customer is None:
-        return Shopper(has_ordered=False)
-    return Shopper(has_ordered=uow.orders.latest_for_customer(customer.id) is not None, loyalty_tier=customer.loyalty_tier)
+        return ShopperFacts(has_ordered=False)
+    return ShopperFacts(has_ordered=uow.orders.latest_for_customer(customer.id) is not None, loyalty_tier=customer.loyalty_tier)
 
 
 def offers_line(uow: UnitOfWork, tracker: Tracker, products: list[dict[str, Any]]) -> str | None:

@@ -20,14 +20,14 @@ from assistant.store.models import Promotion, utcnow
 
 
 @dataclass(frozen=True)
-class Shopper:
+class ShopperFacts:
     """What eligibility may look at: ``None`` fields mean unknown (a guest)."""
 
     has_ordered: bool | None = None
     loyalty_tier: str | None = None
 
 
-GUEST = Shopper()
+GUEST = ShopperFacts()
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -43,7 +43,7 @@ def covers(promotion: Promotion, product: dict[str, Any]) -> bool:
     return _same(promotion.scope_value, product.get("category")) or _same(promotion.scope_value, product.get("subcategory"))
 
 
-def eligible(promotion: Promotion, shopper: Shopper) -> bool:
+def eligible(promotion: Promotion, shopper: ShopperFacts) -> bool:
     """False only when the store's records show the offer is not for this shopper.
 
     A guest may still be a new customer or hold the tier, so guests see every offer with
@@ -74,7 +74,7 @@ def mentions(promotion: Promotion, text: str, product_title: str | None = None) 
 
 
 def offers_for_products(
-    promotions: Iterable[Promotion], products: Iterable[dict[str, Any]], shopper: Shopper
+    promotions: Iterable[Promotion], products: Iterable[dict[str, Any]], shopper: ShopperFacts
 ) -> list[Promotion]:
     """The offers (each once, in the given order) that cover at least one shown product."""
     shown = list(products)

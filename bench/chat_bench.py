@@ -109,7 +109,7 @@ def customers_with_orders(database_url: str, limit: int) -> list[str]:
         return list(uow.session.scalars(statement).all())
 
 
-class Shopper:
+class BenchShopper:
     """Opens conversations with the running Rasa server, as the web gateway would."""
 
     def __init__(self, settings: Settings, rasa_url: str, customer_ids: Sequence[str]) -> None:
@@ -154,7 +154,7 @@ class Samples:
         }
 
 
-def sequential(shopper: Shopper, samples: int) -> dict[str, Samples]:
+def sequential(shopper: BenchShopper, samples: int) -> dict[str, Samples]:
     """``samples`` measured messages of each kind, one at a time, each in a fresh conversation.
 
     A refinement needs a search before it, so each search conversation continues with one.
@@ -180,7 +180,7 @@ def sequential(shopper: Shopper, samples: int) -> dict[str, Samples]:
     return measured
 
 
-def one_shopper(shopper: Shopper, worker: int, conversations: int) -> tuple[list[float], int]:
+def one_shopper(shopper: BenchShopper, worker: int, conversations: int) -> tuple[list[float], int]:
     """A shopper's visits: greet, search, refine, ask for their order; latencies and unexpected count."""
     rng = random.Random(100 + worker)
     searches = shopper_queries()
@@ -202,7 +202,7 @@ def one_shopper(shopper: Shopper, worker: int, conversations: int) -> tuple[list
     return seconds, unexpected
 
 
-def concurrent(shopper: Shopper, shoppers: int, conversations: int) -> dict[str, Any]:
+def concurrent(shopper: BenchShopper, shoppers: int, conversations: int) -> dict[str, Any]:
     """Throughput with ``shoppers`` conversations in flight at once, a bounded number of messages."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=shoppers) as pool:
@@ -242,7 +242,7 @@ def run(settings: Settings, samples: int = SAMPLES) -> Path:
         started = time.perf_counter()
         with running_stack(bench_settings, MODEL_PATH, ports, log_dir=work / "logs"):
             startup = time.perf_counter() - started
-            shopper = Shopper(bench_settings, f"http://127.0.0.1:{ports.rasa}", customers)
+            shopper = BenchShopper(bench_settings, f"http://127.0.0.1:{ports.rasa}", customers)
             print(f"chat bench: stack up in {startup:.0f} s; sequential messages", flush=True)
             measured = sequential(shopper, samples)
             print("chat bench: concurrent conversations", flush=True)

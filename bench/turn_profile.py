@@ -119,7 +119,7 @@ HOP_RULES: dict[str, list[tuple[str, list[str]]]] = {
 
 
 @dataclasses.dataclass
-class Shopper:
+class ProfiledShopper:
     """One conversation through the web app: its own cookie jar, a logged-in customer, its turns."""
 
     base_url: str
@@ -180,7 +180,7 @@ def drive_web(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Stacks]]]:
     """Every conversation through the web app in lockstep; per kind: wall per turn, CPU per process per turn."""
     pids = {service.name: service.process.pid for service in services if service.process}
-    shoppers = [Shopper(base_url, tokens[i % len(tokens)], turns) for i, turns in enumerate(conversations)]
+    shoppers = [ProfiledShopper(base_url, tokens[i % len(tokens)], turns) for i, turns in enumerate(conversations)]
     figures: dict[str, Any] = {}
     stacks: dict[str, dict[str, Stacks]] = {}
     for position, kind in enumerate(KINDS):

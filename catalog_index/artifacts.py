@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog_index.errors import IndexUnavailable
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, files_sha256
 
 FORMAT_VERSION = 1
@@ -21,10 +22,6 @@ INDEX_FILE = "index.faiss"
 IDS_FILE = "ids.json"
 PRODUCTS_FILE = "products.jsonl"
 MANIFEST_FILE = "manifest.json"
-
-
-class IndexUnavailable(RuntimeError):
-    """The index directory is missing, damaged, or was built for another model or catalog."""
 
 
 @dataclass(frozen=True)

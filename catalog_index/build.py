@@ -33,12 +33,12 @@ from catalog_index.artifacts import (
     IDS_FILE,
     INDEX_FILE,
     PRODUCTS_FILE,
-    IndexUnavailable,
     Manifest,
     lexical_problem,
     sha256_file,
 )
 from catalog_index.embedder import BUILD_THREADS, Embedder, EmbeddingModel, ModelRef, document_text
+from catalog_index.errors import IndexUnavailable
 from catalog_index.importer import jsonl_bytes, read_catalog, write_bytes_atomic, write_jsonl_atomic
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, PreviousTerms, files_sha256
 from catalog_index.versions import current_version, new_build_dir, publish, writer_lock

@@ -49,12 +49,12 @@ from catalog_index.artifacts import (
     INDEX_FILE,
     MANIFEST_FILE,
     PRODUCTS_FILE,
-    IndexUnavailable,
     Manifest,
     lexical_problem,
     sha256_file,
 )
 from catalog_index.embedder import COMPATIBLE_BACKENDS, SEARCH_THREADS, Embedder, EmbeddingModel, ModelRef, use_threads
+from catalog_index.errors import IndexUnavailable
 from catalog_index.filters import FilterIndex, SearchFilters
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig, fuse
 from catalog_index.importer import read_catalog

@@ -109,12 +109,13 @@ async def load_catalog_in_background(app: DefaultSanic) -> None:
 
 
 def _load_catalog() -> None:
-    from actions.context import SearchUnavailable, searcher
+    from actions.context import searcher
+    from catalog_index.errors import IndexUnavailable
 
     started = time.perf_counter()
     try:
         searcher()
-    except SearchUnavailable as error:
+    except IndexUnavailable as error:
         log.warning("catalog index not loaded at start (the first search will retry): %s", error.__cause__ or error)
         return
     log.info("catalog index and encoder loaded in %.1f s, before the first search", time.perf_counter() - started)

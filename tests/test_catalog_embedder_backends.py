@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from assistant.settings import default_embedding_model, load_settings
-from catalog_index.artifacts import IndexUnavailable, Manifest
+from catalog_index.artifacts import Manifest
 from catalog_index.build import build_index
 from catalog_index.embedder import DEFAULT_ONNX_DIR, Embedder, EmbeddingModel, document_text
+from catalog_index.errors import IndexUnavailable
 from catalog_index.importer import import_catalog, read_catalog
 from catalog_index.search import CatalogSearcher
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import default_embedding_model
-from catalog_index.artifacts import IndexUnavailable, Manifest
+from catalog_index.artifacts import Manifest
 from catalog_index.build import build_index, ensure_index, index_status
 from catalog_index.embedder import Embedder
+from catalog_index.errors import IndexUnavailable
 from catalog_index.fusion import DEFAULT_FUSION, reciprocal_rank_fusion, weighted_blend
 from catalog_index.importer import import_catalog, read_catalog
 from catalog_index.lexical import LEXICAL_DIR, lexical_tokens

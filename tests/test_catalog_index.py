@@ -10,9 +10,10 @@ import faiss
 import pytest
 
 from assistant.settings import default_embedding_model
-from catalog_index.artifacts import IndexUnavailable, Manifest
+from catalog_index.artifacts import Manifest
 from catalog_index.build import build_index, ensure_index, index_status
 from catalog_index.embedder import Embedder, document_text
+from catalog_index.errors import IndexUnavailable
 from catalog_index.importer import import_catalog, read_catalog
 from catalog_index.search import CatalogSearcher
 

@@ -16,9 +16,10 @@ import pytest
 import catalog_index.search as search_module
 from assistant.settings import default_embedding_model
 from catalog_index.ann import IndexParams, edited_index, new_index, search_parameters
-from catalog_index.artifacts import IndexUnavailable, Manifest, sha256_file
+from catalog_index.artifacts import Manifest, sha256_file
 from catalog_index.build import build_index, index_status
 from catalog_index.embedder import Embedder
+from catalog_index.errors import IndexUnavailable
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig
 from catalog_index.importer import import_catalog, read_catalog
 from catalog_index.search import CatalogSearcher, SearchFilters

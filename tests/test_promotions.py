@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from actions.context import unit_of_work
 from actions.promotions import ActionPromotions
 from actions.search import ActionSearchProducts
-from assistant.promotions import GUEST, Shopper, covers, eligible, mentions, offers_for_products
+from assistant.promotions import GUEST, ShopperFacts, covers, eligible, mentions, offers_for_products
 from assistant.settings import Settings
 from assistant.store.models import Promotion, utcnow
 from tests.actions_harness import action_store, payloads, run, texts, tracker  # noqa: F401
@@ -40,19 +40,19 @@ def test_scope(promotion: Promotion, product: dict[str, str], expected: bool) ->
 
 
 @pytest.mark.parametrize(("promotion", "shopper", "expected"), [
-    (offer(segment="new_customers"), Shopper(has_ordered=True), False),
-    (offer(segment="new_customers"), Shopper(has_ordered=False), True),
+    (offer(segment="new_customers"), ShopperFacts(has_ordered=True), False),
+    (offer(segment="new_customers"), ShopperFacts(has_ordered=False), True),
     (offer(segment="new_customers"), GUEST, True),  # a guest may be new: shown with its condition
-    (offer(segment="loyalty_tier", segment_value="gold"), Shopper(has_ordered=True, loyalty_tier="Gold"), True),
-    (offer(segment="loyalty_tier", segment_value="gold"), Shopper(has_ordered=True, loyalty_tier="silver"), False),
-    (offer(segment="everyone"), Shopper(has_ordered=True, loyalty_tier="bronze"), True),
+    (offer(segment="loyalty_tier", segment_value="gold"), ShopperFacts(has_ordered=True, loyalty_tier="Gold"), True),
+    (offer(segment="loyalty_tier", segment_value="gold"), ShopperFacts(has_ordered=True, loyalty_tier="silver"), False),
+    (offer(segment="everyone"), ShopperFacts(has_ordered=True, loyalty_tier="bronze"), True),
 ])
-def test_segments(promotion: Promotion, shopper: Shopper, expected: bool) -> None:
+def test_segments(promotion: Promotion, shopper: ShopperFacts, expected: bool) -> None:
     assert eligible(promotion, shopper) is expected
 
 
 def test_segments_have_no_protected_attributes() -> None:
-    assert set(Shopper.__dataclass_fields__) == {"has_ordered", "loyalty_tier"}
+    assert set(ShopperFacts.__dataclass_fields__) == {"has_ordered", "loyalty_tier"}
     assert not {"age", "gender", "birth_date", "ethnicity", "religion", "nationality"} & set(Promotion.__table__.columns.keys())
 
 

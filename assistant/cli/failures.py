@@ -18,7 +18,7 @@ from assistant.settings import Settings
 def user_error_for(error: Exception, settings: Settings | None) -> UserError | None:
     """The :class:`UserError` that ``error`` amounts to, or ``None`` for an unexpected one."""
     from assistant.store.history_import import HistoryFileError
-    from catalog_index.artifacts import IndexUnavailable
+    from catalog_index.errors import IndexUnavailable
     from catalog_index.importer import CatalogImportError
 
     if isinstance(error, UserError):

@@ -67,7 +67,7 @@ def iso(moment: datetime) -> str:
 
 
 @dataclass
-class Shopper:
+class SimulatedShopper:
     """A customer as the generator sees them: the record plus the tastes behind it."""
 
     id: str
@@ -115,26 +115,26 @@ class _Shelves:
             self.partners.setdefault(first, []).append(second)
             self.partners.setdefault(second, []).append(first)
 
-    def pick_in(self, rng: random.Random, shopper: Shopper, subcategory: str) -> dict[str, Any]:
+    def pick_in(self, rng: random.Random, shopper: SimulatedShopper, subcategory: str) -> dict[str, Any]:
         """A product of ``subcategory``, favouring the shopper's brands and popular items."""
         products = self.by_subcategory[subcategory]
         weights = [shopper.brand_weights[p["brand"]] * self.popularity[p["id"]] for p in products]
         return rng.choices(products, weights)[0]
 
-    def pick(self, rng: random.Random, shopper: Shopper) -> dict[str, Any]:
+    def pick(self, rng: random.Random, shopper: SimulatedShopper) -> dict[str, Any]:
         """A product from a category the shopper likes."""
         category = rng.choices(self.categories, shopper.category_weights)[0]
         subs = self.subcategories[category]
         sub = rng.choices(subs, [s.count for s in subs])[0]
         return self.pick_in(rng, shopper, sub.name)
 
-    def pick_staple(self, rng: random.Random, shopper: Shopper) -> dict[str, Any]:
+    def pick_staple(self, rng: random.Random, shopper: SimulatedShopper) -> dict[str, Any]:
         weights = [shopper.category_weights[self.categories.index(sub.category)] + 0.02 for sub in self.consumables]
         sub = rng.choices(self.consumables, weights)[0]
         return self.pick_in(rng, shopper, sub.name)
 
 
-def _make_shoppers(rng: random.Random, shelves: _Shelves, now: datetime) -> list[Shopper]:
+def _make_shoppers(rng: random.Random, shelves: _Shelves, now: datetime) -> list[SimulatedShopper]:
     shoppers = []
     used_emails: dict[str, int] = {}
     for number in range(1, CUSTOMER_COUNT + 1):
@@ -144,7 +144,7 @@ def _make_shoppers(rng: random.Random, shelves: _Shelves, now: datetime) -> list
         suffix = "" if used_emails[stem] == 1 else str(used_emails[stem])
         newcomer = rng.random() < NEWCOMER_SHARE
         age_days = rng.uniform(2, 25) if newcomer else rng.uniform(25, HISTORY_DAYS + 30)
-        shoppers.append(Shopper(
+        shoppers.append(SimulatedShopper(
             id=f"C{number:04d}",
             name=f"{first} {last}",
             email=f"{stem}{suffix}@example.com",
@@ -183,7 +183,7 @@ def _lines(rng: random.Random, products: list[dict[str, Any]]) -> list[dict[str,
     return lines
 
 
-def _discretionary_basket(rng: random.Random, shelves: _Shelves, shopper: Shopper) -> list[dict[str, Any]]:
+def _discretionary_basket(rng: random.Random, shelves: _Shelves, shopper: SimulatedShopper) -> list[dict[str, Any]]:
     primary = shelves.pick(rng, shopper)
     basket = [primary]
     for partner in shelves.partners.get(primary["subcategory"], []):
@@ -194,7 +194,9 @@ def _discretionary_basket(rng: random.Random, shelves: _Shelves, shopper: Shoppe
     return basket
 
 
-def _staple_trips(rng: random.Random, shelves: _Shelves, shopper: Shopper, now: datetime) -> list[tuple[datetime, list[dict[str, Any]]]]:
+def _staple_trips(
+    rng: random.Random, shelves: _Shelves, shopper: SimulatedShopper, now: datetime,
+) -> list[tuple[datetime, list[dict[str, Any]]]]:
     """Repeat purchases of the shopper's staples, each on its own cycle, grouped when due together."""
     dues: list[tuple[datetime, dict[str, Any]]] = []
     span = now - shopper.created_at
@@ -286,7 +288,9 @@ def _refund(rng: random.Random, order: dict[str, Any], status: str, delivered: d
     return {"status": "refunded", "amount": amount, "refunded_at": iso(refunded)}
 
 
-def _order(rng: random.Random, shopper: Shopper, placed: datetime, products: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def _order(
+    rng: random.Random, shopper: SimulatedShopper, placed: datetime, products: list[dict[str, Any]], now: datetime,
+) -> dict[str, Any]:
     items = _lines(rng, products)
     order: dict[str, Any] = {
         "order_number": None,
@@ -324,7 +328,7 @@ def _search_query(rng: random.Random, product: dict[str, Any]) -> str:
 class _EventLog:
     """Collects one shopper's events in time order, never two identical ones."""
 
-    def __init__(self, shopper: Shopper, now: datetime) -> None:
+    def __init__(self, shopper: SimulatedShopper, now: datetime) -> None:
         self.shopper = shopper
         self.now = now
         self.seen: set[tuple[str, str | None, str | None, str]] = set()
@@ -366,7 +370,7 @@ def _browse(rng: random.Random, shelves: _Shelves, log: _EventLog, start: dateti
             log.add(moment + timedelta(minutes=rng.randint(1, 2_000)), "remove_from_cart", product)
 
 
-def _live(rng: random.Random, shelves: _Shelves, shopper: Shopper, now: datetime) -> None:
+def _live(rng: random.Random, shelves: _Shelves, shopper: SimulatedShopper, now: datetime) -> None:
     """Everything one shopper did over the history window."""
     log = _EventLog(shopper, now)
     start = shopper.created_at + timedelta(hours=1)

@@ -93,7 +93,7 @@ def source_lists(context: Context, names: list[str], pool: int = POOL, again: Ag
     return {name: repurchase.again(context, pool, again) if name == "again" else SOURCES[name](context, pool) for name in names}
 
 
-def fuse(lists: dict[str, list[Candidate]], weights: dict[str, float], skip: set[int] = frozenset()) -> list[tuple[Candidate, str]]:  # type: ignore[assignment]
+def fuse_sources(lists: dict[str, list[Candidate]], weights: dict[str, float], skip: set[int] = frozenset()) -> list[tuple[Candidate, str]]:  # type: ignore[assignment]
     """``(candidate, source)`` best first: the fused score, the strongest source's reason; ``skip`` rows left out."""
     scores: dict[int, float] = {}
     best: dict[int, tuple[float, Candidate, str]] = {}

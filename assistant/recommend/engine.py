@@ -18,7 +18,7 @@ from typing import Any
 from assistant.recommend import popular
 from assistant.recommend.artifacts import ModelCache
 from assistant.recommend.base import Candidate, Context
-from assistant.recommend.blend import DEFAULT_POLICY, Policy, discovery, fuse, mix, source_lists, stage
+from assistant.recommend.blend import DEFAULT_POLICY, Policy, discovery, fuse_sources, mix, source_lists, stage
 from assistant.recommend.catalog import Catalog, sold_out
 from assistant.recommend.model import Model
 from assistant.recommend.profile import Profile, load_profile
@@ -51,9 +51,10 @@ def recommend_for_profile(
     owned = {row for pid in profile.bought if (row := catalog.row_of.get(pid)) is not None}
     again: list[Candidate] = []
     if request.gift:
-        ranked = _recipient_first(catalog, fuse(source_lists(context, list(GIFT_WEIGHTS), len(catalog)), GIFT_WEIGHTS), request.recipient)
+        gift_lists = source_lists(context, list(GIFT_WEIGHTS), len(catalog))
+        ranked = _recipient_first(catalog, fuse_sources(gift_lists, GIFT_WEIGHTS), request.recipient)
     elif stage(context) == "newcomer":
-        ranked = fuse(lists if lists is not None else source_lists(context, list(policy.newcomer)), policy.newcomer)
+        ranked = fuse_sources(lists if lists is not None else source_lists(context, list(policy.newcomer)), policy.newcomer)
     else:
         lists = lists if lists is not None else source_lists(context, policy.source_names(), again=policy.again)
         again = lists.get("again", [])

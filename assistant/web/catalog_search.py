@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from catalog_index.errors import IndexUnavailable
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -22,10 +24,6 @@ if TYPE_CHECKING:
 Reorder = Callable[[list["Hit"], str, Callable[[str], dict[str, Any] | None]], list["Hit"]]
 
 log = logging.getLogger(__name__)
-
-
-class SearchUnavailable(Exception):
-    """There is no usable catalog index (missing, or it failed to load)."""
 
 
 class CatalogSearch:
@@ -84,7 +82,7 @@ class CatalogSearch:
             await asyncio.shield(self._loading)
         searcher = self._searcher
         if searcher is None:
-            raise SearchUnavailable
+            raise IndexUnavailable(f"no usable catalog index at {self.index_dir}")
         from catalog_index.search import result_to_json
 
         def run() -> dict[str, Any]:

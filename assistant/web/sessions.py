@@ -82,7 +82,7 @@ def log_id(value: str, secret: str) -> str:
 
 
 @dataclass(frozen=True)
-class Shopper:
+class ShopperSession:
     """The identity one request speaks for."""
 
     session_id: str
@@ -105,7 +105,7 @@ def bearer_token(request: web.Request) -> str | None:
 def identify(
     request: web.Request, store_secret: str, web_secret: str, body_token: str | None = None,
     max_ttl: int = DEFAULT_MAX_TTL,
-) -> Shopper:
+) -> ShopperSession:
     """The shopper behind ``request``; the header token wins over the body's ``customer_token``.
 
     Raises :class:`InvalidCustomerToken` when a token is present but not valid: silently
@@ -118,7 +118,7 @@ def identify(
         if customer_id is None:
             raise InvalidCustomerToken
     session_id = request[SESSION_ID]
-    return Shopper(session_id, customer_id, token, sender_for(session_id, customer_id, web_secret))
+    return ShopperSession(session_id, customer_id, token, sender_for(session_id, customer_id, web_secret))
 
 
 def session_middleware(web_secret: str) -> Callable[..., Awaitable[web.StreamResponse]]:

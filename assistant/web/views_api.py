@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from assistant.identity import verify_customer_token
-from assistant.web.catalog_search import Reorder, SearchUnavailable
+from assistant.web.catalog_search import Reorder
 from assistant.web.keys import CATALOG, RASA, SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 from assistant.web.sessions import bearer_token
+from catalog_index.errors import IndexUnavailable
 
 MAX_QUERY_CHARS = 500
 MAX_K = 50
@@ -61,6 +62,6 @@ async def get_search(request: web.Request) -> web.Response:
     offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
     try:
         result = await request.app[CATALOG].search(query, k, offset, _personal_reorder(request))
-    except SearchUnavailable:
+    except IndexUnavailable:
         raise ApiError(503, "product search is unavailable: the catalog index is not built or failed to load") from None
     return web.json_response({"query": query, **result})

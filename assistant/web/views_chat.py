@@ -38,7 +38,7 @@ from assistant.web.middlewares import ApiError
 from assistant.web.parsing import message_id_param, read_json_object
 from assistant.web.rasa_client import RasaClient, RasaUnavailable, last_restart, transcript
 from assistant.web.rate_limit import HANDOFF_REQUESTS, HANDOFF_WINDOW_SECONDS, RateLimited, client_address
-from assistant.web.sessions import NEW_SESSION, InvalidCustomerToken, Shopper, identify, log_id
+from assistant.web.sessions import NEW_SESSION, InvalidCustomerToken, ShopperSession, identify, log_id
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ TOO_MANY_HANDOFFS = (
 ERASED = "conversation_erased"
 CARD_INTENTS = ("add_to_cart", "recommend")  # the widget's product-card buttons (ordinal payloads)
 
-def shopper(request: web.Request, body_token: str | None = None) -> Shopper:
+def shopper(request: web.Request, body_token: str | None = None) -> ShopperSession:
     """The verified identity of the request, or a 401 for a bad customer token."""
     settings = request.app[SETTINGS]
     try:
@@ -98,7 +98,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-async def _what_to_send(request: web.Request, body: dict[str, Any], who: Shopper) -> tuple[str, bool, bool]:
+async def _what_to_send(request: web.Request, body: dict[str, Any], who: ShopperSession) -> tuple[str, bool, bool]:
     """``(text, is_payload, truncated)`` from a body with either ``message`` or ``payload``."""
     message, payload = body.get("message"), body.get("payload")
     if (message is None) == (payload is None):
@@ -125,7 +125,7 @@ async def _what_to_send(request: web.Request, body: dict[str, Any], who: Shopper
         raise ApiError(400, "the message is not valid text (it holds a lone UTF-16 surrogate)")
     return message[:MAX_MESSAGE_CHARS], False, len(message) > MAX_MESSAGE_CHARS
 
-async def _cap_new_handoff(request: web.Request, who: Shopper) -> list[dict[str, Any]]:
+async def _cap_new_handoff(request: web.Request, who: ShopperSession) -> list[dict[str, Any]]:
     """If this turn opened a request for a person and the client's address is over
     :data:`HANDOFF_REQUESTS`, withdraw it at once and say why (returns that notice)."""
     handoffs = request.app[HANDOFFS]
