@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from playwright.async_api import WebSocketRoute, expect
+from playwright.async_api import Route, WebSocketRoute, expect
 
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from tests.browser.conftest import PageFactory
@@ -187,6 +187,44 @@ async def test_dropped_stream_and_offline_message_lose_and_repeat_nothing(new_pa
     await page.reload()
     await open_chat(page)
     await expect(page.locator(USER)).to_have_count(2)
+
+
+async def test_an_answer_lost_on_the_way_back_is_not_handled_twice(new_page: PageFactory, web_url: str) -> None:
+    """The server takes "add the first one to my cart" and answers, but the connection drops before the
+    answer reaches the page: the widget retries with the same message id, and the server answers it from
+    the conversation instead of adding the product a second time."""
+    page = await new_page("lost-answer")
+    await page.goto(web_url + "/")
+    await open_chat(page)
+    await ask(page, "hiking boots under 150")
+    await expect(page.get_by_test_id("product-card").first).to_be_visible()
+
+    sent: list[dict[str, Any]] = []
+    lost: list[int] = []
+
+    async def lose_the_first_answer(route: Route) -> None:
+        sent.append(route.request.post_data_json)
+        if not lost:
+            lost.append((await route.fetch()).status)  # the server took the message and answered
+            await route.abort("connectionreset")  # ...but the answer never reaches the page
+        else:
+            await route.continue_()
+
+    await page.route(re.compile(r"/api/chat$"), lose_the_first_answer)
+    before = await page.locator(BOT).count()
+    await page.get_by_test_id("chat-input").fill("add the first one to my cart")
+    await page.get_by_test_id("chat-input").press("Enter")
+    await wait_for_reply(page, before)
+    await expect(page.locator(BOT).filter(has_text="Added 1 x")).to_have_count(1)
+    assert lost == [200] and len(sent) >= 2
+    assert sent[0]["message_id"] == sent[1]["message_id"] and sent[0]["message"] == sent[1]["message"]
+
+    await page.unroute(re.compile(r"/api/chat$"))
+    await page.reload()
+    await open_chat(page)
+    await expect(page.locator(USER).filter(has_text="add the first one to my cart")).to_have_count(1)
+    await expect(page.locator(BOT).filter(has_text="Added 1 x")).to_have_count(1)
+    assert not new_page.errors
 
 
 async def test_phone_width(new_page: PageFactory, web_url: str, screenshot: Any) -> None:

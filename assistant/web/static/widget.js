@@ -340,8 +340,17 @@
   function say(message, shown, isPayload) {
     var row = render({ from: "user", text: shown || message });
     if (row) row.classList.add("sa-queued");
-    outbox.push({ message: message, row: row, payload: !!isPayload });
+    outbox.push({ id: messageId(), message: message, row: row, payload: !!isPayload });
     flush();
+  }
+
+  // Each message carries an id of its own, and a retry the same id: when the connection drops
+  // after the server took a message but before its answer arrived, the retry is answered from
+  // the conversation instead of being handled twice (the server's "message_id").
+  function messageId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return "w-" + Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
 
   function flush() {
@@ -349,7 +358,9 @@
     var item = outbox[0];
     sending = true;
     typing(true);
-    api("/api/chat", { method: "POST", body: JSON.stringify(item.payload ? { payload: item.message } : { message: item.message }) })
+    var body = item.payload ? { payload: item.message } : { message: item.message };
+    body.message_id = item.id;
+    api("/api/chat", { method: "POST", body: JSON.stringify(body) })
       .then(function (result) {
         outbox.shift();
         retryDelay = 1000;
