@@ -54,6 +54,12 @@ class CatalogText:
     products: list[dict[str, Any]]
 
     @classmethod
+    def of_bytes(cls, data: bytes) -> CatalogText:
+        """The JSON Lines catalog in ``data`` as it is (unchecked: the catalog an edit replaces may be empty)."""
+        products = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        return cls(data, hashlib.sha256(data).hexdigest(), products)
+
+    @classmethod
     def of_products(cls, products: list[dict[str, Any]], origin: Path) -> CatalogText:
         """The catalog ``products`` make when written (``importer.jsonl_bytes``); checked like a read one."""
         data = jsonl_bytes(products)
@@ -80,8 +86,9 @@ def _read_catalog_bytes(catalog_path: Path) -> CatalogText:
         data = Path(catalog_path).read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"no catalog at {catalog_path}; run `shop-assistant catalog import FILE` first") from None
-    products = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-    return CatalogText(data, hashlib.sha256(data).hexdigest(), _checked(products, catalog_path))
+    catalog = CatalogText.of_bytes(data)
+    _checked(catalog.products, catalog_path)
+    return catalog
 
 
 def _stored_index(index_dir: Path, model_name: str) -> tuple[Manifest, faiss.Index, Path] | None:

@@ -11,8 +11,6 @@ it up, still embedding only what changed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,10 +52,8 @@ def _apply(
     The catalog is read and parsed once, and the edited one serialized once: both are handed to the build.
     """
     with writer_lock(Path(index_dir)):
-        data = Path(catalog_path).read_bytes() if Path(catalog_path).exists() else b""
-        current = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-        before = CatalogText(data, hashlib.sha256(data).hexdigest(), current)
-        edited = CatalogText.of_products(edit(current), Path(catalog_path))
+        before = CatalogText.of_bytes(Path(catalog_path).read_bytes() if Path(catalog_path).exists() else b"")
+        edited = CatalogText.of_products(edit(before.products), Path(catalog_path))
         write_bytes_atomic(edited.data, Path(catalog_path))
         return incremental_build(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress,
                                  embedder=embedder, params=params, catalog=edited, before=before)
