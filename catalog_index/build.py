@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import faiss
 import numpy as np
@@ -41,6 +41,7 @@ from catalog_index.embedder import BUILD_THREADS, Embedder, EmbeddingModel, Mode
 from catalog_index.errors import IndexUnavailable
 from catalog_index.importer import jsonl_bytes, read_catalog, write_bytes_atomic, write_jsonl_atomic
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, PreviousTerms, files_sha256
+from catalog_index.schema import Product
 from catalog_index.versions import current_version, new_build_dir, publish, writer_lock
 
 
@@ -51,7 +52,7 @@ class CatalogText:
 
     data: bytes
     sha256: str
-    products: list[dict[str, Any]]
+    products: list[Product]
 
     @classmethod
     def of_bytes(cls, data: bytes) -> CatalogText:
@@ -60,13 +61,13 @@ class CatalogText:
         return cls(data, hashlib.sha256(data).hexdigest(), products)
 
     @classmethod
-    def of_products(cls, products: list[dict[str, Any]], origin: Path) -> CatalogText:
+    def of_products(cls, products: list[Product], origin: Path) -> CatalogText:
         """The catalog ``products`` make when written (``importer.jsonl_bytes``); checked like a read one."""
         data = jsonl_bytes(products)
         return cls(data, hashlib.sha256(data).hexdigest(), _checked(products, origin))
 
 
-def _checked(products: list[dict[str, Any]], origin: Path) -> list[dict[str, Any]]:
+def _checked(products: list[Product], origin: Path) -> list[Product]:
     """``products`` if every one has an id and a title and no id repeats; ``ValueError`` naming the line otherwise."""
     if not products:
         raise ValueError(f"catalog {origin} is empty")
@@ -110,7 +111,7 @@ def _stored_index(index_dir: Path, model_name: str) -> tuple[Manifest, faiss.Ind
 
 def _write_version(
     index_dir: Path,
-    products: list[dict[str, Any]],
+    products: list[Product],
     index: faiss.Index,
     index_params: dict[str, Any],
     catalog_sha256: str,
@@ -277,7 +278,7 @@ def incremental_build(
     manifest, index, version = stored
     params = IndexParams.persisted(manifest.index_params) or params
     indexed = before is not None and before.sha256 == manifest.catalog_sha256
-    old_products = before.products if before is not None and indexed else read_catalog(version / PRODUCTS_FILE)
+    old_products = before.products if before is not None and indexed else cast(list[Product], read_catalog(version / PRODUCTS_FILE))
     old_rows = {product["id"]: row for row, product in enumerate(old_products)}
     new_row_of = np.full(len(old_products), -1, dtype=np.int64)
     to_embed: list[int] = []

@@ -27,9 +27,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from catalog_index.schema import Product
 
 if TYPE_CHECKING:
     from rasa_addons.onnx_sentence_encoder import OnnxSentenceEncoder
@@ -66,7 +68,7 @@ def use_threads(count: int) -> None:
         sys.modules["torch"].set_num_threads(count)
 
 
-def document_text(product: dict[str, Any]) -> str:
+def document_text(product: Product) -> str:
     """The text embedded for a product: title first, then the attributes shoppers name.
 
     The title leads so that a bare catalog (id and title only) embeds as well as it can,

@@ -18,7 +18,7 @@ import numpy as np
 
 from catalog_index.colors import canonical_color, color_keys
 from catalog_index.query import ParsedQuery, number_variants
-from catalog_index.schema import in_stock, size_key
+from catalog_index.schema import LooseProduct, in_stock, size_key
 
 
 @dataclass
@@ -72,16 +72,16 @@ def _rows_by_key(keyed_rows: Iterable[tuple[str, int]]) -> dict[str, np.ndarray]
 class FilterIndex:
     """Product attributes laid out for fast masks: one array or inverted list per attribute."""
 
-    def __init__(self, products: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, products: Sequence[LooseProduct]) -> None:
         self.count = len(products)
-        self.prices = np.array([np.nan if p.get("price") is None else float(p["price"]) for p in products], dtype=np.float64)
+        self.prices = np.array([np.nan if (price := p.get("price")) is None else float(price) for p in products], dtype=np.float64)
         self.in_stock = np.array([in_stock(p) for p in products], dtype=bool)
         self.row_of = {p["id"]: row for row, p in enumerate(products)}
         self.colors = _rows_by_key((key, row) for row, p in enumerate(products) for key in color_keys(p.get("color")))
-        self.brands = _rows_by_key((p["brand"].lower(), row) for row, p in enumerate(products) if p.get("brand"))
+        self.brands = _rows_by_key((brand.lower(), row) for row, p in enumerate(products) if (brand := p.get("brand")))
         self.sizes = _rows_by_key((size_key(size), row) for row, p in enumerate(products) for size in p.get("sizes") or [])
         self.categories = _rows_by_key(
-            (p[key].lower(), row) for row, p in enumerate(products) for key in ("category", "subcategory") if p.get(key)
+            (name.lower(), row) for row, p in enumerate(products) for name in (p.get("category"), p.get("subcategory")) if name
         )
 
     def _any_of(self, table: dict[str, np.ndarray], keys: Iterable[str]) -> np.ndarray:

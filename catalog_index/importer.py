@@ -126,7 +126,7 @@ def read_rows(src: Path) -> tuple[str, Iterator[tuple[int, dict[str, Any] | str]
     return kind, _csv_rows(text, src)
 
 
-def jsonl_bytes(products: list[Product] | list[dict[str, Any]]) -> bytes:
+def jsonl_bytes(products: list[Product]) -> bytes:
     """The JSON Lines text of ``products`` (one object per line, UTF-8), as every catalog file is written."""
     return "".join(json.dumps(product, ensure_ascii=False) + "\n" for product in products).encode("utf-8")
 
@@ -144,7 +144,7 @@ def write_bytes_atomic(data: bytes, dest: Path) -> None:
         raise
 
 
-def write_jsonl_atomic(products: list[Product] | list[dict[str, Any]], dest: Path) -> None:
+def write_jsonl_atomic(products: list[Product], dest: Path) -> None:
     """Write one JSON object per line to a temp file beside ``dest``, then rename it over ``dest``."""
     write_bytes_atomic(jsonl_bytes(products), dest)
 

@@ -32,7 +32,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
 
 import bm25s
 import numpy as np
@@ -40,6 +39,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from catalog_index.ranking import tokens
+from catalog_index.schema import Product
 from catalog_index.units import normalize_units
 
 # Changing the tokenizer or the fields makes stored vocabularies wrong: bump this and the
@@ -92,9 +92,9 @@ def lexical_tokens(text: str) -> list[str]:
     return terms
 
 
-def field_texts(product: dict[str, Any]) -> dict[str, str]:
+def field_texts(product: Product) -> dict[str, str]:
     """The text of each weighed field: the title, the attributes a shopper names, the description."""
-    attributes = [str(product[key]) for key in ATTRIBUTE_KEYS if product.get(key)]
+    attributes = [str(value) for key in ATTRIBUTE_KEYS if (value := product.get(key))]
     attributes.extend(str(tag) for tag in product.get("tags") or [] if tag)
     return {
         "title": str(product["title"]),
@@ -153,11 +153,11 @@ class FieldTerms:
 class PreviousTerms:
     """What an incremental build can reuse: the replaced version's products (row order) and their stored terms per field."""
 
-    products: Sequence[dict[str, Any]]
+    products: Sequence[Product]
     fields: Mapping[str, FieldTerms]
 
     @classmethod
-    def load(cls, products: Sequence[dict[str, Any]], directory: Path) -> PreviousTerms:
+    def load(cls, products: Sequence[Product], directory: Path) -> PreviousTerms:
         """The terms stored under ``directory`` (a version's ``lexical/``) for ``products``; fields without any are left out."""
         fields = {}
         for field in FIELD_WEIGHTS:
@@ -271,7 +271,7 @@ class LexicalIndex:
         return list(self._models)
 
     @classmethod
-    def build(cls, products: Sequence[dict[str, Any]], previous: PreviousTerms | None = None) -> LexicalIndex:
+    def build(cls, products: Sequence[Product], previous: PreviousTerms | None = None) -> LexicalIndex:
         """Index ``products`` in row order (the FAISS row order), each filled field apart.
 
         With ``previous`` (the replaced version's products and stored terms), only products

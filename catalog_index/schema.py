@@ -12,14 +12,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 
-class Product(TypedDict):
-    """One line of ``catalog.jsonl``; absent values are ``None`` / ``[]`` / ``{}``."""
+class Product(TypedDict, total=False):
+    """One line of ``catalog.jsonl``: what travels between the catalog, search, actions and recommender.
 
-    id: str
-    title: str
+    ``normalize_product`` fills every field (absent values are ``None`` / ``[]`` / ``{}``); only
+    ``id`` and ``title`` are required, because a bare export or a hand-made test product holds
+    no more, and every reader must cope with that (``product.get("price")``, not ``product["price"]``).
+    """
+
+    id: Required[str]
+    title: Required[str]
     description: str | None
     brand: str | None
     category: str | None
@@ -34,6 +39,12 @@ class Product(TypedDict):
     tags: list[str]
     sku: str | None
     variant_id: str | None  # the storefront's id of this size/colour variant (cart links, checkout)
+
+
+# The product type of the search modules (catalog_index/search.py and query.py, actions/search.py and constraints.py,
+# assistant/web/catalog_search.py), which still hand out and pass ``dict[str, Any]``: the functions they call take
+# either.  When their annotations say ``Product``, this alias goes and its uses say ``Product``.
+LooseProduct = Product | dict[str, Any]
 
 
 class CatalogRowError(ValueError):
@@ -249,6 +260,6 @@ def normalize_product(raw: dict[str, Any], line: int | None = None) -> Product:
     )
 
 
-def in_stock(product: Product | dict[str, Any]) -> bool:
+def in_stock(product: LooseProduct) -> bool:
     """Known to be on hand somewhere; a product without stock data is not promised as in stock."""
     return sum((product.get("stock") or {}).values()) > 0

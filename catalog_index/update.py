@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from catalog_index.ann import IndexParams
 from catalog_index.build import CatalogText, Changes, incremental_build
 from catalog_index.embedder import Embedder, ModelRef
 from catalog_index.importer import write_bytes_atomic
+from catalog_index.schema import Product
 from catalog_index.versions import writer_lock
 
 
@@ -41,7 +41,7 @@ def _apply(
     catalog_path: Path,
     index_dir: Path,
     model_name: ModelRef,
-    edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    edit: Callable[[list[Product]], list[Product]],
     embedder: Embedder | None,
     params: IndexParams | None,
     batch_size: int,
@@ -63,7 +63,7 @@ def upsert_products(
     catalog_path: Path,
     index_dir: Path,
     model_name: ModelRef,
-    products: Mapping[str, dict[str, Any]],
+    products: Mapping[str, Product],
     embedder: Embedder | None = None,
     params: IndexParams | None = None,
     batch_size: int = 64,
@@ -71,7 +71,7 @@ def upsert_products(
 ) -> UpdateReport:
     """Add new products and replace existing ones (same id, same place in the catalog); ``progress``: embedding bar."""
 
-    def edit(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def edit(current: list[Product]) -> list[Product]:
         known = {product["id"] for product in current}
         merged = [products.get(product["id"], product) for product in current]
         return merged + [product for product_id, product in products.items() if product_id not in known]
@@ -92,7 +92,7 @@ def delete_products(
     wanted = list(dict.fromkeys(product_ids))
     unknown: list[str] = []
 
-    def edit(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def edit(current: list[Product]) -> list[Product]:
         known = {product["id"] for product in current}
         unknown.extend(product_id for product_id in wanted if product_id not in known)
         if len(unknown) == len(wanted):

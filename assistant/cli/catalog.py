@@ -7,7 +7,6 @@ unreachable store loses none of the catalog work (``store_steps.sync_store_mirro
 from __future__ import annotations
 
 import argparse
-from typing import Any, cast
 
 from assistant.cli.common import Subparsers, add_command, add_group, input_file, print_json
 from assistant.errors import UsageError, UserError
@@ -55,9 +54,7 @@ def cmd_upsert(settings: Settings, args: argparse.Namespace) -> int:
     from catalog_index.importer import normalize_file
     from catalog_index.update import upsert_products
 
-    report, normalized = normalize_file(input_file(args.file, "products file"))
-    # A Product (TypedDict) is a plain dict at run time; mypy cannot widen one to dict[str, Any] by itself.
-    products = cast("dict[str, dict[str, Any]]", normalized)
+    report, products = normalize_file(input_file(args.file, "products file"))
     if report.skipped or report.duplicates:
         print("\n".join(report.summary().splitlines()[1:]))  # the counts line and the skipped rows
     done = upsert_products(

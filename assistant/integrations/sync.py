@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +35,7 @@ from assistant.store.product_sync import mirror_products, withdraw_products
 from assistant.store.upsert import upsert_rows
 from catalog_index.ann import IndexParams
 from catalog_index.importer import read_catalog
-from catalog_index.schema import CatalogRowError, normalize_product
+from catalog_index.schema import CatalogRowError, Product, normalize_product
 from catalog_index.update import delete_products, upsert_products
 
 RESOURCES = ("products", "orders")
@@ -96,16 +95,16 @@ def stored_cursors(session: Session, platform: str) -> dict[str, str]:
 
 
 async def fetch_products(platform: Platform, since: str | None, report: SyncReport,
-                         progress: bool) -> tuple[dict[str, dict[str, Any]], set[str], str | None]:
+                         progress: bool) -> tuple[dict[str, Product], set[str], str | None]:
     """Every catalog product the platform changed after ``since``, normalized; the ids it withdrew; the newest time."""
-    products: dict[str, dict[str, Any]] = {}
+    products: dict[str, Product] = {}
     withdrawn: set[str] = set()
     latest: str | None = None
     with tqdm(desc=f"{platform.name} products", unit=" products", disable=None if progress else True) as bar:
         async for page in platform.products(since):
             for row in page.products:
                 try:
-                    product: dict[str, Any] = dict(normalize_product(row))
+                    product = normalize_product(row)
                 except CatalogRowError as error:
                     report.products_skipped.append(f"{row.get('id')}: {error.reason}")
                     continue
@@ -127,7 +126,7 @@ async def fetch_orders(platform: Platform, since: str | None, progress: bool) ->
     return orders
 
 
-def update_catalog(settings: Settings, name: str, products: dict[str, dict[str, Any]], withdrawn: set[str],
+def update_catalog(settings: Settings, name: str, products: dict[str, Product], withdrawn: set[str],
                    full: bool, report: SyncReport) -> set[str]:
     """Upsert the new or changed products and delete the withdrawn ones (catalog and index); returns those deleted.
 
@@ -171,7 +170,7 @@ def apply_newer_statuses(uow: UnitOfWork, orders: list[SyncedOrder]) -> int:
     return notices
 
 
-def write_store(uow: UnitOfWork, platform: str, products: dict[str, dict[str, Any]], gone: set[str],
+def write_store(uow: UnitOfWork, platform: str, products: dict[str, Product], gone: set[str],
                 orders: list[SyncedOrder], cursors: dict[str, str | None]) -> tuple[ImportReport, int]:
     """Mirror the products (withdrawn ones kept for history, unavailable), upsert the orders and their platform
     ids, move the cursors: the caller commits.

@@ -12,7 +12,7 @@ catches it up after the store was unreachable.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from assistant.store.models import Product
 from assistant.store.upsert import BATCH_SIZE, upsert_rows
+from catalog_index.schema import Product as CatalogProduct
 
 MIRRORED_FIELDS = ("title", "brand", "category", "subcategory", "price", "currency", "payload")
 AVAILABLE = "available"  # payload key set to False on a product that left the catalog
 
 
-def _product_row(product: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _product_row(product: CatalogProduct, where: str) -> dict[str, Any]:
     if not product.get("id") or not product.get("title"):
         raise ValueError(f"{where}: a product needs an id and a title")
     price = product.get("price")
@@ -52,7 +53,7 @@ def _catalog_rows(catalog_path: Path, seen: set[str]) -> Iterator[dict[str, Any]
                 yield row
 
 
-def mirror_products(session: Session, products: Iterable[Mapping[str, Any]]) -> int:
+def mirror_products(session: Session, products: Iterable[CatalogProduct]) -> int:
     """Insert or update these catalog products (available again if they had been withdrawn); returns how many."""
     rows = (_product_row(product, f"product {product.get('id')!r}") for product in products)
     return upsert_rows(session, Product.__table__, rows, ["id"], MIRRORED_FIELDS)
