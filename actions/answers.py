@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from actions.replies import money, product_details_text, stock_known
+from catalog_index.schema import Product
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
@@ -59,7 +59,7 @@ def asked_aspects(question: str) -> list[str]:
     return [name for name, pattern in ASPECTS if pattern.search(question)]
 
 
-def aspect_line(product: dict[str, Any], aspect: str) -> str:
+def aspect_line(product: Product, aspect: str) -> str:
     """One attribute of the product as a sentence; says so when the catalog has no value."""
     title = product.get("title")
     if aspect == "price":
@@ -83,7 +83,7 @@ def aspect_line(product: dict[str, Any], aspect: str) -> str:
     return product_details_text(product)
 
 
-def passages(product: dict[str, Any]) -> list[str]:
+def passages(product: Product) -> list[str]:
     """The product's own sentences: description sentences, then its tags as one line."""
     description = str(product.get("description") or "").strip()
     sentences = [sentence.strip() for sentence in SENTENCE.split(description) if sentence.strip()]
@@ -133,7 +133,7 @@ def negated(sentence: str, word: str) -> bool:
     return position >= 0 and NEGATION.search(sentence[:position]) is not None
 
 
-def answer_question(product: dict[str, Any], question: str, encode: Encoder) -> Answer:
+def answer_question(product: Product, question: str, encode: Encoder) -> Answer:
     """Answer ``question`` about ``product`` from its fields, quoting them; say so when they don't say."""
     aspects = asked_aspects(question)
     if aspects:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,6 +20,7 @@ from actions.base import ShopAction
 from actions.constraints import Constraints
 from actions.context import searcher
 from actions.topic import names_no_product
+from catalog_index.schema import Product
 from catalog_index.search import CatalogSearcher
 
 MATCHES = 40
@@ -44,13 +45,13 @@ def subject(tracker: Tracker, index: CatalogSearcher) -> Constraints | None:
     return None
 
 
-def on_topic(products: list[dict[str, Any]], lead: int = 3) -> list[dict[str, Any]]:
+def on_topic(products: list[Product], lead: int = 3) -> list[Product]:
     """The matches in the same kind (subcategory, else category) as the best few: no stray brands from the tail."""
     kinds = {p.get("subcategory") or p.get("category") for p in products[:lead]} - {None}
     return [p for p in products if not kinds or (p.get("subcategory") or p.get("category")) in kinds]
 
 
-def brand_counts(products: list[dict[str, Any]]) -> list[tuple[str, int]]:
+def brand_counts(products: list[Product]) -> list[tuple[str, int]]:
     """Brands by how many of ``products`` they make, most first (ties alphabetical)."""
     counts = Counter(str(p["brand"]) for p in products if p.get("brand"))
     return sorted(counts.items(), key=lambda item: (-item[1], item[0].lower()))
@@ -69,10 +70,10 @@ class ActionBrands(ShopAction):
         index = searcher()
         wanted = subject(tracker, index)
         if wanted is None:
-            products = [p for pid in index.product_ids if (p := index.get(pid)) is not None]
+            products = [p for pid in index.product_ids if (p := cast("Product | None", index.get(pid))) is not None]
             among = f"across our catalog ({len(products)} products)"
         else:
-            products = on_topic([hit.product for hit in wanted.run(index, k=MATCHES).hits])
+            products = on_topic([cast("Product", hit.product) for hit in wanted.run(index, k=MATCHES).hits])
             what = wanted.query or "your search"
             among = f"among the {len(products)} best matches for \"{what}\""
         counts = brand_counts(products)

@@ -11,7 +11,7 @@ running") ranks them by how well their own text matches it, quoting the best mat
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -23,7 +23,7 @@ from actions.product_questions import encoder
 from actions.replies import money, product_card, stock_known
 from actions.resolve import ORDINAL_WORDS, WORD
 from catalog_index.embedder import document_text
-from catalog_index.schema import in_stock
+from catalog_index.schema import Product, in_stock
 
 MOST = 4
 COUNTED = re.compile(r"\b(?:first|top|these|those|the)\s+(two|three|four|2|3|4)\b", re.I)
@@ -51,9 +51,9 @@ def chosen(tracker: Tracker, shown: list[str]) -> list[str]:
     return list(dict.fromkeys(([str(focus)] if focus else []) + picked + shown))[:MOST]
 
 
-def rows(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rows(products: list[Product]) -> list[dict[str, Any]]:
     """One row per attribute at least one product has; ``None`` where a product has no value."""
-    def stock(p: dict[str, Any]) -> str | None:
+    def stock(p: Product) -> str | None:
         return None if not stock_known(p) else ("in stock" if in_stock(p) else "out of stock")
 
     table = [
@@ -69,19 +69,19 @@ def rows(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [row for row in built if any(v is not None for v in row["values"])]
 
 
-def verdicts(products: list[dict[str, Any]]) -> list[str]:
+def verdicts(products: list[Product]) -> list[str]:
     """Cheapest and best rated, when they can be told."""
     lines = []
-    priced = [p for p in products if p.get("price") is not None]
+    priced = [(price, p["title"]) for p in products if (price := p.get("price")) is not None]
     if len(priced) >= 2:
-        lines.append(f"Cheapest: {min(priced, key=lambda p: p['price'])['title']}.")
-    rated = [p for p in products if p.get("rating") is not None]
+        lines.append(f"Cheapest: {min(priced, key=lambda pair: pair[0])[1]}.")
+    rated = [(rating, p["title"]) for p in products if (rating := p.get("rating")) is not None]
     if len(rated) >= 2:
-        lines.append(f"Best rated: {max(rated, key=lambda p: p['rating'])['title']}.")
+        lines.append(f"Best rated: {max(rated, key=lambda pair: pair[0])[1]}.")
     return lines
 
 
-def comparison_text(products: list[dict[str, Any]], table: list[dict[str, Any]]) -> str:
+def comparison_text(products: list[Product], table: list[dict[str, Any]]) -> str:
     lines = ["Side by side:"]
     for n, product in enumerate(products):
         facts = [f"{row['attribute'].lower()} {row['values'][n]}" for row in table if row["values"][n] is not None]
@@ -95,7 +95,7 @@ class ActionCompare(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
         shown = [str(pid) for pid in tracker.get_slot("last_results") or []]
-        products = [p for pid in chosen(tracker, shown) if (p := index.get(pid)) is not None]
+        products = [p for pid in chosen(tracker, shown) if (p := cast("Product | None", index.get(pid))) is not None]
         if len(products) < 2:
             dispatcher.utter_message(text="I need at least two products to compare. Search for something first, "
                                      "then say \"compare the first two\".")

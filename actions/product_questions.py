@@ -22,6 +22,7 @@ from actions.base import ShopAction
 from actions.context import searcher, unit_of_work
 from actions.resolve import resolve_product
 from actions.search import search_message
+from catalog_index.schema import Product
 from catalog_index.search import CatalogSearcher
 
 
@@ -34,7 +35,7 @@ def encoder(index: CatalogSearcher) -> Any:
     return encode
 
 
-def answer_about(index: CatalogSearcher, product: dict[str, Any], question: str) -> Answer:
+def answer_about(index: CatalogSearcher, product: Product, question: str) -> Answer:
     """The catalog's answer to ``question`` about ``product``."""
     return answer_question(product, question, encoder(index))
 

@@ -10,6 +10,7 @@ sees every offer with its condition in words.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -23,6 +24,7 @@ from actions.replies import money
 from assistant.promotions import GUEST, ShopperFacts, eligible, mentions, offers_for_products
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Promotion
+from catalog_index.schema import LooseProduct
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5
@@ -62,7 +64,7 @@ def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> ShopperFacts:
     return ShopperFacts(has_ordered=uow.orders.latest_for_customer(customer.id) is not None, loyalty_tier=customer.loyalty_tier)
 
 
-def offers_line(uow: UnitOfWork, tracker: Tracker, products: list[dict[str, Any]]) -> str | None:
+def offers_line(uow: UnitOfWork, tracker: Tracker, products: Sequence[LooseProduct]) -> str | None:
     """The offers that cover a shown product and were not stated yet in this conversation,
     as one line; ``None`` when there are none.
 

@@ -25,6 +25,7 @@ from actions.resolve import focus_product
 from actions.search import find_and_show, shown_prices
 from actions.topic import Topic
 from catalog_index.query import parse_query
+from catalog_index.schema import Product
 
 PLEASED = re.compile(r"\b(better|nice|great|good|love|like|perfect|cool|wow|lovely|neat|sweet|not bad)\b", re.I)
 DOUBTING = re.compile(r"\b(really|is that so|huh|seriously|sure)\b|\?", re.I)
@@ -42,7 +43,7 @@ def acknowledgement(text: str) -> str:
     return "Got it."
 
 
-def next_step(product: dict[str, Any] | None, shown: int) -> tuple[str, list[dict[str, str]]]:
+def next_step(product: Product | None, shown: int) -> tuple[str, list[dict[str, str]]]:
     """What the shopper can do now, as a sentence and quick-reply buttons."""
     if product is not None:
         return (f"Would you like to add the {product['title']} to your cart, or compare it with the others?",

@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from assistant.store.models import Order
-from catalog_index.schema import in_stock
+from catalog_index.schema import LooseProduct, Product, in_stock
 
-PRODUCT_CARD_FIELDS = ("id", "title", "price", "currency", "image_url", "rating")
+
+class ProductCard(TypedDict):
+    """One card of a ``products`` or ``comparison`` payload (docs/contracts.md): what the widget renders."""
+
+    id: str
+    title: str
+    price: float | None
+    currency: str | None
+    image_url: str | None
+    rating: float | None
+    in_stock: bool | None  # None: the catalog says nothing about stock, and neither does the card
+    reason: NotRequired[str]  # why it is suggested (recommendations)
 
 
 def money(amount: float | None, currency: str | None = "USD") -> str:
@@ -30,21 +41,24 @@ def day(moment: datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%a %d %b").replace(" 0", " ")
 
 
-def stock_known(product: dict[str, Any]) -> bool:
+def stock_known(product: LooseProduct) -> bool:
     """Whether the catalog says anything about stock (bare exports do not: then replies say nothing)."""
     return bool(product.get("stock"))
 
 
-def product_card(product: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+def product_card(product: LooseProduct, reason: str | None = None) -> ProductCard:
     """The fields a carousel card shows, plus ``in_stock`` (``None`` when unknown) and an optional reason."""
-    card = {field: product.get(field) for field in PRODUCT_CARD_FIELDS}
-    card["in_stock"] = in_stock(product) if stock_known(product) else None
+    card = ProductCard(
+        id=product["id"], title=product["title"], price=product.get("price"), currency=product.get("currency"),
+        image_url=product.get("image_url"), rating=product.get("rating"),
+        in_stock=in_stock(product) if stock_known(product) else None,
+    )
     if reason:
         card["reason"] = reason
     return card
 
 
-def product_line(position: int, product: dict[str, Any], reason: str | None = None) -> str:
+def product_line(position: int, product: LooseProduct, reason: str | None = None) -> str:
     """``2. Trail Boot, $79.99, in stock`` (stock left out when unknown; the reason on the same line when given)."""
     line = f"{position}. {product.get('title')}, {money(product.get('price'), product.get('currency'))}"
     if stock_known(product):
@@ -53,7 +67,7 @@ def product_line(position: int, product: dict[str, Any], reason: str | None = No
 
 
 def products_payload(
-    products: Iterable[dict[str, Any]], reasons: Iterable[str | None] | None = None, **extra: Any
+    products: Iterable[LooseProduct], reasons: Iterable[str | None] | None = None, **extra: Any
 ) -> dict[str, Any]:
     """The ``products`` json_message; ``extra`` adds context such as the query or the page."""
     items = list(products)
@@ -62,7 +76,7 @@ def products_payload(
 
 
 def product_list_text(
-    intro: str, products: list[dict[str, Any]], reasons: Sequence[str | None] | None = None, first: int = 1
+    intro: str, products: Sequence[LooseProduct], reasons: Sequence[str | None] | None = None, first: int = 1
 ) -> str:
     """An intro sentence followed by one numbered line per product."""
     why = reasons if reasons is not None else [None] * len(products)
@@ -70,7 +84,7 @@ def product_list_text(
     return "\n".join([intro, *lines])
 
 
-def product_details_text(product: dict[str, Any]) -> str:
+def product_details_text(product: Product) -> str:
     """Everything a shopper asks about before buying, in a few short lines."""
     parts = [f"{product.get('title')}: {money(product.get('price'), product.get('currency'))}"]
     if product.get("brand"):

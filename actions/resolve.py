@@ -9,10 +9,11 @@ on the words left after removing the command words.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from rasa_sdk import Tracker
 
+from catalog_index.schema import Product
 from catalog_index.search import CatalogSearcher
 
 ORDINAL_WORDS = {
@@ -59,7 +60,7 @@ def content_words(text: str) -> list[str]:
     return [word for word in words if word not in COMMAND_WORDS and word not in ORDINAL_WORDS and not word.isdigit()]
 
 
-def _named_in(text_words: list[str], products: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _named_in(text_words: list[str], products: list[Product]) -> Product | None:
     """The shown product whose title, brand or colour shares the most words with the message."""
     wanted = set(text_words)
     best, best_overlap = None, 0
@@ -76,13 +77,13 @@ def points_at_focus(text: str) -> bool:
     return POINTING.search(text.strip()) is not None
 
 
-def focus_product(tracker: Tracker, searcher: CatalogSearcher) -> dict[str, Any] | None:
+def focus_product(tracker: Tracker, searcher: CatalogSearcher) -> Product | None:
     """The product in focus (``selected_product``: last detailed, added or chosen), if any."""
     selected = tracker.get_slot("selected_product")
-    return searcher.get(str(selected)) if selected else None
+    return cast("Product | None", searcher.get(str(selected))) if selected else None
 
 
-def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog: bool = True) -> dict[str, Any] | None:
+def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog: bool = True) -> Product | None:
     """The product the latest message refers to, or ``None`` when it is not clear.
 
     "it"/"this one" with a product in focus is that product, before any word matching:
@@ -94,7 +95,7 @@ def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog:
     position = mentioned_ordinal(tracker)
     if position is not None:
         if -len(shown_ids) <= position < len(shown_ids):
-            return searcher.get(shown_ids[position])
+            return cast("Product | None", searcher.get(shown_ids[position]))
         return None
     text = str((tracker.latest_message or {}).get("text") or "")
     focus = focus_product(tracker, searcher)
@@ -102,16 +103,16 @@ def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog:
         return focus
     words = content_words(text)
     if words:
-        shown = [product for pid in shown_ids if (product := searcher.get(pid)) is not None]
+        shown = [product for pid in shown_ids if (product := cast("Product | None", searcher.get(pid))) is not None]
         named = _named_in(words, shown)
         if named is not None:
             return named
         if search_catalog and not points_at_focus(text):
             hits = searcher.search(" ".join(words), k=1).hits
             if hits:
-                return hits[0].product
+                return cast("Product", hits[0].product)
     if focus is not None:
         return focus
     if len(shown_ids) == 1:
-        return searcher.get(shown_ids[0])
+        return cast("Product | None", searcher.get(shown_ids[0]))
     return None
