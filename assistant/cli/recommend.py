@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any, cast
 
 from assistant.cli.common import Subparsers, add_command, input_file, print_json
 from assistant.errors import UsageError, UserError
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from catalog_index.schema import Product
 
 
 def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
@@ -44,11 +48,11 @@ def cmd_recommend(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _product_json(product: dict[str, object]) -> dict[str, object]:
+def _product_json(product: Product) -> dict[str, object]:
     """The search result shape for a recommended product (no relevance score; ``in_stock`` null without stock data)."""
     from catalog_index.search import Hit, hit_to_json
 
-    shaped: dict[str, object] = hit_to_json(Hit(product, 0.0))
+    shaped: dict[str, object] = hit_to_json(Hit(cast("dict[str, Any]", product), 0.0))  # Hit.product: not typed yet
     shaped.pop("score", None)
     if not product.get("stock"):
         shaped["in_stock"] = None

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from assistant.recommend.base import Candidate, Context, top
 from assistant.recommend.profile import Profile
+from catalog_index.schema import LooseProduct
 
 SIGNAL_WEIGHTS = {"bought": 3.0, "cart": 2.0, "add_to_cart": 1.0, "view": 0.5}
 BRAND_LIFT = 1.0  # a product of a brand the shopper buys only, at most, doubles its score
@@ -34,7 +34,7 @@ class Affinities:
     def __bool__(self) -> bool:
         return bool(self.category or self.subcategory or self.brand)
 
-    def of(self, product: dict[str, Any]) -> tuple[float, float, float]:
+    def of(self, product: LooseProduct) -> tuple[float, float, float]:
         return (
             self.subcategory.get(str(product.get("subcategory") or ""), 0.0),
             self.category.get(str(product.get("category") or ""), 0.0),
@@ -47,7 +47,7 @@ def _shares(counts: dict[str, float]) -> dict[str, float]:
     return {key: value / total for key, value in counts.items() if key} if total else {}
 
 
-def affinities(get: Callable[[str], dict[str, Any] | None], profile: Profile) -> Affinities:
+def affinities(get: Callable[[str], LooseProduct | None], profile: Profile) -> Affinities:
     """The shopper's shares; ``get`` finds a product by id (the catalog's or the search index's)."""
     signals: list[tuple[str, float]] = [(line.product_id, SIGNAL_WEIGHTS["bought"]) for line in profile.lines]
     signals += [(pid, SIGNAL_WEIGHTS["cart"]) for pid in profile.cart]
@@ -58,8 +58,8 @@ def affinities(get: Callable[[str], dict[str, Any] | None], profile: Profile) ->
         if product is None:
             continue
         for key, counter in counts.items():
-            if product.get(key):
-                counter[str(product[key])] += weight
+            if value := product.get(key):
+                counter[str(value)] += weight
     return Affinities(**{key: _shares(counter) for key, counter in counts.items()})
 
 

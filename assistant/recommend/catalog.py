@@ -12,20 +12,21 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import cast
 
 import faiss
 import numpy as np
 
+from catalog_index.schema import LooseProduct, Product
 from catalog_index.search import CatalogSearcher, LoadedVersion
 
 
-def rows_key(products: list[dict[str, Any]]) -> str:
+def rows_key(products: list[Product]) -> str:
     """Identifies the row order: trained tables are valid for any version with the same products in the same rows."""
     return hashlib.sha256("\n".join(str(p["id"]) for p in products).encode("utf-8")).hexdigest()
 
 
-def sold_out(product: dict[str, Any]) -> bool:
+def sold_out(product: LooseProduct) -> bool:
     """Known to have no unit anywhere; a product without stock data is not sold out, only not promised."""
     stock = product.get("stock") or {}
     return bool(stock) and sum(stock.values()) <= 0
@@ -35,7 +36,7 @@ def sold_out(product: dict[str, Any]) -> bool:
 class Catalog:
     """Products in index row order, with the arrays the business rules filter on."""
 
-    products: list[dict[str, Any]]
+    products: list[Product]
     vectors: np.ndarray | None = None  # (rows, dimension), unit length; None: no content similarity
     version: str = ""  # the index version these rows came from
     row_of: dict[str, int] = field(init=False)
@@ -46,7 +47,7 @@ class Catalog:
 
     def __post_init__(self) -> None:
         self.row_of = {product["id"]: row for row, product in enumerate(self.products)}
-        self.prices = np.array([np.nan if p.get("price") is None else float(p["price"]) for p in self.products])
+        self.prices = np.array([np.nan if (price := p.get("price")) is None else float(price) for p in self.products])
         self.sold_out = np.array([sold_out(p) for p in self.products], dtype=bool)
         self.categories = [str(p.get("category") or p.get("subcategory") or "our catalog") for p in self.products]
         self.key = rows_key(self.products)
@@ -65,7 +66,7 @@ class Catalog:
             found[facet] = (np.array(rows, dtype=np.int64), list(codes))
         return found
 
-    def get(self, product_id: str) -> dict[str, Any] | None:
+    def get(self, product_id: str) -> Product | None:
         row = self.row_of.get(product_id)
         return None if row is None else self.products[row]
 
@@ -76,7 +77,7 @@ class Catalog:
     @classmethod
     def from_version(cls, loaded: LoadedVersion) -> Catalog:
         """The products and stored vectors of one loaded index version."""
-        return cls(loaded.products, _vectors(loaded.index), version=loaded.key)
+        return cls(cast(list[Product], loaded.products), _vectors(loaded.index), version=loaded.key)
 
     @classmethod
     def from_searcher(cls, searcher: CatalogSearcher) -> Catalog:

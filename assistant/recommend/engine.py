@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from assistant.recommend import popular
 from assistant.recommend.artifacts import ModelCache
@@ -25,6 +25,7 @@ from assistant.recommend.profile import Profile, load_profile
 from assistant.recommend.rules import Request, allowed, recipient_rows, select
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork
+from catalog_index.schema import Product
 from catalog_index.search import CatalogSearcher, SearchFilters
 
 ARTIFACTS_DIR = "recommend"
@@ -33,7 +34,7 @@ GIFT_WEIGHTS = {"trending": 1.0, "popular": 1.0}
 
 @dataclass(frozen=True)
 class Recommendation:
-    product: dict[str, Any]
+    product: Product
     reason: str
     source: str  # "again", "co_purchase", "content", "affinity", "als", "trending", "popular", "new_finds" or "similar"
 
@@ -126,4 +127,4 @@ def similar_to(
     why = reason or f"Similar to the {product['title'] if product else 'item'}"
     filters = SearchFilters(price_max=max_price)
     hits = [hit for hit in searcher.similar(product_id, k=2 * k, filters=filters) if not sold_out(hit.product)]
-    return [Recommendation(hit.product, why, "similar") for hit in hits[:k]]
+    return [Recommendation(cast(Product, hit.product), why, "similar") for hit in hits[:k]]
