@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from itertools import groupby
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from assistant.observe.logs import keyed_id
 from assistant.rasa_api import RasaApiError, trigger_intent
@@ -31,6 +31,7 @@ from assistant.settings import Settings
 from assistant.store.db import Store
 from assistant.store.models import Product, ProductAlert
 from assistant.store.repositories import AlertCandidate
+from catalog_index.schema import Product as CatalogProduct
 from catalog_index.schema import in_stock
 
 if TYPE_CHECKING:
@@ -42,10 +43,13 @@ BACK_IN_STOCK, PRICE_DROP = "back_in_stock", "price_drop"
 NOT_SHOWN = "the conversation did not show the alert"
 
 
-def payload(product: Product) -> dict[str, Any]:
-    """The catalog record the mirror holds (what replies render), with the mirrored columns on top."""
-    return {**(product.payload or {}), "id": product.id, "title": product.title,
-            "price": product.price, "currency": product.currency}
+def payload(product: Product) -> CatalogProduct:
+    """The catalog record the mirror holds (what replies render), with the mirrored columns on top.
+
+    The payload is the catalog line the mirror was written from (``store/product_sync.py``): JSON, hence the cast.
+    """
+    return cast(CatalogProduct, {**(product.payload or {}), "id": product.id, "title": product.title,
+                                 "price": product.price, "currency": product.currency})
 
 
 def listed(product: Product) -> bool:
