@@ -11,7 +11,8 @@ running") ranks them by how well their own text matches it, quoting the best mat
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypedDict, cast
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -26,6 +27,14 @@ from catalog_index.embedder import document_text
 from catalog_index.schema import Product, in_stock
 
 MOST = 4
+
+
+class ComparisonRow(TypedDict):
+    """One row of a ``comparison`` payload (docs/contracts.md): an attribute and one value per product, in order."""
+
+    attribute: str
+    values: list[str | None]  # None: that product has no value for it
+
 COUNTED = re.compile(r"\b(?:first|top|these|those|the)\s+(two|three|four|2|3|4)\b", re.I)
 COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 PURPOSE = re.compile(r"\b(?:better|best|good|suited|suitable|ideal|nicer)\s+(?:for|to|when|if)\s+(.+?)[?.!]*$", re.I)
@@ -51,12 +60,12 @@ def chosen(tracker: Tracker, shown: list[str]) -> list[str]:
     return list(dict.fromkeys(([str(focus)] if focus else []) + picked + shown))[:MOST]
 
 
-def rows(products: list[Product]) -> list[dict[str, Any]]:
+def rows(products: list[Product]) -> list[ComparisonRow]:
     """One row per attribute at least one product has; ``None`` where a product has no value."""
     def stock(p: Product) -> str | None:
         return None if not stock_known(p) else ("in stock" if in_stock(p) else "out of stock")
 
-    table = [
+    table: list[tuple[str, Callable[[Product], str | None]]] = [
         ("Price", lambda p: money(p.get("price"), p.get("currency")) if p.get("price") is not None else None),
         ("Rating", lambda p: f"{p['rating']:.1f} / 5" if p.get("rating") is not None else None),
         ("Brand", lambda p: p.get("brand")),
@@ -65,7 +74,7 @@ def rows(products: list[Product]) -> list[dict[str, Any]]:
         ("Stock", stock),
         ("Listed as", lambda p: ", ".join(p["tags"]) if p.get("tags") else None),
     ]
-    built = [{"attribute": name, "values": [value(p) for p in products]} for name, value in table]
+    built = [ComparisonRow(attribute=name, values=[value(p) for p in products]) for name, value in table]
     return [row for row in built if any(v is not None for v in row["values"])]
 
 
@@ -81,7 +90,7 @@ def verdicts(products: list[Product]) -> list[str]:
     return lines
 
 
-def comparison_text(products: list[Product], table: list[dict[str, Any]]) -> str:
+def comparison_text(products: list[Product], table: list[ComparisonRow]) -> str:
     lines = ["Side by side:"]
     for n, product in enumerate(products):
         facts = [f"{row['attribute'].lower()} {row['values'][n]}" for row in table if row["values"][n] is not None]
