@@ -43,9 +43,10 @@ from catalog_index.ann import IndexParams, describe, ivf_filtered_search, new_in
 from catalog_index.artifacts import INDEX_FILE, PRODUCTS_FILE
 from catalog_index.build import build_index_from_vectors, incremental_build
 from catalog_index.embedder import SEARCH_THREADS, Embedder
+from catalog_index.hybrid import EXACT_SUBSET_ROWS
 from catalog_index.importer import read_catalog, write_jsonl_atomic
 from catalog_index.lexical import LexicalIndex
-from catalog_index.search import EXACT_SUBSET_ROWS, CatalogSearcher
+from catalog_index.search import CatalogSearcher
 from catalog_index.versions import writer_lock
 
 SIZES = (10_000, 100_000, 1_000_000)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig
+from catalog_index.hybrid import EXACT_CODE_TIER, EXACT_TITLE_TIER
 from catalog_index.lexical import FIELD_WEIGHTS, LexicalIndex, field_texts, lexical_tokens, title_coverage
 from catalog_index.ranking import LOW_PRICE_BOOST, adjacent_pairs, phrase_share
-from catalog_index.search import EXACT_CODE_TIER, EXACT_TITLE_TIER
 
 PRODUCTS = [
     {"id": "title", "title": "Trail Running Shoes", "description": "Light and grippy."},

@@ -13,7 +13,7 @@ import faiss
 import numpy as np
 import pytest
 
-import catalog_index.search as search_module
+import catalog_index.hybrid as hybrid_module
 from assistant.settings import default_embedding_model
 from catalog_index.ann import IndexParams, edited_index, new_index, search_parameters
 from catalog_index.artifacts import Manifest, sha256_file
@@ -64,12 +64,12 @@ def test_index_kind_follows_the_size_threshold(ivf_store: tuple[Path, Path], tmp
     assert ",SQ8," in Manifest.read(sq_dir).faiss_index_type
 
 
-@pytest.mark.parametrize("exact_subset_rows", [0, search_module.EXACT_SUBSET_ROWS], ids=["bitmap-ivf", "exact-subset"])
+@pytest.mark.parametrize("exact_subset_rows", [0, hybrid_module.EXACT_SUBSET_ROWS], ids=["bitmap-ivf", "exact-subset"])
 def test_ivf_filters_never_violate_and_never_starve(
     ivf_store: tuple[Path, Path], embedder: Embedder, monkeypatch: pytest.MonkeyPatch, exact_subset_rows: int
 ) -> None:
     """Both filtered paths of the IVF dense leg: the widening bitmap search and exact scoring of few rows."""
-    monkeypatch.setattr(search_module, "EXACT_SUBSET_ROWS", exact_subset_rows)
+    monkeypatch.setattr(hybrid_module, "EXACT_SUBSET_ROWS", exact_subset_rows)
     products = read_catalog(ivf_store[0])
     rng = random.Random(3)
     for fusion in (DEFAULT_FUSION, FusionConfig(method="dense")):

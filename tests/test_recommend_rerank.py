@@ -6,7 +6,8 @@ from typing import Any
 
 from assistant.recommend.affinity import Affinities
 from assistant.recommend.rerank import rerank
-from catalog_index.search import EXACT_TITLE_TIER, Hit
+from catalog_index.hybrid import EXACT_TITLE_TIER
+from catalog_index.search import Hit
 
 LIKES_KITCHEN = Affinities(subcategory={"pans": 0.8, "mugs": 0.2}, category={"kitchen": 1.0}, brand={"Acme": 1.0})
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from assistant.recommend.affinity import Affinities, affinities
 from assistant.recommend.profile import load_profile
 from assistant.store.db import Store, UnitOfWork
+from catalog_index.hybrid import EXACT_TITLE_TIER
 from catalog_index.ranking import tokens
 from catalog_index.schema import LooseProduct
-from catalog_index.search import EXACT_TITLE_TIER, Hit
+from catalog_index.search import Hit
 
 BAND = 0.05  # a favourite department or brand is worth at most 5% of relevance
 DEPARTMENT_SHARE = 0.6  # the rest is the brand's
