@@ -9,7 +9,7 @@ query embedding.  This bench measures all three on one store:
   cloned to 100,000 products with a variant word and model number each, as ``search_scale.py``
   clones the demo catalog; each clone's vector is its source's real embedding blended with
   another's and noise (``search_scale.generated_vectors``), so no 90,000 embeddings are paid;
-* **latency**: the 261 real CrowdFlower queries through ``search_parsed``, each with its
+* **latency**: the 261 real CrowdFlower queries through ``shopper_search`` (parsed request, then ``run``), each with its
   embedding paid and again cached, for the configured hybrid and, in the same run, with the
   dense feedback measured for issue #10.6 (its cost as a ratio that survives the shared machine's load);
 * **update**: the real ``upsert_products`` of 10 re-titled products under a live searcher:
@@ -37,7 +37,7 @@ import faiss
 from assistant.settings import load_settings
 from bench.common import write_result
 from bench.datasets import search_crowdflower
-from bench.search_bench import timed_searches
+from bench.search_bench import shopper_search, timed_searches
 from bench.search_real import load_queries, prepared_index
 from bench.search_scale import UPSERTED, _timed, generated_products, generated_vectors
 from catalog_index.ann import IndexParams
@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency = {}
         for name, config in (("hybrid", configured), ("hybrid_with_feedback", FEEDBACK_FUSION)):
             searcher.fusion = config
-            latency[name] = timed_searches(searcher, [partial(searcher.search_parsed, query) for query in queries])
+            latency[name] = timed_searches(searcher, [partial(shopper_search, searcher, query) for query in queries])
         searcher.fusion = configured
         update = update_figures(store, model_name, embedder, searcher)
         shutil.rmtree(store / "index.versions", ignore_errors=True)

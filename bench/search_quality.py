@@ -1,6 +1,6 @@
 """Relevance of dense-only, BM25-only and hybrid search on the labelled queries: NDCG@10, recall@100.
 
-Every method runs the real ``CatalogSearcher.search_parsed`` path (query parsing, hard
+Every method runs the real ``CatalogSearcher.run`` path on the parsed request (query parsing, hard
 filters, exact-match tiers for the fused methods) over the same index; only the fusion
 setting differs.  Fusion parameters are tuned on the ``tune`` half of
 ``tests/data/search_judgments.jsonl`` and every figure that matters is reported on the
@@ -29,6 +29,7 @@ from assistant.settings import PROJECT_ROOT, default_embedding_model
 from bench.search_results import update_search_results
 from catalog_index.build import ensure_index, index_status
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig
+from catalog_index.request import SearchRequest
 from catalog_index.search import CatalogSearcher
 
 DEFAULT_JUDGMENTS = PROJECT_ROOT / "tests" / "data" / "search_judgments.jsonl"
@@ -59,7 +60,7 @@ def evaluate(searcher: CatalogSearcher, config: FusionConfig, queries: Sequence[
     searcher.fusion = config
     per_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for query in queries:
-        ranked = [hit.product["id"] for hit in searcher.search_parsed(query["query"], k=RECALL_AT).hits]
+        ranked = [hit.product["id"] for hit in searcher.run(SearchRequest.parse(query["query"], searcher.vocabulary, k=RECALL_AT)).hits]
         per_kind[query["kind"]].append((ndcg(ranked, query["judgments"]), recall(ranked, query["judgments"])))
     every = [pair for pairs in per_kind.values() for pair in pairs]
 

@@ -8,7 +8,7 @@ goes through the real import path (a bare ``id,title`` CSV, as a retailer's mini
 and the real index build; its directory under ``var/`` is kept, so a rerun reuses the
 stored vectors and only rebuilds the BM25 part when the tokenizer changed.
 
-Every method runs ``CatalogSearcher.search_parsed`` over the whole catalog; only the fusion
+Every method runs ``CatalogSearcher.run`` on the parsed request over the whole catalog; only the fusion
 setting differs: BM25 alone, dense alone, plain RRF (k=60, equal weights, the textbook
 default), the hybrid as configured (:data:`~catalog_index.fusion.DEFAULT_FUSION`) and the
 best fusion of a grid chosen on the ``tune`` queries.  Figures that matter are the ``test``
@@ -40,6 +40,7 @@ from bench.search_quality import NDCG_AT, RECALL_AT, ndcg, recall  # noqa: E402
 from catalog_index.build import ensure_index  # noqa: E402
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig  # noqa: E402
 from catalog_index.importer import import_catalog  # noqa: E402
+from catalog_index.request import SearchRequest  # noqa: E402
 from catalog_index.search import CatalogSearcher  # noqa: E402
 
 NAME = "search_real"
@@ -69,7 +70,7 @@ def evaluate(searcher: CatalogSearcher, config: FusionConfig, queries: Sequence[
     ndcgs, recalls, seconds = [], [], []
     for query in queries:
         started = time.perf_counter()
-        hits = searcher.search_parsed(query["query"], k=RECALL_AT).hits
+        hits = searcher.run(SearchRequest.parse(query["query"], searcher.vocabulary, k=RECALL_AT)).hits
         seconds.append(time.perf_counter() - started)
         ranked = [hit.product["id"] for hit in hits]
         ndcgs.append(ndcg(ranked, query["judgments"]))

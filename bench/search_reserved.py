@@ -9,7 +9,7 @@ chooses a weight, and nothing may be changed because of its figures.  ``bench/se
 The catalog is exported the way a retailer's minimal export looks, ``id,title`` (or
 ``id,title,category`` with ``--with-category``, the product class), imported through the real
 ``catalog import`` path and indexed by the real build; data and index stay in ``var/`` (not
-committed).  Every method runs ``CatalogSearcher.search_parsed`` over the whole catalog:
+committed).  Every method runs ``CatalogSearcher.run`` on the parsed request over the whole catalog:
 BM25 alone, dense alone, plain RRF (k=60, equal weights), the hybrid as configured and
 the hybrid with the dense feedback measured for issue #10.6 (not adopted: see ``fusion.py``).
 Grades: Exact 2, Partial 1, Irrelevant 0 (gain ``2**grade - 1``); recall@100 counts the Exact products.

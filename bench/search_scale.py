@@ -37,7 +37,7 @@ import numpy as np
 
 from assistant.settings import Settings, load_settings
 from bench.common import latency_summary, load_average, rss_bytes
-from bench.search_bench import SHOPPER_NEEDS, selective_filters, shopper_queries, timed_searches
+from bench.search_bench import SHOPPER_NEEDS, selective_filters, shopper_queries, shopper_search, timed_searches
 from bench.search_results import measured_stamp, update_search_results
 from catalog_index.ann import IndexParams, describe, ivf_filtered_search, new_index, search_parameters
 from catalog_index.artifacts import INDEX_FILE, PRODUCTS_FILE
@@ -202,7 +202,7 @@ def searcher_figures(
         "load_seconds": round(load_seconds, 2),
         "rss_delta_at_load_bytes_per_product": round(rss_delta / len(products), 1),
         "faiss_file_bytes_per_product": round((store / "index" / INDEX_FILE).stat().st_size / len(products), 1),
-        "search_parsed": {"queries": len(queries), **timed_searches(searcher, [partial(searcher.search_parsed, q) for q in queries])},
+        "search_parsed": {"queries": len(queries), **timed_searches(searcher, [partial(shopper_search, searcher, q) for q in queries])},
         "filter_about_1pct": {"filters": len(filters), **timed_searches(searcher, filtered_calls)},
     }
     configured = searcher.fusion
@@ -213,7 +213,7 @@ def searcher_figures(
     figures["search_parsed_same_run_references"] = {}
     for name, config in references.items():  # same run, same queries: ratios survive the shared machine's load
         searcher.fusion = config
-        timed = timed_searches(searcher, [partial(searcher.search_parsed, q) for q in queries])
+        timed = timed_searches(searcher, [partial(shopper_search, searcher, q) for q in queries])
         figures["search_parsed_same_run_references"][name] = timed["embedding_cached"]
     searcher.fusion = configured
     filtered = figures["filter_about_1pct"]

@@ -45,7 +45,7 @@ from catalog_index.snapshot import Artifacts, Snapshot, Stamp, load_artifacts, m
 from catalog_index.versions import ReaderFile, pending_version
 
 __all__ = [
-    "CatalogSearcher", "Hit", "IndexUnavailable", "LoadedVersion", "SearchFilters", "SearchRequest", "SearchResult", "hit_to_json",
+    "CatalogSearcher", "Hit", "IndexUnavailable", "LoadedVersion", "SearchFilters", "SearchResult", "hit_to_json",
     "result_to_json",
 ]
 

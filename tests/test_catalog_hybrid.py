@@ -18,6 +18,7 @@ from catalog_index.errors import IndexUnavailable
 from catalog_index.fusion import DEFAULT_FUSION, reciprocal_rank_fusion, weighted_blend
 from catalog_index.importer import import_catalog, read_catalog
 from catalog_index.lexical import LEXICAL_DIR, lexical_tokens
+from catalog_index.request import SearchRequest
 from catalog_index.search import CatalogSearcher
 from tests.test_catalog_search import random_filters, violations
 
@@ -152,7 +153,8 @@ def test_titles_only_catalog_searches_well(tmp_path: Path, embedder: Embedder) -
             "sofa for a small room": {"H006", "H005"},
         }
         for query, wanted in expected.items():
-            assert searcher.search_parsed(query, k=1).hits[0].product["id"] in wanted, (config.method, query)
+            top = searcher.run(SearchRequest.parse(query, searcher.vocabulary, k=1)).hits[0]
+            assert top.product["id"] in wanted, (config.method, query)
 
 
 def test_default_fusion_is_a_fused_method() -> None:

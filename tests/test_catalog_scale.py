@@ -22,6 +22,7 @@ from catalog_index.embedder import Embedder
 from catalog_index.errors import IndexUnavailable
 from catalog_index.fusion import DEFAULT_FUSION, FusionConfig
 from catalog_index.importer import import_catalog, read_catalog
+from catalog_index.request import SearchRequest
 from catalog_index.search import CatalogSearcher, SearchFilters
 from catalog_index.update import delete_products, upsert_products
 from tests.test_catalog_search import random_filters, violations
@@ -164,7 +165,7 @@ def test_searches_keep_working_while_versions_are_swapped(tmp_path: Path, embedd
     def search_all_the_time() -> None:
         while not stop.is_set():
             try:
-                result = searcher.search_parsed("warm jacket under 300", k=5)
+                result = searcher.run(SearchRequest.parse("warm jacket under 300", searcher.vocabulary, k=5))
                 assert result.hits and all(hit.product["price"] <= 300 for hit in result.hits)
                 sizes.append(len(searcher))
             except BaseException as error:  # noqa: BLE001 - reported by the main thread

@@ -1,9 +1,10 @@
-"""CatalogSearcher.search: relevance, hard filters that never starve, exact matches, paging."""
+"""CatalogSearcher.run / .search: relevance, hard filters that never starve, exact matches, paging, parsed requests."""
 
 from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from catalog_index.build import build_index
 from catalog_index.colors import canonical_color, color_keys
 from catalog_index.embedder import Embedder
 from catalog_index.importer import import_catalog
-from catalog_index.search import CatalogSearcher, SearchFilters, hit_to_json, result_to_json
+from catalog_index.request import SearchRequest
+from catalog_index.search import CatalogSearcher, SearchFilters, SearchResult, hit_to_json, result_to_json
 
 DATA = Path(__file__).parent / "data"
 MODEL = default_embedding_model()
@@ -32,6 +34,11 @@ def searcher(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ca
     import_catalog(DATA / "catalog_small.jsonl", root / "catalog.jsonl")
     build_index(root / "catalog.jsonl", root / "index", MODEL, progress=False, embedder=embedder)
     return CatalogSearcher.load(root / "index", MODEL, embedder=embedder)
+
+
+def parsed_search(searcher: CatalogSearcher, text: str, k: int) -> SearchResult:
+    """What a shopper's words find: the request chat, the REST API and the CLI build."""
+    return searcher.run(SearchRequest.parse(text, searcher.vocabulary, k=k))
 
 
 def violations(product: dict[str, Any], filters: SearchFilters) -> list[str]:
@@ -81,7 +88,7 @@ def random_filters(rng: random.Random, products: list[dict[str, Any]]) -> Search
 
 
 def test_waterproof_hiking_boots_under_150(searcher: CatalogSearcher) -> None:
-    result = searcher.search_parsed("waterproof hiking boots under 150", k=10)
+    result = parsed_search(searcher, "waterproof hiking boots under 150", k=10)
     ids = [hit.product["id"] for hit in result.hits]
     assert result.applied_filters == {"price_max": 150.0, "category": "Hiking Boots"}
     assert set(ids) == {"B001", "B002", "B004", "B005"} and result.total_matching == 4
@@ -145,22 +152,23 @@ def test_pages_continue_without_overlap(searcher: CatalogSearcher) -> None:
 
 
 def test_query_without_text_browses_by_rating_or_price(searcher: CatalogSearcher) -> None:
-    by_rating = searcher.search_parsed("under $50", k=5)
+    by_rating = parsed_search(searcher, "under $50", k=5)
     ratings = [hit.product["rating"] or 0 for hit in by_rating.hits]
-    assert ratings == sorted(ratings, reverse=True) and by_rating.parsed is not None
-    cheapest = searcher.search_parsed("cheap, under 50", k=3)
+    assert ratings == sorted(ratings, reverse=True) and by_rating.text == ""
+    cheapest = parsed_search(searcher, "cheap, under 50", k=3)
     assert [hit.product["price"] for hit in cheapest.hits] == sorted(hit.product["price"] for hit in cheapest.hits)
 
 
 def test_budget_words_favour_cheaper_products(searcher: CatalogSearcher) -> None:
-    plain = [hit.product["id"] for hit in searcher.search_parsed("tent", k=4).hits]
-    cheap = [hit.product["id"] for hit in searcher.search_parsed("cheap tent", k=4).hits]
+    plain = [hit.product["id"] for hit in parsed_search(searcher, "tent", k=4).hits]
+    cheap = [hit.product["id"] for hit in parsed_search(searcher, "cheap tent", k=4).hits]
     assert cheap[0] == "T004" and plain != cheap
 
 
 def test_text_constraints_override_slot_filters(searcher: CatalogSearcher) -> None:
     slots = SearchFilters(price_max=50, colors=["red"], exclude_ids=["S005"])
-    result = searcher.search_parsed("running shoes under 100", k=10, extra_filters=slots)
+    said = SearchRequest.parse("running shoes under 100", searcher.vocabulary)
+    result = searcher.run(replace(said, filters=slots.overridden_by(said.filters)))
     assert result.applied_filters == {"price_max": 100.0, "colors": ["red"], "category": "Running Shoes", "exclude_ids": ["S005"]}
     assert [hit.product["id"] for hit in result.hits] == ["S001"]
 
@@ -184,7 +192,7 @@ def test_get_and_vocabulary(searcher: CatalogSearcher) -> None:
 
 
 def test_json_helpers(searcher: CatalogSearcher) -> None:
-    result = searcher.search_parsed("blue rain jacket", k=2)
+    result = parsed_search(searcher, "blue rain jacket", k=2)
     payload = result_to_json(result)
     assert payload["applied_filters"] == {"colors": ["blue"], "category": "Rain Jackets"}
     assert payload["total_matching"] == 1 and payload["text"] == "rain jacket"
@@ -198,7 +206,7 @@ def test_bare_title_only_catalog(tmp_path: Path, embedder: Embedder) -> None:
     build_index(tmp_path / "catalog.jsonl", tmp_path / "index", MODEL, progress=False, embedder=embedder)
     bare = CatalogSearcher.load(tmp_path / "index", MODEL, embedder=embedder)
     assert bare.search("something to listen to music", k=1).hits[0].product["id"] == "C6"
-    jeans = bare.search_parsed("blue jeans under 30 in size 32", k=3)  # no such data: all of it is relevance text
+    jeans = parsed_search(bare, "blue jeans under 30 in size 32", k=3)  # no such data: all of it is relevance text
     assert jeans.applied_filters == {} and jeans.text == "blue jeans under 30 in size 32"
     assert jeans.hits[0].product["id"] == "C2"
     unpriced = bare.search("mug", k=5, filters=SearchFilters(price_max=100))

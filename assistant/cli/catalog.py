@@ -91,6 +91,7 @@ def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog_index.request import SearchRequest
     from catalog_index.search import CatalogSearcher, result_to_json
 
     if bool(args.query) == bool(args.queries):
@@ -108,7 +109,7 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
         raise UserError(f"no queries in {args.queries}", "write one query per line")
     searcher = CatalogSearcher.load(settings.index_dir, settings.embedding)
     for query in queries:
-        result = searcher.search_parsed(query, k=args.k)
+        result = searcher.run(SearchRequest.parse(query, searcher.vocabulary, k=args.k))
         if args.json:
             print_json({"query": query, **result_to_json(result)})
             continue

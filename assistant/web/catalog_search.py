@@ -73,7 +73,7 @@ class CatalogSearch:
         return "unavailable"
 
     async def search(self, text: str, k: int, offset: int, reorder: Reorder | None = None) -> dict[str, Any]:
-        """Parsed-query search (filters from the text, as in chat) as the CLI's JSON shape.
+        """The request ``text`` makes (:meth:`SearchRequest.parse`, as in chat and the CLI), searched, as the CLI's JSON shape.
 
         ``reorder(hits, relevance_text, get_product)`` runs in the worker thread too: the
         personalized re-rank of a signed-in shopper's page (it reads the store).
@@ -83,10 +83,11 @@ class CatalogSearch:
         searcher = self._searcher
         if searcher is None:
             raise IndexUnavailable(f"no usable catalog index at {self.index_dir}")
+        from catalog_index.request import SearchRequest
         from catalog_index.search import result_to_json
 
         def run() -> dict[str, Any]:
-            result = searcher.search_parsed(text, k=k, offset=offset)
+            result = searcher.run(SearchRequest.parse(text, searcher.vocabulary, k=k, offset=offset))
             if reorder is not None:
                 result.hits = reorder(result.hits, result.text, searcher.get)
             return result_to_json(result)

@@ -51,7 +51,7 @@ def _personal_reorder(request: web.Request) -> Reorder | None:
 
 
 async def get_search(request: web.Request) -> web.Response:
-    """``?q=red running shoes under 80&k=10&offset=0``: the same parsed search as the chat,
+    """``?q=red running shoes under 80&k=10&offset=0``: the same search request as the chat and the CLI,
     personalized when a customer token comes as ``Authorization: Bearer``."""
     query = request.query.get("q", "").strip()
     if not query:
