@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import replace
 from typing import Any, cast
 
 from rasa_sdk import Tracker
@@ -17,9 +16,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
-from actions.constraints import Constraints
+from actions.constraints import Constraints, with_slot_filters
 from actions.context import searcher
 from actions.topic import names_no_product
+from catalog_index.filters import SearchFilters
+from catalog_index.request import SearchRequest
 from catalog_index.schema import Product
 from catalog_index.search import CatalogSearcher
 
@@ -37,11 +38,11 @@ def subject(tracker: Tracker, index: CatalogSearcher) -> Constraints | None:
     """The search whose brands are asked for: the message's own subject, else the current topic."""
     text = str((tracker.latest_message or {}).get("text") or "")
     named = next(iter(tracker.get_latest_entity_values("product_type")), None)
-    rest = named or BRAND_WORDS.sub(" ", text)
-    if not names_no_product(rest, index.vocabulary):
-        return Constraints(query=str(rest).strip(" ?.!,"))
+    rest = SearchRequest.parse(str(named or BRAND_WORDS.sub(" ", text)).strip(" ?.!,"), index.vocabulary)
+    if not names_no_product(rest):
+        return Constraints(with_slot_filters(rest, SearchFilters()))  # its kind only: a brand it names is not the question
     if tracker.get_slot("search_query") is not None:
-        return replace(Constraints.from_slots(tracker), brand=None)  # which brands: not only the one filtered on
+        return Constraints.from_slots(tracker, index.vocabulary).with_filters(brands=[])  # which brands: not only the one filtered on
     return None
 
 
@@ -73,7 +74,7 @@ class ActionBrands(ShopAction):
             products = [p for pid in index.product_ids if (p := cast("Product | None", index.get(pid))) is not None]
             among = f"across our catalog ({len(products)} products)"
         else:
-            products = on_topic([cast("Product", hit.product) for hit in wanted.run(index, k=MATCHES).hits])
+            products = on_topic([cast("Product", hit.product) for hit in index.run(wanted.request.page(MATCHES)).hits])
             what = wanted.query or "your search"
             among = f"among the {len(products)} best matches for \"{what}\""
         counts = brand_counts(products)

@@ -1,27 +1,38 @@
-"""The constraints of a product search as they live in slots between turns.
+"""The product search of a conversation: one :class:`SearchRequest` kept in slots between turns.
 
-A new search (intent ``search_products``) starts from what this message says: its entities
-and what :func:`catalog_index.query.parse_query` reads in its text, so "under $80" works
-even when NLU missed the price. A refinement (``refine_search``) keeps the current search
-and changes only what the message mentions ("in blue", "cheaper", "size 10").
+A message is parsed once (:meth:`SearchRequest.parse`, the same request the REST API and the
+CLI build from the same words).  A new search (intent ``search_products``) starts from that
+request, with the message's NLU entities filling in what parsing missed.  A refinement
+(``refine_search``) keeps the current request and changes only what the message mentions
+("in blue", "cheaper", "size 10").  Relaxations and refinements are made with ``replace``: the
+words are never parsed again within a turn.
+
+Between turns the request lives in slots: the words as typed (``search_query``), the
+product type, and the filters a refinement may change (colour, brand, size, price).  The
+words' own parts (relevance text, category, "in stock", a "cheap" preference) are read back
+from ``search_query`` by one parse on the next turn, so every request this module builds is
+exactly what :meth:`Constraints.from_slots` rebuilds from its slot events: "show more" pages
+the very search the shopper saw.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-from catalog_index.query import Vocabulary, parse_query, without_non_colors
-from catalog_index.search import CatalogSearcher, SearchFilters, SearchResult
+from catalog_index.filters import SearchFilters
+from catalog_index.query import Vocabulary, category_named, without_non_colors
+from catalog_index.request import SearchRequest
 
 CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable|budget|too expensive|too pricey)\b", re.I)
 PRICIER = re.compile(r"\b(more expensive|pricier|higher end|high end|premium|fancier|better quality)\b", re.I)
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+SLOT_FILTERS = ("price_min", "price_max", "colors", "brands", "sizes")  # the filters kept in slots, which refinements change
 
 
 def parse_amount(value: Any) -> float | None:
@@ -39,6 +50,22 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _texts(value: Any) -> list[str]:
+    """A constraint slot as a list: NLU fills one value, a search with several ("red or blue") stores a list."""
+    values = value if isinstance(value, list) else [value]
+    return [text for text in map(_text, values) if text]
+
+
+def _slot(values: list[str]) -> str | list[str] | None:
+    """A list of constraint values as its slot value: ``None``, the one value, or the list."""
+    return None if not values else values[0] if len(values) == 1 else list(values)
+
+
+def with_slot_filters(words: SearchRequest, filters: SearchFilters) -> SearchRequest:
+    """``words`` (its text, category, stock and cheap preference) with the slot-kept filters of ``filters``."""
+    return words.with_filters(**{name: getattr(filters, name) for name in SLOT_FILTERS})
+
+
 def said_colour(tracker: Tracker) -> str | None:
     """The colour entity of the latest message, unless its word is part of "black friday" and the like."""
     text = without_non_colors(str((tracker.latest_message or {}).get("text") or "")).lower()
@@ -51,102 +78,101 @@ def said_colour(tracker: Tracker) -> str | None:
 
 @dataclass(frozen=True)
 class Constraints:
-    """One search: the shopper's words (``search_query``) plus structured filters (all optional).
+    """One search in conversation: its request, and the product type NLU named (kept in its own slot).
 
-    The words are kept as typed; relevance text, category and a "cheap" preference are read
-    from them at search time, while colour, brand, size and price come only from the slots,
-    so a refinement or a relaxation of those is never undone by the original words.
+    The product type joins the relevance text when the words lack it, and names the category
+    when the words name none ("show me some" with ``product_type=boots``).
     """
 
-    query: str
+    request: SearchRequest
     product_type: str | None = None
-    color: str | None = None
-    brand: str | None = None
-    size: str | None = None
-    price_min: float | None = None
-    price_max: float | None = None
+
+    @property
+    def query(self) -> str:
+        """The words as typed, shown back in replies."""
+        return self.request.query
 
     @classmethod
-    def from_slots(cls, tracker: Tracker) -> Constraints:
+    def from_slots(cls, tracker: Tracker, vocabulary: Vocabulary) -> Constraints:
+        """The current search: its stored words parsed once, the filters from their slots."""
         slot = tracker.get_slot
-        return cls(
-            query=str(slot("search_query") or ""), product_type=_text(slot("product_type")),
-            color=_text(slot("color")), brand=_text(slot("brand")), size=_text(slot("size")),
-            price_min=parse_amount(slot("price_min")), price_max=parse_amount(slot("price_max")),
+        words = SearchRequest.parse(str(slot("search_query") or ""), vocabulary)
+        filters = SearchFilters(
+            price_min=parse_amount(slot("price_min")), price_max=parse_amount(slot("price_max")), colors=_texts(slot("color")),
+            brands=_texts(slot("brand")), sizes=_texts(slot("size")),
         )
+        return cls(with_slot_filters(words, filters), _text(slot("product_type"))).typed(vocabulary)
 
     @classmethod
-    def from_message(cls, tracker: Tracker, vocabulary: Vocabulary) -> Constraints:
-        """A fresh search from the latest message alone (earlier constraints are dropped)."""
-        text = str((tracker.latest_message or {}).get("text") or "")
+    def fresh(cls, words: SearchRequest, tracker: Tracker, vocabulary: Vocabulary) -> Constraints:
+        """A new search for ``words`` (parsed from this message), over its NLU entities: the words win where both speak."""
         entity = lambda name: next(iter(tracker.get_latest_entity_values(name)), None)  # noqa: E731
-        fresh = cls(
-            query=text.strip(), product_type=_text(entity("product_type")), color=said_colour(tracker),
-            brand=_text(entity("brand")), size=_text(entity("size")),
+        colour, brand, size = said_colour(tracker), _text(entity("brand")), _text(entity("size"))
+        entities = SearchFilters(
             price_min=parse_amount(entity("price_min")), price_max=parse_amount(entity("price_max")),
+            colors=[colour] if colour else [], brands=[brand] if brand else [], sizes=[size] if size else [],
         )
-        return fresh.with_parsed(text, vocabulary)
+        return cls(with_slot_filters(words, entities.overridden_by(words.filters)), _text(entity("product_type"))).typed(vocabulary)
+
+    def typed(self, vocabulary: Vocabulary) -> Constraints:
+        """This search with its product type in the relevance text and, when the words name none, as the category."""
+        kind, request = self.product_type, self.request
+        if not kind:
+            return self
+        text = request.text if kind in request.text.lower() else f"{request.text} {kind}".strip()
+        category = request.filters.category or category_named(kind, vocabulary)
+        return replace(self, request=replace(request, text=text).with_filters(category=category))
+
+    def about(self, query: str, vocabulary: Vocabulary) -> Constraints:
+        """This search for other words (a topic's interest): their text, category and preferences, these filters."""
+        words = SearchRequest.parse(query, vocabulary)
+        return replace(self, request=with_slot_filters(words, self.request.filters)).typed(vocabulary)
+
+    def with_filters(self, **changes: Any) -> Constraints:
+        """This search with some slot-kept filters changed (``colors=[]``, ``price_max=40.0``)."""
+        assert set(changes) <= set(SLOT_FILTERS), changes  # anything else would not survive the slots
+        return replace(self, request=self.request.with_filters(**changes))
 
     def without_false_colour(self, tracker: Tracker) -> Constraints:
         """This search without a colour NLU read into "black friday" and the like (slots are filled before actions run)."""
         false = {_text(value) for value in tracker.get_latest_entity_values("color")} - {said_colour(tracker)}
-        return replace(self, color=None) if self.color is not None and self.color in false else self
+        colors = [color for color in self.request.filters.colors if color not in false]
+        return self.with_filters(colors=colors) if colors != self.request.filters.colors else self
 
-    def with_parsed(self, text: str, vocabulary: Vocabulary) -> Constraints:
-        """Fill in (or override) what the query parser finds in ``text``."""
-        parsed = parse_query(text, vocabulary)
-        return replace(
-            self,
-            color=(parsed.colors[0] if parsed.colors else self.color),
-            brand=(parsed.brands[0] if parsed.brands else self.brand),
-            size=(parsed.sizes[0] if parsed.sizes else self.size),
-            price_min=parsed.price_min if parsed.price_min is not None else self.price_min,
-            price_max=parsed.price_max if parsed.price_max is not None else self.price_max,
-        )
-
-    def refined(self, tracker: Tracker, shown_prices: list[float], vocabulary: Vocabulary) -> Constraints:
-        """This search changed by the latest message; "cheaper" means below the median shown."""
-        text = str((tracker.latest_message or {}).get("text") or "")
-        changed = self.with_parsed(text, vocabulary)
-        parsed = parse_query(text, vocabulary)
-        named_price = parsed.price_min is not None or parsed.price_max is not None or any(
+    def refined(self, said: SearchRequest, tracker: Tracker, shown_prices: list[float]) -> Constraints:
+        """This search changed by the message ``said`` (parsed once); "cheaper" means below the median shown."""
+        changed = replace(self, request=with_slot_filters(self.request, self.request.filters.overridden_by(said.filters)))
+        named_price = said.filters.price_min is not None or said.filters.price_max is not None or any(
             list(tracker.get_latest_entity_values(name)) for name in ("price_min", "price_max")
         )
         if not shown_prices or named_price:
             return changed  # the message named its own bound ("cheaper than $50"), or nothing was shown
-        if CHEAPER.search(text):
-            changed = replace(changed, price_max=round(statistics.median(shown_prices) - 0.01, 2))
-        elif PRICIER.search(text):
-            changed = replace(changed, price_min=round(statistics.median(shown_prices) + 0.01, 2))
+        if CHEAPER.search(said.query):
+            changed = changed.with_filters(price_max=round(statistics.median(shown_prices) - 0.01, 2))
+        elif PRICIER.search(said.query):
+            changed = changed.with_filters(price_min=round(statistics.median(shown_prices) + 0.01, 2))
         return changed
-
-    def run(self, searcher: CatalogSearcher, k: int, offset: int = 0) -> SearchResult:
-        """Search the catalog: relevance text and category from the words, filters from the slots."""
-        parsed = parse_query(self.query, searcher.vocabulary)
-        text = parsed.text
-        if self.product_type and self.product_type not in text.lower():
-            text = f"{text} {self.product_type}".strip()
-        category = parsed.category or parse_query(self.product_type or "", searcher.vocabulary).category
-        filters = SearchFilters(
-            price_min=self.price_min, price_max=self.price_max, colors=[self.color] if self.color else [],
-            brands=[self.brand] if self.brand else [], sizes=[self.size] if self.size else [], category=category,
-        )
-        return searcher.search(text, k=k, offset=offset, filters=filters, prefer_low_price=parsed.budget)
 
     def describe(self) -> str:
         """``red, Nike, size 10, under $80`` for the reply's first line (empty when unfiltered)."""
-        parts = [part for part in (self.color, self.brand) if part]
-        if self.size:
-            parts.append(f"size {self.size}")
-        if self.price_min is not None:
-            parts.append(f"from ${self.price_min:,.2f}")
-        if self.price_max is not None:
-            parts.append(f"under ${self.price_max:,.2f}")
+        filters = self.request.filters
+        parts = [" or ".join(values) for values in (filters.colors, filters.brands) if values]
+        if filters.sizes:
+            parts.append(f"size {' or '.join(filters.sizes)}")
+        if filters.price_min is not None:
+            parts.append(f"from ${filters.price_min:,.2f}")
+        if filters.price_max is not None:
+            parts.append(f"under ${filters.price_max:,.2f}")
         return ", ".join(parts)
 
     def slot_events(self) -> list[dict[str, Any]]:
-        values = asdict(self)
-        return [SlotSet("search_query", values.pop("query"))] + [SlotSet(name, value) for name, value in values.items()]
+        """The slots that keep this search until the next turn (:meth:`from_slots` reads them back)."""
+        filters = self.request.filters
+        return [
+            SlotSet("search_query", self.request.query), SlotSet("product_type", self.product_type),
+            SlotSet("color", _slot(filters.colors)), SlotSet("brand", _slot(filters.brands)), SlotSet("size", _slot(filters.sizes)),
+            SlotSet("price_min", filters.price_min), SlotSet("price_max", filters.price_max),
+        ]
 
 
 PRICE_STRETCH = 1.25
@@ -156,16 +182,16 @@ def relaxations(constraints: Constraints) -> list[tuple[Constraints, str]]:
     """Ever looser versions of a search, least important constraint first, each with what changed."""
     looser: list[tuple[Constraints, str]] = []
     current = constraints
-    for field, label in (("color", "the colour"), ("brand", "the brand"), ("size", "the size")):
-        value = getattr(current, field)
-        if value is not None:
-            cleared: dict[str, Any] = {field: None}  # one of the optional filters, named by the loop
-            current = replace(current, **cleared)
-            looser.append((current, f"left out {label} ({value})"))
-    if current.price_max is not None:
-        current = replace(current, price_max=round(current.price_max * PRICE_STRETCH, 2))
-        looser.append((current, f"raised the price limit to ${current.price_max:,.2f}"))
-    if current.price_min is not None:
-        current = replace(current, price_min=None)
+    for field, label in (("colors", "the colour"), ("brands", "the brand"), ("sizes", "the size")):
+        values = getattr(current.request.filters, field)
+        if values:
+            current = current.with_filters(**{field: []})
+            looser.append((current, f"left out {label} ({', '.join(values)})"))
+    price_max = current.request.filters.price_max
+    if price_max is not None:
+        current = current.with_filters(price_max=round(price_max * PRICE_STRETCH, 2))
+        looser.append((current, f"raised the price limit to ${current.request.filters.price_max:,.2f}"))
+    if current.request.filters.price_min is not None:
+        current = current.with_filters(price_min=None)
         looser.append((current, "left out the minimum price"))
     return looser

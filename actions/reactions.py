@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -24,7 +23,6 @@ from actions.context import searcher, unit_of_work
 from actions.resolve import focus_product
 from actions.search import find_and_show, shown_prices
 from actions.topic import Topic
-from catalog_index.query import parse_query
 from catalog_index.schema import Product
 
 PLEASED = re.compile(r"\b(better|nice|great|good|love|like|perfect|cool|wow|lovely|neat|sweet|not bad)\b", re.I)
@@ -72,8 +70,9 @@ def cheaper_cap(constraints: Constraints, prices: list[float], focus_price: floa
     candidates = [round(statistics.median(prices) - 0.01, 2)] if prices else []
     if focus_price is not None:
         candidates.append(round(focus_price - 0.01, 2))
-    if constraints.price_max is not None:
-        candidates.append(round(constraints.price_max - 0.01, 2))
+    price_max = constraints.request.filters.price_max
+    if price_max is not None:
+        candidates.append(round(price_max - 0.01, 2))
     return min(candidates) if candidates else None
 
 
@@ -83,24 +82,23 @@ class ActionPriceReaction(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        constraints, topic = Constraints.from_slots(tracker), Topic.from_slots(tracker)
+        constraints, topic = Constraints.from_slots(tracker, index.vocabulary), Topic.from_slots(tracker)
         has_topic = tracker.get_slot("search_query") is not None
         if intent == "no_budget_limit":
             if not has_topic:
                 dispatcher.utter_message(text="No budget limit, noted. What are you looking for?")
                 return [SlotSet("price_min", None), SlotSet("price_max", None)]
             # the words lose their price too ("smartphones under $900" -> "smartphones"), so nothing reads as capped
-            words = parse_query(constraints.query, index.vocabulary).text
+            unlimited = constraints.about(constraints.request.text, index.vocabulary).with_filters(price_min=None, price_max=None)
             with unit_of_work() as uow:
-                return find_and_show(dispatcher, tracker, uow, index,
-                                     replace(constraints, query=words, price_min=None, price_max=None), topic)
+                return find_and_show(dispatcher, tracker, uow, index, unlimited, topic)
         focus = focus_product(tracker, index)
         cap = cheaper_cap(constraints, shown_prices(index, tracker), focus.get("price") if focus else None)
         if not has_topic or cap is None:
             dispatcher.utter_message(text="What's your budget? For example \"under $50\", and what should I look for?")
             return []
-        cheaper = replace(constraints, price_max=cap, price_min=None)
-        if not cheaper.run(index, k=1).hits:
+        cheaper = constraints.with_filters(price_max=cap, price_min=None)
+        if not index.run(cheaper.request.page(1)).hits:
             dispatcher.utter_message(text=f"Sorry, what I showed is already the cheapest I have for this search "
                                      f"(nothing under ${cap + 0.01:,.2f}). Want to try something else?")
             return []

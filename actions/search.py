@@ -7,7 +7,6 @@ When nothing matches, the least important constraint is relaxed and the reply sa
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -16,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction
-from actions.constraints import Constraints, relaxations
+from actions.constraints import Constraints, relaxations, with_slot_filters
 from actions.context import searcher, unit_of_work, verified_customer
 from actions.promotions import offers_line
 from actions.replies import product_details_text, product_list_text, products_payload
@@ -26,6 +25,7 @@ from actions.topic import Topic, names_no_product
 from assistant.observe.metrics import SEARCH_REQUESTS, SEARCH_ZERO_RESULTS
 from assistant.recommend.rerank import customer_affinities, rerank
 from assistant.store.db import UnitOfWork
+from catalog_index.request import SearchRequest
 from catalog_index.search import CatalogSearcher, SearchResult
 
 PAGE_SIZE = 5
@@ -75,12 +75,12 @@ def find_and_show(
 ) -> list[dict[str, Any]]:
     """Run a search (relaxing it when nothing matches), show its first page; the slot events of the new state."""
     topic = topic or Topic()
-    result = constraints.run(index, k=PAGE_SIZE)
+    result = index.run(constraints.request.page(PAGE_SIZE))
     relaxed: list[str] = []
     for looser, change in relaxations(constraints) if relax else []:
         if result.hits:
             break
-        constraints, result = looser, looser.run(index, k=PAGE_SIZE)
+        constraints, result = looser, index.run(looser.request.page(PAGE_SIZE))
         relaxed.append(change)
     state = [*constraints.slot_events(), SlotSet("recipient", topic.recipient), SlotSet("interest", topic.interest)]
     SEARCH_REQUESTS.inc()
@@ -104,21 +104,21 @@ def constraints_for(tracker: Tracker, index: CatalogSearcher, shown_prices: list
     A message naming someone's interest is a new topic searched by that interest; a
     refinement, or a message that names no product of its own ("something under $40"),
     continues the current topic; anything else is a fresh search from its own words.
+    The message is parsed once, here; a continued search reads its own words back from the slots.
     """
     text = str((tracker.latest_message or {}).get("text") or "")
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    previous, said = Constraints.from_slots(tracker), Topic.from_text(text)
-    if said.interest:
-        fresh = Constraints.from_message(tracker, index.vocabulary)
-        return replace(fresh, query=said.search_text()), said, False
+    vocabulary = index.vocabulary
+    said, topic = SearchRequest.parse(text, vocabulary), Topic.from_text(text)
+    if topic.interest:
+        return Constraints.fresh(said, tracker, vocabulary).about(topic.search_text(), vocabulary), topic, False
     current = tracker.get_slot("search_query") is not None
-    if current and (intent == "refine_search" or names_no_product(text, index.vocabulary)):
-        topic = Topic.from_slots(tracker).merged(said)
-        return previous.refined(tracker, shown_prices, index.vocabulary).without_false_colour(tracker), topic, True
-    fresh = Constraints.from_message(tracker, index.vocabulary)
-    if names_no_product(text, index.vocabulary):
-        fresh = replace(fresh, query="")  # "anything under $20": browse by filters, never search the word "anything"
-    return fresh, said, False
+    if current and (intent == "refine_search" or names_no_product(said)):
+        previous = Constraints.from_slots(tracker, vocabulary)
+        return previous.refined(said, tracker, shown_prices).without_false_colour(tracker), Topic.from_slots(tracker).merged(topic), True
+    if names_no_product(said):  # "anything under $20": browse by filters, never search the word "anything"
+        said = with_slot_filters(SearchRequest(), said.filters)  # no words: only what the slots keep of it
+    return Constraints.fresh(said, tracker, vocabulary), topic, False
 
 
 class ActionSearchProducts(ShopAction):
@@ -150,13 +150,13 @@ class ActionShowMore(ShopAction):
     action_name = "action_show_more"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        constraints = Constraints.from_slots(tracker)
-        if not constraints.query and tracker.get_slot("search_query") is None:
+        if tracker.get_slot("search_query") is None:
             dispatcher.utter_message(text="There's no search to continue yet. What are you looking for?")
             return []
         page = int(tracker.get_slot("search_page") or 0) + 1
         index = searcher()
-        result = constraints.run(index, k=PAGE_SIZE, offset=page * PAGE_SIZE)
+        constraints = Constraints.from_slots(tracker, index.vocabulary)
+        result = index.run(constraints.request.page(PAGE_SIZE, offset=page * PAGE_SIZE))
         if not result.hits:
             dispatcher.utter_message(
                 text=f"That's everything I have for {_wanted(constraints, Topic.from_slots(tracker))}. "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rasa_sdk import Tracker
 
 from assistant.recommend.rules import RECIPIENT_WORDS
-from catalog_index.query import Vocabulary, parse_query
+from catalog_index.request import SearchRequest
 
 RECIPIENT = re.compile(
     r"\b(?:for (?:my |our |a |an |the )?|my |our )(?:little |new |best |older |younger |teenage )?([a-z]+)", re.I
@@ -85,9 +85,8 @@ def is_gift_topic(text: str, topic: Topic) -> bool:
     return topic.interest is not None or (topic.recipient is not None and GIFT.search(text) is not None)
 
 
-def names_no_product(text: str, vocabulary: Vocabulary) -> bool:
-    """True when the message, without prices, colours, brands and filler, says nothing to search for."""
-    parsed = parse_query(text, vocabulary)
-    if parsed.category:
+def names_no_product(said: SearchRequest) -> bool:
+    """True when the message (parsed), without prices, colours, brands and filler, says nothing to search for."""
+    if said.filters.category:
         return False
-    return not [word for word in WORD.findall(parsed.text.lower()) if word not in FILLER and len(word) > 1]
+    return not [word for word in WORD.findall(said.text.lower()) if word not in FILLER and len(word) > 1]

@@ -172,6 +172,20 @@ def _clean(text: str, prices_parsed: bool) -> str:
     return " ".join(words).strip(" ,.;:!?-")
 
 
+def _category_match(text: str, vocabulary: Vocabulary) -> tuple[re.Match[str], str] | None:
+    """The longest phrase of ``text`` naming one of the catalog's categories (either number), with that category."""
+    variants = {variant: term for term in vocabulary.categories for variant in number_variants(term)}
+    pattern = _phrase_pattern(variants)
+    match = max(pattern.finditer(text), key=lambda m: len(m.group(1)), default=None) if pattern else None
+    return None if match is None else (match, vocabulary.categories[variants[match.group(1).lower()]])
+
+
+def category_named(text: str, vocabulary: Vocabulary) -> str | None:
+    """The catalog category ``text`` names ("hiking boot" -> "Hiking Boots"), without parsing anything else."""
+    found = _category_match(text, vocabulary)
+    return None if found is None else found[1]
+
+
 def parse_query(text: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
     """Parse ``text``; brands and catalog-specific colours and categories need ``vocabulary``.
 
@@ -215,15 +229,12 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
         take(brand_pattern, lambda m: parsed.brands.append(vocabulary.brands[m.group(1).lower()]))
 
     # the category phrase stays in the text; hide it so "white wine glasses" keeps its "white"
-    variants = {variant: term for term in vocabulary.categories for variant in number_variants(term)}
-    category_pattern = _phrase_pattern(variants)
     category_phrase = ""
-    if category_pattern:
-        match = max(category_pattern.finditer(rest), key=lambda m: len(m.group(1)), default=None)
-        if match:
-            category_phrase = match.group(1)
-            parsed.category = vocabulary.categories[variants[category_phrase.lower()]]
-            rest = rest[: match.start(1)] + _PLACEHOLDER + rest[match.end(1):]
+    found = _category_match(rest, vocabulary)
+    if found:
+        match, parsed.category = found
+        category_phrase = match.group(1)
+        rest = rest[: match.start(1)] + _PLACEHOLDER + rest[match.end(1):]
 
     color_pattern = _phrase_pattern(QUERY_COLOR_WORDS | vocabulary.colors)
     if color_pattern and "color" in known:
