@@ -28,7 +28,7 @@ from tests.test_web_gateway import FakeRasa, fake_rasa, gateway, web_settings
 
 __all__ = ["fake_rasa"]  # the fixture, imported for use here
 
-# Price bounds, colours, a brand, a size, a range and a "cheap" preference, on the demo catalog.
+# Price bounds, colours (one or two), a brand, a size, a range and a "cheap" preference, on the demo catalog.
 QUERIES = [
     "red running shoes under $80",
     "black hiking boots between $100 and $200",
@@ -37,6 +37,8 @@ QUERIES = [
     "grey hoodie in size M",
     "Goodmark coffee maker over $50",
     "white sneakers size 9 under 100",
+    "red or blue t-shirts under 40",  # two colours: chat used to keep only the first
+    "black or white sneakers",
 ]
 # What NLU would tag in some of them: entities that agree with the words change nothing.
 ENTITIES = {
