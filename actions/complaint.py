@@ -17,7 +17,7 @@ from actions.base import ShopAction
 from actions.context import searcher, unit_of_work
 from actions.fallback import product_words
 from actions.handoff import request_person
-from actions.search import search_message
+from actions.search import message_request, search_message
 
 NEED = re.compile(r"\b(need|want|looking for|look for|searching for|find|get me|something|anything|recommend|buy)\b", re.I)
 APOLOGY = "I'm really sorry about that. That's not the experience we want you to have."
@@ -29,8 +29,9 @@ class ActionComplaint(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
         text = str((tracker.latest_message or {}).get("text") or "")
-        if NEED.search(text) and product_words(text, index):
+        said = message_request(tracker, index)
+        if NEED.search(text) and product_words(said, index):
             with unit_of_work() as uow:
-                return search_message(dispatcher, tracker, uow, index)
+                return search_message(dispatcher, tracker, uow, index, said)
         dispatcher.utter_message(text=APOLOGY)
         return request_person(dispatcher, tracker, "complaint")

@@ -22,9 +22,9 @@ from actions.answers import STOP
 from actions.context import searcher, unit_of_work
 from actions.product_questions import answer_about
 from actions.resolve import focus_product
-from actions.search import search_message
+from actions.search import message_request, search_message
 from actions.topic import FILLER
-from catalog_index.query import parse_query
+from catalog_index.request import SearchRequest
 from catalog_index.search import CatalogSearcher
 
 OFFERED = 3
@@ -57,22 +57,23 @@ def catalog_words(index: CatalogSearcher) -> frozenset[str]:
         return _words[key]
 
 
-def product_words(text: str, index: CatalogSearcher) -> list[str]:
-    """The words of ``text`` that name things the catalog sells ("camera", "yoga", "boots")."""
-    parsed = parse_query(text, index.vocabulary)
+def product_words(said: SearchRequest, index: CatalogSearcher) -> list[str]:
+    """The words of a message (parsed) that name things the catalog sells ("camera", "yoga", "boots")."""
     known = catalog_words(index)
-    words = [w for w in WORD.findall(parsed.text.lower()) if len(w) > 2 and w not in STOP and w not in FILLER]
+    words = [w for w in WORD.findall(said.text.lower()) if len(w) > 2 and w not in STOP and w not in FILLER]
     found = [w for w in words if w in known or w.rstrip("s") in known or w + "s" in known]
-    return ([parsed.category.lower()] if parsed.category else []) + [b.lower() for b in parsed.brands] + found
+    category = said.filters.category
+    return ([category.lower()] if category else []) + [b.lower() for b in said.filters.brands] + found
 
 
 def recover(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:
     """Answer an unsure message from the catalog or the focus; ``None`` when neither makes sense of it."""
     index = searcher()
     text = str((tracker.latest_message or {}).get("text") or "")
-    if product_words(text, index):
+    said = message_request(tracker, index)
+    if product_words(said, index):
         with unit_of_work() as uow:
-            return search_message(dispatcher, tracker, uow, index)
+            return search_message(dispatcher, tracker, uow, index, said)
     focus = focus_product(tracker, index)
     if focus is not None and text.strip():
         answer = answer_about(index, focus, text)

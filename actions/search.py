@@ -98,18 +98,26 @@ def find_and_show(
     return [*state, *show_page(dispatcher, tracker, uow, constraints, personalized(uow, tracker, index, result), 0, intro)]
 
 
-def constraints_for(tracker: Tracker, index: CatalogSearcher, shown_prices: list[float]) -> tuple[Constraints, Topic, bool]:
+def message_request(tracker: Tracker, index: CatalogSearcher) -> SearchRequest:
+    """The search the latest message's words make: parsed once a turn, then passed on, never parsed again."""
+    return SearchRequest.parse(str((tracker.latest_message or {}).get("text") or ""), index.vocabulary)
+
+
+def constraints_for(
+    tracker: Tracker, index: CatalogSearcher, shown_prices: list[float], said: SearchRequest | None = None
+) -> tuple[Constraints, Topic, bool]:
     """The search this message asks for, its topic, and whether it continues the current one.
 
     A message naming someone's interest is a new topic searched by that interest; a
     refinement, or a message that names no product of its own ("something under $40"),
     continues the current topic; anything else is a fresh search from its own words.
-    The message is parsed once, here; a continued search reads its own words back from the slots.
+    ``said`` is the message's :func:`message_request` when the caller has it already; a continued
+    search reads its own words back from the slots (one parse of those).
     """
     text = str((tracker.latest_message or {}).get("text") or "")
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
     vocabulary = index.vocabulary
-    said, topic = SearchRequest.parse(text, vocabulary), Topic.from_text(text)
+    said, topic = said or message_request(tracker, index), Topic.from_text(text)
     if topic.interest:
         return Constraints.fresh(said, tracker, vocabulary).about(topic.search_text(), vocabulary), topic, False
     current = tracker.get_slot("search_query") is not None
@@ -132,10 +140,10 @@ class ActionSearchProducts(ShopAction):
 
 
 def search_message(
-    dispatcher: CollectingDispatcher, tracker: Tracker, uow: UnitOfWork, index: CatalogSearcher
+    dispatcher: CollectingDispatcher, tracker: Tracker, uow: UnitOfWork, index: CatalogSearcher, said: SearchRequest | None = None
 ) -> list[dict[str, Any]]:
     """Search what the latest message asks for (:func:`constraints_for`); a new subject clears the focus."""
-    constraints, topic, continued = constraints_for(tracker, index, shown_prices(index, tracker))
+    constraints, topic, continued = constraints_for(tracker, index, shown_prices(index, tracker), said)
     events = find_and_show(dispatcher, tracker, uow, index, constraints, topic)
     return events if continued else [SlotSet("selected_product", None), *events]
 
