@@ -32,7 +32,7 @@ class FusionConfig:
     dense_weight: float = 0.5  # share of the dense leg, for both RRF (as a rank weight) and the blend
     depth: int = 100  # candidates taken from each leg before fusing
     # Refinements added to a fused candidate's score (the fused methods only), each a feature
-    # in [0, 1] times its weight (``search.py``):
+    # in [0, 1] times its weight (``hybrid.py``):
     # the share of the query's terms the title holds: a product naming everything asked for
     # ("leather mens briefcase") beats one matching a rare word alone, which ranks cannot tell;
     coverage_weight: float = 0.0
@@ -59,7 +59,7 @@ class FusionConfig:
 # coverage) +0.005 and the cosine +0.001 (an ablation on cached scores).  RRF rather than the
 # blend: min-max normalizing a handful of filtered candidates pins the last one to 0 in both
 # legs, which makes additive preferences such as the "cheap" boost unable to lift it.
-# The refinement weights plus 1 must stay below the exact-match tiers (search.py).
+# The refinement weights plus 1 must stay below the exact-match tiers (hybrid.py).
 # Dense feedback (issue #10.6) is measured and not adopted.  On the CrowdFlower tune queries (the
 # refinements judging by the shopper's own query vector) weight 0 / 0.6 / 1.0 / 1.5 / 2.0 / 3.0 gave
 # NDCG@10 0.7972 / 0.7976 / 0.8010 / 0.8014 / 0.8023 / 0.8011, but on the test queries 2.0 moved

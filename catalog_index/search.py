@@ -12,10 +12,10 @@ version was published (``versions.py``) and, if so, swaps it in.  A background t
 searcher loads a version a writer names as pending *before* the writer publishes it, so that
 swap is instant and the first search after a change does not wait; a version published
 without that (its writer gave up waiting, or it was published before this searcher started)
-is loaded by the search that finds it.  A search
-takes the loaded version once (a ``Snapshot``, ``snapshot.py``) and uses only it, so a swap never changes
-the data under a running search, and a new version that fails to load is logged and
-skipped while the old one keeps serving.
+is loaded by the search that finds it.  A search takes the loaded version once (a
+``Snapshot``, ``snapshot.py``) and uses only it, so a swap never changes the data under a
+running search, and a new version that fails to load is logged and skipped while the old
+one keeps serving.
 """
 
 from __future__ import annotations
@@ -55,15 +55,12 @@ PRELOAD_POLL_SECONDS = 0.1  # how often a searcher looks for a pending version (
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Hit:
     """One product in a result, with the score it was ranked by (higher is better)."""
 
     product: dict[str, Any]
     score: float
-
-
 
 
 @dataclass
@@ -84,7 +81,6 @@ class LoadedVersion:
     key: str  # changes with every published version that changes the catalog or the vectors
     products: list[dict[str, Any]]  # row order
     index: faiss.Index
-
 
 
 def _watch(searcher_ref: weakref.ref[CatalogSearcher]) -> None:

@@ -112,7 +112,6 @@ def load_artifacts(index_dir: Path, model_name: str, version: Path | None = None
     return Artifacts(manifest=manifest, index=index, products=products, lexical=lexical, stamp=stamp, version=index_dir.name)
 
 
-
 class Snapshot:
     """One loaded index version and the lookup tables derived from it; never changed once built."""
 
