@@ -1,10 +1,14 @@
-"""parse_query: constraints out of free text, against a catalog's vocabulary."""
+"""parse_query and SearchRequest: constraints out of free text, against a catalog's vocabulary."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from catalog_index.query import ParsedQuery, Vocabulary, parse_query
+from catalog_index.filters import SearchFilters
+from catalog_index.query import ParsedQuery, Vocabulary, category_named, parse_query
+from catalog_index.request import SearchRequest
 
 VOCABULARY = Vocabulary.from_products(
     [
@@ -72,3 +76,22 @@ def test_constraints_on_attributes_the_catalog_lacks_stay_text() -> None:
     assert parse_query("blue mug under $10 in stock size M", titles_only) == ParsedQuery(
         text="blue mug under $10 in stock size M"
     )
+
+
+def test_category_named_reads_only_the_category() -> None:
+    assert category_named("hiking boot", VOCABULARY) == "Hiking Boots"
+    assert category_named("red wine glasses under $20", VOCABULARY) == "Wine Glasses"
+    assert category_named("lamp", VOCABULARY) is None
+
+
+def test_a_request_is_parsed_once_then_changed_by_replace() -> None:
+    request = SearchRequest.parse(" cheap red trailpeak hiking boots under $150 ", VOCABULARY, k=5)
+    assert (request.query, request.text, request.prefer_low_price, request.k, request.offset) == (
+        "cheap red trailpeak hiking boots under $150", "hiking boots", True, 5, 0
+    )
+    assert request.filters == SearchFilters(price_max=150.0, colors=["red"], brands=["Trailpeak"], category="Hiking Boots")
+    blue = request.with_filters(colors=["blue"])
+    assert request.filters.colors == ["red"] and blue.filters.colors == ["blue"] and blue.text == request.text
+    looser = request.overridden_by(SearchFilters(price_max=200.0))
+    assert looser.filters.price_max == 200.0 and looser.filters.colors == ["red"]
+    assert request.page(5, 10) == replace(request, offset=10)
