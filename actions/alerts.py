@@ -11,7 +11,7 @@ without a price cannot get cheaper. Whether and when an alert fires is decided b
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -66,19 +66,19 @@ def alert_product(tracker: Tracker, index: CatalogSearcher) -> CatalogProduct | 
     shown_ids = [str(pid) for pid in tracker.get_slot("last_results") or []]
     position = mentioned_ordinal(tracker)
     if position is not None:
-        return cast("CatalogProduct | None", index.get(shown_ids[position])) if -len(shown_ids) <= position < len(shown_ids) else None
+        return index.get(shown_ids[position]) if -len(shown_ids) <= position < len(shown_ids) else None
     selected = tracker.get_slot("selected_product")
     words = request_words(tracker)
     if words:
-        nearby = [p for pid in [*shown_ids, *([selected] if selected else [])] if (p := cast("CatalogProduct | None", index.get(str(pid))))]
+        nearby = [p for pid in [*shown_ids, *([selected] if selected else [])] if (p := index.get(str(pid)))]
         named = _named_in(words, nearby)
         if named is not None:
             return named
         hits = index.search(" ".join(words), k=1).hits
-        return cast("CatalogProduct", hits[0].product) if hits else None
+        return hits[0].product if hits else None
     if selected:
-        return cast("CatalogProduct | None", index.get(str(selected)))
-    return cast("CatalogProduct | None", index.get(shown_ids[0])) if len(shown_ids) == 1 else None
+        return index.get(str(selected))
+    return index.get(shown_ids[0]) if len(shown_ids) == 1 else None
 
 
 def describe(alert: ProductAlert) -> str:

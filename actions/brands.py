@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, cast
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -71,10 +71,10 @@ class ActionBrands(ShopAction):
         index = searcher()
         wanted = subject(tracker, index)
         if wanted is None:
-            products = [p for pid in index.product_ids if (p := cast("Product | None", index.get(pid))) is not None]
+            products = [p for pid in index.product_ids if (p := index.get(pid)) is not None]
             among = f"across our catalog ({len(products)} products)"
         else:
-            products = on_topic([cast("Product", hit.product) for hit in index.run(wanted.request.page(MATCHES)).hits])
+            products = on_topic([hit.product for hit in index.run(wanted.request.page(MATCHES)).hits])
             what = wanted.query or "your search"
             among = f"among the {len(products)} best matches for \"{what}\""
         counts = brand_counts(products)

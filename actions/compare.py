@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -104,7 +104,7 @@ class ActionCompare(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         index = searcher()
         shown = [str(pid) for pid in tracker.get_slot("last_results") or []]
-        products = [p for pid in chosen(tracker, shown) if (p := cast("Product | None", index.get(pid))) is not None]
+        products = [p for pid in chosen(tracker, shown) if (p := index.get(pid)) is not None]
         if len(products) < 2:
             dispatcher.utter_message(text="I need at least two products to compare. Search for something first, "
                                      "then say \"compare the first two\".")

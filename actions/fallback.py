@@ -49,7 +49,9 @@ def catalog_words(index: CatalogSearcher) -> frozenset[str]:
         if key not in _words:
             words: set[str] = set()
             for pid in index.product_ids:
-                product = index.get(pid) or {}
+                product = index.get(pid)
+                if product is None:
+                    continue
                 text = " ".join(str(product.get(k) or "") for k in ("title", "category", "subcategory"))
                 words.update(WORD.findall((text + " " + " ".join(product.get("tags") or [])).lower()))
             _words.clear()

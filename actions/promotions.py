@@ -24,7 +24,7 @@ from actions.replies import money
 from assistant.promotions import GUEST, ShopperFacts, eligible, mentions, offers_for_products
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Promotion
-from catalog_index.schema import LooseProduct
+from catalog_index.schema import Product
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5
@@ -64,7 +64,7 @@ def shopper_facts(uow: UnitOfWork, customer_id: str | None) -> ShopperFacts:
     return ShopperFacts(has_ordered=uow.orders.latest_for_customer(customer.id) is not None, loyalty_tier=customer.loyalty_tier)
 
 
-def offers_line(uow: UnitOfWork, tracker: Tracker, products: Sequence[LooseProduct]) -> str | None:
+def offers_line(uow: UnitOfWork, tracker: Tracker, products: Sequence[Product]) -> str | None:
     """The offers that cover a shown product and were not stated yet in this conversation,
     as one line; ``None`` when there are none.
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
 from assistant.store.models import Order
-from catalog_index.schema import LooseProduct, Product, in_stock
+from catalog_index.schema import Product, in_stock
 
 
 class ProductCard(TypedDict):
@@ -41,12 +41,12 @@ def day(moment: datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%a %d %b").replace(" 0", " ")
 
 
-def stock_known(product: LooseProduct) -> bool:
+def stock_known(product: Product) -> bool:
     """Whether the catalog says anything about stock (bare exports do not: then replies say nothing)."""
     return bool(product.get("stock"))
 
 
-def product_card(product: LooseProduct, reason: str | None = None) -> ProductCard:
+def product_card(product: Product, reason: str | None = None) -> ProductCard:
     """The fields a carousel card shows, plus ``in_stock`` (``None`` when unknown) and an optional reason."""
     card = ProductCard(
         id=product["id"], title=product["title"], price=product.get("price"), currency=product.get("currency"),
@@ -58,7 +58,7 @@ def product_card(product: LooseProduct, reason: str | None = None) -> ProductCar
     return card
 
 
-def product_line(position: int, product: LooseProduct, reason: str | None = None) -> str:
+def product_line(position: int, product: Product, reason: str | None = None) -> str:
     """``2. Trail Boot, $79.99, in stock`` (stock left out when unknown; the reason on the same line when given)."""
     line = f"{position}. {product.get('title')}, {money(product.get('price'), product.get('currency'))}"
     if stock_known(product):
@@ -67,7 +67,7 @@ def product_line(position: int, product: LooseProduct, reason: str | None = None
 
 
 def products_payload(
-    products: Iterable[LooseProduct], reasons: Iterable[str | None] | None = None, **extra: Any
+    products: Iterable[Product], reasons: Iterable[str | None] | None = None, **extra: Any
 ) -> dict[str, Any]:
     """The ``products`` json_message; ``extra`` adds context such as the query or the page."""
     items = list(products)
@@ -76,7 +76,7 @@ def products_payload(
 
 
 def product_list_text(
-    intro: str, products: Sequence[LooseProduct], reasons: Sequence[str | None] | None = None, first: int = 1
+    intro: str, products: Sequence[Product], reasons: Sequence[str | None] | None = None, first: int = 1
 ) -> str:
     """An intro sentence followed by one numbered line per product."""
     why = reasons if reasons is not None else [None] * len(products)

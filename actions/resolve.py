@@ -9,7 +9,7 @@ on the words left after removing the command words.
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any
 
 from rasa_sdk import Tracker
 
@@ -80,7 +80,7 @@ def points_at_focus(text: str) -> bool:
 def focus_product(tracker: Tracker, searcher: CatalogSearcher) -> Product | None:
     """The product in focus (``selected_product``: last detailed, added or chosen), if any."""
     selected = tracker.get_slot("selected_product")
-    return cast("Product | None", searcher.get(str(selected))) if selected else None
+    return searcher.get(str(selected)) if selected else None
 
 
 def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog: bool = True) -> Product | None:
@@ -95,7 +95,7 @@ def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog:
     position = mentioned_ordinal(tracker)
     if position is not None:
         if -len(shown_ids) <= position < len(shown_ids):
-            return cast("Product | None", searcher.get(shown_ids[position]))
+            return searcher.get(shown_ids[position])
         return None
     text = str((tracker.latest_message or {}).get("text") or "")
     focus = focus_product(tracker, searcher)
@@ -103,16 +103,16 @@ def resolve_product(tracker: Tracker, searcher: CatalogSearcher, search_catalog:
         return focus
     words = content_words(text)
     if words:
-        shown = [product for pid in shown_ids if (product := cast("Product | None", searcher.get(pid))) is not None]
+        shown = [product for pid in shown_ids if (product := searcher.get(pid)) is not None]
         named = _named_in(words, shown)
         if named is not None:
             return named
         if search_catalog and not points_at_focus(text):
             hits = searcher.search(" ".join(words), k=1).hits
             if hits:
-                return cast("Product", hits[0].product)
+                return hits[0].product
     if focus is not None:
         return focus
     if len(shown_ids) == 1:
-        return cast("Product | None", searcher.get(shown_ids[0]))
+        return searcher.get(shown_ids[0])
     return None

@@ -151,7 +151,7 @@ def search_message(
 def shown_prices(index: CatalogSearcher, tracker: Tracker) -> list[float]:
     """Prices of the products last shown (what "cheaper" is measured against)."""
     products = (index.get(str(pid)) for pid in tracker.get_slot("last_results") or [])
-    return [float(p["price"]) for p in products if p is not None and p.get("price") is not None]
+    return [float(price) for p in products if p is not None and (price := p.get("price")) is not None]
 
 
 class ActionShowMore(ShopAction):

@@ -17,7 +17,7 @@ from typing import Any
 
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Promotion, utcnow
-from catalog_index.schema import LooseProduct
+from catalog_index.schema import Product
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.strip().lower() == b.strip().lower()
 
 
-def covers(promotion: Promotion, product: LooseProduct) -> bool:
+def covers(promotion: Promotion, product: Product) -> bool:
     """Whether the offer's scope includes the product (category matches category or subcategory)."""
     if promotion.scope == "store":
         return True
@@ -75,7 +75,7 @@ def mentions(promotion: Promotion, text: str, product_title: str | None = None) 
 
 
 def offers_for_products(
-    promotions: Iterable[Promotion], products: Iterable[LooseProduct], shopper: ShopperFacts
+    promotions: Iterable[Promotion], products: Iterable[Product], shopper: ShopperFacts
 ) -> list[Promotion]:
     """The offers (each once, in the given order) that cover at least one shown product."""
     shown = list(products)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import faiss
 import numpy as np
@@ -278,7 +278,7 @@ def incremental_build(
     manifest, index, version = stored
     params = IndexParams.persisted(manifest.index_params) or params
     indexed = before is not None and before.sha256 == manifest.catalog_sha256
-    old_products = before.products if before is not None and indexed else cast(list[Product], read_catalog(version / PRODUCTS_FILE))
+    old_products = before.products if before is not None and indexed else read_catalog(version / PRODUCTS_FILE)
     old_rows = {product["id"]: row for row, product in enumerate(old_products)}
     new_row_of = np.full(len(old_products), -1, dtype=np.int64)
     to_embed: list[int] = []

@@ -18,7 +18,7 @@ import numpy as np
 
 from catalog_index.colors import canonical_color, color_keys
 from catalog_index.query import ParsedQuery, number_variants
-from catalog_index.schema import LooseProduct, in_stock, size_key
+from catalog_index.schema import Product, in_stock, size_key
 
 
 @dataclass
@@ -72,7 +72,7 @@ def _rows_by_key(keyed_rows: Iterable[tuple[str, int]]) -> dict[str, np.ndarray]
 class FilterIndex:
     """Product attributes laid out for fast masks: one array or inverted list per attribute."""
 
-    def __init__(self, products: Sequence[LooseProduct]) -> None:
+    def __init__(self, products: Sequence[Product]) -> None:
         self.count = len(products)
         self.prices = np.array([np.nan if (price := p.get("price")) is None else float(price) for p in products], dtype=np.float64)
         self.in_stock = np.array([in_stock(p) for p in products], dtype=bool)

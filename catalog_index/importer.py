@@ -184,7 +184,7 @@ def import_catalog(src: Path, dest: Path) -> ImportReport:
     return report
 
 
-def read_catalog(path: Path) -> list[dict[str, Any]]:
+def read_catalog(path: Path) -> list[Product]:
     """The normalized products of a ``catalog.jsonl`` (or ``products.jsonl``), in file order."""
     with Path(path).open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]

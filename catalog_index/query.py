@@ -13,15 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from catalog_index.colors import COLOR_SEPARATORS, QUERY_COLOR_WORDS, canonical_color
-from catalog_index.schema import size_key
+from catalog_index.schema import Product, size_key
 
 ATTRIBUTES = frozenset({"price", "color", "size", "stock"})
 
 
-def _recorded(product: dict[str, Any]) -> dict[str, bool]:
+def _recorded(product: Product) -> dict[str, bool]:
     return {
         "price": product.get("price") is not None,
         "color": bool(product.get("color")),
@@ -42,7 +41,7 @@ class Vocabulary:
     attributes: frozenset[str] = ATTRIBUTES
 
     @classmethod
-    def from_products(cls, products: Iterable[dict[str, Any]]) -> Vocabulary:
+    def from_products(cls, products: Iterable[Product]) -> Vocabulary:
         """Collect brands, colours (whole and split at ``/``, ``&``...) and categories and subcategories."""
         brands: dict[str, str] = {}
         colors: set[str] = set()
@@ -50,15 +49,15 @@ class Vocabulary:
         attributes: set[str] = set()
         for product in products:
             attributes.update(name for name, present in _recorded(product).items() if present)
-            if product.get("brand"):
-                brands.setdefault(product["brand"].lower(), product["brand"])
-            if product.get("color"):
-                full = canonical_color(product["color"])
+            if brand := product.get("brand"):
+                brands.setdefault(brand.lower(), brand)
+            if color := product.get("color"):
+                full = canonical_color(color)
                 colors.add(full)
                 colors.update(canonical_color(part) for part in COLOR_SEPARATORS.split(full) if part.strip())
-            for key in ("category", "subcategory"):
-                if product.get(key):
-                    categories.setdefault(product[key].lower(), product[key])
+            for name in (product.get("category"), product.get("subcategory")):
+                if name:
+                    categories.setdefault(name.lower(), name)
         return cls(
             brands=brands, colors=frozenset(c for c in colors if len(c) >= 3), categories=categories,
             attributes=frozenset(attributes),

@@ -41,12 +41,6 @@ class Product(TypedDict, total=False):
     variant_id: str | None  # the storefront's id of this size/colour variant (cart links, checkout)
 
 
-# The product type of the search modules (catalog_index/search.py and query.py, actions/search.py and constraints.py,
-# assistant/web/catalog_search.py), which still hand out and pass ``dict[str, Any]``: the functions they call take
-# either.  When their annotations say ``Product``, this alias goes and its uses say ``Product``.
-LooseProduct = Product | dict[str, Any]
-
-
 class CatalogRowError(ValueError):
     """A row that cannot become a product; carries its line number for the import report."""
 
@@ -260,6 +254,6 @@ def normalize_product(raw: dict[str, Any], line: int | None = None) -> Product:
     )
 
 
-def in_stock(product: LooseProduct) -> bool:
+def in_stock(product: Product) -> bool:
     """Known to be on hand somewhere; a product without stock data is not promised as in stock."""
     return sum((product.get("stock") or {}).values()) > 0

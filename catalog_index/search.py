@@ -40,7 +40,7 @@ from catalog_index.fusion import DEFAULT_FUSION, FusionConfig
 from catalog_index.hybrid import HybridRanker
 from catalog_index.query import Vocabulary
 from catalog_index.request import SearchRequest
-from catalog_index.schema import in_stock
+from catalog_index.schema import Product, in_stock
 from catalog_index.snapshot import Artifacts, Snapshot, Stamp, load_artifacts, manifest_stamp
 from catalog_index.versions import ReaderFile, pending_version
 
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 class Hit:
     """One product in a result, with the score it was ranked by (higher is better)."""
 
-    product: dict[str, Any]
+    product: Product
     score: float
 
 
@@ -79,7 +79,7 @@ class LoadedVersion:
     """The index version a searcher serves now, for readers that must follow it (the recommender)."""
 
     key: str  # changes with every published version that changes the catalog or the vectors
-    products: list[dict[str, Any]]  # row order
+    products: list[Product]  # row order
     index: faiss.Index
 
 
@@ -234,7 +234,7 @@ class CatalogSearcher:
         """Every indexed product id, in index row order."""
         return [product["id"] for product in self._current().products]
 
-    def get(self, product_id: str) -> dict[str, Any] | None:
+    def get(self, product_id: str) -> Product | None:
         """The indexed product with this id, or ``None``."""
         snapshot = self._current()
         row = snapshot.filters.row_of.get(product_id)

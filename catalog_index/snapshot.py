@@ -12,7 +12,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import faiss
 
@@ -33,6 +32,7 @@ from catalog_index.importer import read_catalog
 from catalog_index.lexical import LEXICAL_DIR, LexicalIndex, lexical_tokens
 from catalog_index.query import Vocabulary
 from catalog_index.ranking import tokens
+from catalog_index.schema import Product
 from catalog_index.spelling import SpellingCorrector
 from catalog_index.versions import current_version
 
@@ -53,7 +53,7 @@ class Artifacts:
 
     manifest: Manifest
     index: faiss.Index
-    products: list[dict[str, Any]]
+    products: list[Product]
     lexical: LexicalIndex
     stamp: Stamp
     version: str  # the version directory's name
@@ -141,7 +141,7 @@ class Snapshot:
         return tuple(lexical_tokens(self.products[row]["title"]))
 
 
-def _speller_text(product: dict[str, Any]) -> str:
+def _speller_text(product: Product) -> str:
     """The words a product is searched by, whose spelling the corrector trusts."""
     return " ".join(str(product.get(key) or "") for key in ("title", "brand", "category", "subcategory", "color"))
 

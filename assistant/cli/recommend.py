@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from assistant.cli.common import Subparsers, add_command, input_file, print_json
 from assistant.errors import UsageError, UserError
@@ -52,7 +52,7 @@ def _product_json(product: Product) -> dict[str, object]:
     """The search result shape for a recommended product (no relevance score; ``in_stock`` null without stock data)."""
     from catalog_index.search import Hit, hit_to_json
 
-    shaped: dict[str, object] = hit_to_json(Hit(cast("dict[str, Any]", product), 0.0))  # Hit.product: not typed yet
+    shaped: dict[str, object] = hit_to_json(Hit(product, 0.0))
     shaped.pop("score", None)
     if not product.get("stock"):
         shaped["in_stock"] = None

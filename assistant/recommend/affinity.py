@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.recommend.base import Candidate, Context, top
 from assistant.recommend.profile import Profile
-from catalog_index.schema import LooseProduct
+from catalog_index.schema import Product
 
 SIGNAL_WEIGHTS = {"bought": 3.0, "cart": 2.0, "add_to_cart": 1.0, "view": 0.5}
 BRAND_LIFT = 1.0  # a product of a brand the shopper buys only, at most, doubles its score
@@ -34,7 +34,7 @@ class Affinities:
     def __bool__(self) -> bool:
         return bool(self.category or self.subcategory or self.brand)
 
-    def of(self, product: LooseProduct) -> tuple[float, float, float]:
+    def of(self, product: Product) -> tuple[float, float, float]:
         return (
             self.subcategory.get(str(product.get("subcategory") or ""), 0.0),
             self.category.get(str(product.get("category") or ""), 0.0),
@@ -47,7 +47,7 @@ def _shares(counts: dict[str, float]) -> dict[str, float]:
     return {key: value / total for key, value in counts.items() if key} if total else {}
 
 
-def affinities(get: Callable[[str], LooseProduct | None], profile: Profile) -> Affinities:
+def affinities(get: Callable[[str], Product | None], profile: Profile) -> Affinities:
     """The shopper's shares; ``get`` finds a product by id (the catalog's or the search index's)."""
     signals: list[tuple[str, float]] = [(line.product_id, SIGNAL_WEIGHTS["bought"]) for line in profile.lines]
     signals += [(pid, SIGNAL_WEIGHTS["cart"]) for pid in profile.cart]

@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import cast
 
 import faiss
 import numpy as np
 
-from catalog_index.schema import LooseProduct, Product
+from catalog_index.schema import Product
 from catalog_index.search import CatalogSearcher, LoadedVersion
 
 
@@ -26,7 +25,7 @@ def rows_key(products: list[Product]) -> str:
     return hashlib.sha256("\n".join(str(p["id"]) for p in products).encode("utf-8")).hexdigest()
 
 
-def sold_out(product: LooseProduct) -> bool:
+def sold_out(product: Product) -> bool:
     """Known to have no unit anywhere; a product without stock data is not sold out, only not promised."""
     stock = product.get("stock") or {}
     return bool(stock) and sum(stock.values()) <= 0
@@ -77,7 +76,7 @@ class Catalog:
     @classmethod
     def from_version(cls, loaded: LoadedVersion) -> Catalog:
         """The products and stored vectors of one loaded index version."""
-        return cls(cast(list[Product], loaded.products), _vectors(loaded.index), version=loaded.key)
+        return cls(loaded.products, _vectors(loaded.index), version=loaded.key)
 
     @classmethod
     def from_searcher(cls, searcher: CatalogSearcher) -> Catalog:

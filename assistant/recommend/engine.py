@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from assistant.recommend import popular
 from assistant.recommend.artifacts import ModelCache
@@ -127,4 +126,4 @@ def similar_to(
     why = reason or f"Similar to the {product['title'] if product else 'item'}"
     filters = SearchFilters(price_max=max_price)
     hits = [hit for hit in searcher.similar(product_id, k=2 * k, filters=filters) if not sold_out(hit.product)]
-    return [Recommendation(cast(Product, hit.product), why, "similar") for hit in hits[:k]]
+    return [Recommendation(hit.product, why, "similar") for hit in hits[:k]]

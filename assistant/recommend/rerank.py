@@ -16,7 +16,7 @@ from assistant.recommend.profile import load_profile
 from assistant.store.db import Store, UnitOfWork
 from catalog_index.hybrid import EXACT_TITLE_TIER
 from catalog_index.ranking import tokens
-from catalog_index.schema import LooseProduct
+from catalog_index.schema import Product
 from catalog_index.search import Hit
 
 BAND = 0.05  # a favourite department or brand is worth at most 5% of relevance
@@ -31,7 +31,7 @@ def is_exact(hit: Hit, query: str) -> bool:
     return hit.score >= EXACT_TITLE_TIER or words == tokens(str(product.get("title") or "")) or bool(codes & set(words))
 
 
-def boost(product: LooseProduct, liked: Affinities) -> float:
+def boost(product: Product, liked: Affinities) -> float:
     """0..1: how much this product sits in the shopper's favourite department and brand."""
     sub, cat, brand = liked.of(product)
     top_department = max([*liked.subcategory.values(), *liked.category.values()], default=0.0)
@@ -55,14 +55,14 @@ def rerank(hits: list[Hit], liked: Affinities | None, query: str) -> list[Hit]:
     return [hits[position] if position in pinned else next(reordered) for position in range(len(hits))]
 
 
-def customer_affinities(uow: UnitOfWork, customer_id: str | None, get: Callable[[str], LooseProduct | None]) -> Affinities | None:
+def customer_affinities(uow: UnitOfWork, customer_id: str | None, get: Callable[[str], Product | None]) -> Affinities | None:
     """The customer's affinities, or None without consent (or for an anonymous shopper)."""
     profile = load_profile(uow, customer_id)
     return affinities(get, profile) if profile.personalized else None
 
 
 def personalize(
-    store: Store, customer_id: str | None, get: Callable[[str], LooseProduct | None], hits: list[Hit], query: str
+    store: Store, customer_id: str | None, get: Callable[[str], Product | None], hits: list[Hit], query: str
 ) -> list[Hit]:
     """Read the customer's affinities in a unit of work of its own and re-rank ``hits`` (blocking: run in a thread)."""
     if customer_id is None or not hits:

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     import numpy as np
 
     from catalog_index.embedder import ModelRef
+    from catalog_index.schema import Product
     from catalog_index.search import CatalogSearcher, Hit
 
-Reorder = Callable[[list["Hit"], str, Callable[[str], dict[str, Any] | None]], list["Hit"]]
+Reorder = Callable[[list["Hit"], str, Callable[[str], "Product | None"]], list["Hit"]]
 
 log = logging.getLogger(__name__)
 
