@@ -62,5 +62,13 @@ def test_split_catalog_words_are_joined_when_the_catalog_writes_them_joined() ->
 
 def test_pairs_across_titles_are_not_counted_as_written_apart() -> None:
     speller = SpellingCorrector(["Red Back", "Pack of Cards", "Backpack"])  # "back" ends one title, "pack" starts the next
-    assert speller.apart[("back", "pack")] == 0
+    assert speller.written_apart("back", "pack") == 0 and speller.written_apart("pack", "of") == 1
     assert speller.correct("back pack") == "backpack"
+
+
+def test_run_together_words_are_split_when_the_catalog_writes_them_apart() -> None:
+    speller = SpellingCorrector(["Call of Duty: Black Ops", "Black Ops II", "Dead Island", "Toolbox", "Tool Kit"], known_words={"island"})
+    assert speller.correct("blackops 2") == "black ops 2"
+    assert speller.correct("deadisland") == "dead island"
+    assert speller.correct("toolbox") == "toolbox"  # a catalog word
+    assert speller.correct("toolkits") == "toolkits"  # "tool kits" is never written: no evidence
