@@ -35,7 +35,6 @@ import argparse
 import csv
 import hashlib
 import io
-import json
 import re
 import subprocess
 from collections import Counter, defaultdict
@@ -43,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from assistant.settings import PROJECT_ROOT
-from bench.datasets.search_crowdflower import split_of
+from bench.datasets.search_crowdflower import split_of, write_search_set
 
 CLICKS_SNAPSHOT = Path("/work/.mirror/m-baaziz+best_buy_recommendation_kaggle/repo/.git")
 NAMES_SNAPSHOT = Path("/work/.mirror/zygmuntz+kaggle-bestbuy_small/repo/.git")
@@ -116,13 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         next(reader)  # the header (one copy spells "User"): the columns are the competition's, in its order
         rows.extend({"sku": row[1], "query": row[3]} for row in reader if len(row) >= 4)
     products, queries = derive(names, rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "catalog.csv").open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=["id", "title"])
-        writer.writeheader()
-        writer.writerows(products)
-    (args.out / "judgments.jsonl").write_text("".join(json.dumps(query) + "\n" for query in queries))
-    splits = {name: sum(query["split"] == name for query in queries) for name in ("tune", "test")}
+    splits = write_search_set(args.out, products, queries)
     print(f"{len(products)} products, {len(rows)} clicks, {len(queries)} queries ({splits}) -> {args.out}")
     return 0
 
