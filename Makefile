@@ -132,7 +132,7 @@ bench: PREVIOUS_MODEL ?= models/previous.tar.gz
 bench: install model demo-store bench-tools ## run the benchmarks, figures to bench/results/ (baseline model: PREVIOUS_MODEL)
 	$(BIN)/python -m bench.search_bench --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.search_quality --index-dir $(DATA_DIR)/index --catalog $(DATA_DIR)/catalog.jsonl
-	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower data (bench/README.md); skipped with a message otherwise
+	-$(BIN)/python -m bench.search_real  # needs the fetched CrowdFlower and Best Buy data (bench/README.md); a set without it is skipped with a message
 	-$(BIN)/python -m bench.search_freshness  # 100k real titles (CrowdFlower, as above); skipped with a message otherwise
 	$(BIN)/python -m bench.search_scale --data-dir $(DATA_DIR)
 	$(BIN)/python -m bench.embed_bench --data-dir $(DATA_DIR)

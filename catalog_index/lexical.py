@@ -44,7 +44,7 @@ from catalog_index.units import normalize_units
 
 # Changing the tokenizer or the fields makes stored vocabularies wrong: bump this and the
 # manifest check refuses (and ``ensure_index`` rebuilds) indexes written by the old one.
-LEXICAL_FORMAT = f"bm25s-{bm25s.__version__}/lucene/snowball-en/v2-fields-units"
+LEXICAL_FORMAT = f"bm25s-{bm25s.__version__}/lucene/snowball-en/v3-fields-units-fractions-dimensions"
 LEXICAL_DIR = "lexical"
 # Field weights: chosen on the tune half of the demo judgments (bench/search_quality.py; a real
 # title-only catalog has no other field to weigh).  Grid attributes {0.6..1.5} x description
@@ -58,6 +58,8 @@ BM25_B = 0.75
 
 _SEPARATOR = re.compile(r"[-_.]")
 _NUMBER_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([a-z]+)$")  # "65w", "500ml", "0.75in" (units.py writes measures so)
+_DECIMAL = re.compile(r"^\d+\.\d+$")  # "0.5": one number, as the number term of a measure ("0.5in") is
+_DIMENSIONS = re.compile(r"^\d+(?:\.\d+)?(?:x\d+(?:\.\d+)?)+$")  # "2x4", "4x8x10", "1.5x3": each number is a term too
 _STOPWORDS = frozenset(STOPWORDS_EN)
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -79,6 +81,13 @@ def lexical_tokens(text: str) -> list[str]:
         unit = _NUMBER_UNIT.match(token)
         if unit:  # a measure: whole, and its number for a shopper who gave no unit
             terms.extend((token, unit.group(1)))
+            continue
+        if _DECIMAL.match(token):  # not a code: "2.5" is not "2", "5" and "25"
+            terms.append(token)
+            continue
+        if _DIMENSIONS.match(token):  # "2x4" meets "2 in. x 4 in." by its numbers
+            terms.append(token)
+            terms.extend(token.split("x"))
             continue
         if _SEPARATOR.search(token):
             parts = [part for part in _SEPARATOR.split(token) if part]

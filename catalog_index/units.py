@@ -8,6 +8,11 @@ number as a plain decimal and the unit's canonical short name ("0.75in", "16gb",
 and is applied to product text and query text alike (``lexical.py``), so both sides meet.
 Units that are also ordinary words or sizes ("m", "l", "a", "g") are left alone: "size 10 m"
 must not become ten metres.
+
+A fraction without a unit ("1/2 copper pipe", "3/4 plywood": shoppers leave the inch out) is
+written as its plain decimal ("0.5"), which is the number term the tokenizer keeps beside
+every measure ("0.5in" and "0.5"), so it meets the title's "1/2 in."; ratios and dates
+("24/7", "1/2/2015") are left alone.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ _UNIT = "|".join(re.escape(spelling) for spelling in _SPELLINGS)
 _MEASURE = re.compile(rf"(?<![\w.]){_NUMBER}(?:\s*-\s*|\s*)({_UNIT})(?:(?<=[a-z.])(?![a-z0-9])|(?<![a-z.])(?!s\b))", re.IGNORECASE)
 _FRACTION_DENOMINATORS = frozenset({2, 3, 4, 8, 16, 32, 64})
 _COMBO_AFTER = re.compile(r"[\s-]*\d")  # "2 in 1", "3-in-1": a combination, not inches
+# a fraction left over once the measures are rewritten: plain ("1/2") or mixed ("1-1/2", "1 1/2")
+_BARE_FRACTION = re.compile(r"(?<![\w./,])(?:(\d+)(?:\s+|-))?(\d+)/(\d+)(?![\w/]|\.\d)")
 
 
 def _decimal(value: float) -> str:
@@ -82,6 +89,14 @@ def canonical_measure(match: re.Match[str]) -> str:
     return f" {_decimal(value)}{_SPELLING_TO_UNIT[match.group(7).lower()]} "
 
 
+def _bare_decimal(match: re.Match[str]) -> str:
+    """A unit-less fraction as a plain decimal ("1-1/2" -> "1.5"), or unchanged when it is not a measure ("24/7")."""
+    whole, numerator, denominator = match.groups()
+    if int(denominator) not in _FRACTION_DENOMINATORS or int(numerator) == 0:
+        return match.group(0)
+    return f" {_decimal((int(whole) if whole else 0) + int(numerator) / int(denominator))} "
+
+
 def normalize_units(text: str) -> str:
-    """``text`` with every number-and-unit written as one canonical token ("3/4 in." -> "0.75in")."""
-    return _MEASURE.sub(canonical_measure, text)
+    """``text`` with every number-and-unit written as one canonical token ("3/4 in." -> "0.75in"), bare fractions as decimals."""
+    return _BARE_FRACTION.sub(_bare_decimal, _MEASURE.sub(canonical_measure, text))

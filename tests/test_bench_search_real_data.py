@@ -1,5 +1,5 @@
 """The real-data search benches' dataset derivation: one product per title, grades 0-3, a stable split by query;
-the reserved WANDS export (evaluation only)."""
+Best Buy's grades from click shares; the reserved WANDS export (evaluation only)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import search_reserved as reserved
+from bench.datasets import search_bestbuy
 from bench.datasets.search_crowdflower import derive, split_of
 
 
@@ -36,6 +37,18 @@ def test_split_is_by_query_and_stable() -> None:
     splits = [split_of(query) for query in queries]
     assert splits == [split_of(query) for query in queries]
     assert set(splits) == {"tune", "test"} and 150 < splits.count("tune") < 250
+
+
+def test_bestbuy_grades_follow_click_shares_and_tags_are_not_queries() -> None:
+    names = {"1": "Halo: Reach", "2": "Halo 3: ODST", "3": "Gears of War 3"}
+    clicks = [{"sku": "1", "query": "Halo"}] * 6 + [{"sku": "2", "query": " halo "}] * 2 + [{"sku": "3", "query": "halo"}] * 1
+    clicks += [{"sku": "3", "query": "20110801_GOW3"}] * 9  # a campaign tag logged as a query
+    clicks += [{"sku": "3", "query": "gears"}] * 4 + [{"sku": "9", "query": "gears"}] * 3  # too few clicks on catalog products
+    products, queries = search_bestbuy.derive(names, clicks)
+    assert [product["id"] for product in products] == ["bb-1", "bb-2", "bb-3"]
+    assert [query["query"] for query in queries] == ["halo"]
+    assert queries[0]["judgments"] == {"bb-1": 3, "bb-2": 2, "bb-3": 2}  # shares 6/9, 2/9, 1/9
+    assert search_bestbuy.grade(0.111, 1) == 2 and search_bestbuy.grade(0.05, 1) == 0 and search_bestbuy.grade(0.05, 2) == 1
 
 
 def test_reserved_wands_export_is_bare_and_grades_follow_the_labels(tmp_path: Path) -> None:

@@ -48,3 +48,27 @@ def test_most_frequent_candidate_wins() -> None:
 def test_within_one_edit() -> None:
     assert within_one_edit("coffe", "coffee") and within_one_edit("keruig", "keurig") and within_one_edit("cat", "cut")
     assert not within_one_edit("coffee", "coffee") and not within_one_edit("cafe", "coffee") and not within_one_edit("ab", "ba c")
+
+
+def test_split_catalog_words_are_joined_when_the_catalog_writes_them_joined() -> None:
+    speller = SpellingCorrector(
+        ["The Elder Scrolls V: Skyrim", "Backpack, Blue", "Backpack, Red", "Back Pack Straps", "Tool Box", "Tool Box, Steel", "Toolbox"]
+    )
+    assert speller.correct("sky rim") == "skyrim"  # never written apart
+    assert speller.correct("blue back  pack") == "blue backpack"  # joined twice, apart once
+    assert speller.correct("tool box") == "tool box"  # apart more often than joined: kept as typed
+    assert speller.correct("ice cream") == "ice cream"  # no catalog word "icecream"
+
+
+def test_pairs_across_titles_are_not_counted_as_written_apart() -> None:
+    speller = SpellingCorrector(["Red Back", "Pack of Cards", "Backpack"])  # "back" ends one title, "pack" starts the next
+    assert speller.written_apart("back", "pack") == 0 and speller.written_apart("pack", "of") == 1
+    assert speller.correct("back pack") == "backpack"
+
+
+def test_run_together_words_are_split_when_the_catalog_writes_them_apart() -> None:
+    speller = SpellingCorrector(["Call of Duty: Black Ops", "Black Ops II", "Dead Island", "Toolbox", "Tool Kit"], known_words={"island"})
+    assert speller.correct("blackops 2") == "black ops 2"
+    assert speller.correct("deadisland") == "dead island"
+    assert speller.correct("toolbox") == "toolbox"  # a catalog word
+    assert speller.correct("toolkits") == "toolkits"  # "tool kits" is never written: no evidence

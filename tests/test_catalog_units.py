@@ -33,7 +33,9 @@ def test_measures_become_one_canonical_token(text: str, token: str) -> None:
     assert token in normalize_units(text).split()
 
 
-@pytest.mark.parametrize("text", ["2 in 1 stroller", "3-in-1 printer", "80's music", "24/7 support", "size 10 m", "wh-1000xm4"])
+@pytest.mark.parametrize(
+    "text", ["2 in 1 stroller", "3-in-1 printer", "80's music", "24/7 support", "size 10 m", "wh-1000xm4", "due 1/2/2015", "0/4"]
+)
 def test_non_measures_are_left_alone(text: str) -> None:
     assert normalize_units(text) == text
 
@@ -52,3 +54,15 @@ def test_bm25_finds_a_measure_written_another_way() -> None:
     ]
     scores = LexicalIndex.build(products).scores("0.75 inch copper pipe")
     assert scores.argmax() == 0 and scores[0] > scores[1] > scores[2]
+
+
+@pytest.mark.parametrize(("query", "title"), [("1/2 copper pipe", "1/2 in. x 10 ft. Copper Pipe"), ("1 1/2 pvc", '1-1/2" PVC Elbow')])
+def test_a_fraction_without_its_unit_meets_the_measure(query: str, title: str) -> None:
+    number = next(term for term in lexical_tokens(query) if term[0].isdigit())
+    assert number in lexical_tokens(title)
+    assert lexical_tokens(query).count(number) == 1 and not {"1", "2", "5", "05"} & set(lexical_tokens(query))
+
+
+def test_dimensions_written_together_meet_them_written_apart() -> None:
+    assert {"2", "4"} <= set(lexical_tokens("2x4 stud")) & set(lexical_tokens("2 in. x 4 in. x 8 ft. Stud"))
+    assert lexical_tokens("4x8x10") == ["4x8x10", "4", "8", "10"]

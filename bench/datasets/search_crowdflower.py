@@ -84,6 +84,20 @@ def derive(rows: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], list[d
     return products, queries
 
 
+def write_search_set(out: Path, products: Sequence[dict[str, str]], queries: Sequence[dict[str, object]]) -> dict[str, int]:
+    """Write a real-data search set as ``bench/search_real.py`` reads it; the number of queries per split.
+
+    ``catalog.csv`` is a bare ``id,title`` export, ``judgments.jsonl`` one graded query a line.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "catalog.csv").open("w", newline="", encoding="utf-8") as catalog:
+        writer = csv.DictWriter(catalog, fieldnames=["id", "title"])
+        writer.writeheader()
+        writer.writerows(products)
+    (out / "judgments.jsonl").write_text("".join(json.dumps(query) + "\n" for query in queries))
+    return {name: sum(query["split"] == name for query in queries) for name in ("tune", "test")}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--source", type=Path, default=SNAPSHOT, help="fetched git directory or train.csv.zip")
@@ -92,13 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with zipfile.ZipFile(io.BytesIO(read_zip_bytes(args.source))) as archive:
         text = archive.read("train.csv").decode("utf-8")
     products, queries = derive(list(csv.DictReader(io.StringIO(text, newline=""))))
-    args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "catalog.csv").open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=["id", "title"])
-        writer.writeheader()
-        writer.writerows(products)
-    (args.out / "judgments.jsonl").write_text("".join(json.dumps(query) + "\n" for query in queries))
-    splits = {name: sum(query["split"] == name for query in queries) for name in ("tune", "test")}
+    splits = write_search_set(args.out, products, queries)
     print(f"{len(products)} products, {len(queries)} queries ({splits}) -> {args.out}")
     return 0
 
