@@ -33,6 +33,7 @@ from assistant.store.repositories import (
     NoticeRepository,
     NudgeRepository,
     OrderRepository,
+    OutboxRepository,
     PrivacyRepository,
     ProductRepository,
     PromotionRepository,
@@ -101,6 +102,7 @@ class UnitOfWork:
     analytics: AnalyticsRepository
     history: HistoryRepository
     products: ProductRepository
+    outbox: OutboxRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -130,6 +132,7 @@ class UnitOfWork:
         self.analytics = AnalyticsRepository(session)
         self.history = HistoryRepository(session)
         self.products = ProductRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     def __exit__(

@@ -16,6 +16,7 @@ from assistant.store.repositories.history import HistoryRepository, Interest, Or
 from assistant.store.repositories.notices import NoticeRepository, Recipient
 from assistant.store.repositories.nudges import DueCart, NudgeRepository
 from assistant.store.repositories.orders import OrderRepository, normalize_order_number
+from assistant.store.repositories.outbox import OutboxRepository
 from assistant.store.repositories.privacy import PrivacyRepository
 from assistant.store.repositories.products import ProductRepository
 from assistant.store.repositories.promotions import PromotionRepository
@@ -39,6 +40,7 @@ __all__ = [
     "NudgeRepository",
     "OrderLine",
     "OrderRepository",
+    "OutboxRepository",
     "PrivacyRepository",
     "ProductRepository",
     "PromotionRepository",
