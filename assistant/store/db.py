@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assistant.errors import UserError
 from assistant.private_files import private_file
 from assistant.store.repositories import (
+    AgentRepository,
     AlertRepository,
     AnalyticsRepository,
     AuditRepository,
@@ -103,6 +104,7 @@ class UnitOfWork:
     history: HistoryRepository
     products: ProductRepository
     outbox: OutboxRepository
+    agents: AgentRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -133,6 +135,7 @@ class UnitOfWork:
         self.history = HistoryRepository(session)
         self.products = ProductRepository(session)
         self.outbox = OutboxRepository(session)
+        self.agents = AgentRepository(session)
         return self
 
     def __exit__(

@@ -4,6 +4,7 @@ The caller owns the transaction (``assistant.store.db.UnitOfWork``): one action 
 web request reads and writes through one session and commits once, or not at all.
 """
 
+from assistant.store.repositories.agents import AgentRepository
 from assistant.store.repositories.alerts import AlertCandidate, AlertRepository
 from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store.repositories.audit import AuditRepository
@@ -23,6 +24,7 @@ from assistant.store.repositories.promotions import PromotionRepository
 from assistant.store.repositories.returns import ReturnRepository
 
 __all__ = [
+    "AgentRepository",
     "AlertCandidate",
     "AlertRepository",
     "AnalyticsRepository",
