@@ -38,6 +38,7 @@ from assistant.store.repositories import (
     PrivacyRepository,
     ProductRepository,
     PromotionRepository,
+    ReportRepository,
     ReturnRepository,
 )
 
@@ -105,6 +106,7 @@ class UnitOfWork:
     products: ProductRepository
     outbox: OutboxRepository
     agents: AgentRepository
+    reports: ReportRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -136,6 +138,7 @@ class UnitOfWork:
         self.products = ProductRepository(session)
         self.outbox = OutboxRepository(session)
         self.agents = AgentRepository(session)
+        self.reports = ReportRepository(session)
         return self
 
     def __exit__(

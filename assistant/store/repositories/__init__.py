@@ -21,6 +21,7 @@ from assistant.store.repositories.outbox import OutboxRepository
 from assistant.store.repositories.privacy import PrivacyRepository
 from assistant.store.repositories.products import ProductRepository
 from assistant.store.repositories.promotions import PromotionRepository
+from assistant.store.repositories.reports import ReportRepository
 from assistant.store.repositories.returns import ReturnRepository
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ProductRepository",
     "PromotionRepository",
     "Recipient",
+    "ReportRepository",
     "ReturnRepository",
     "normalize_email",
     "normalize_order_number",
