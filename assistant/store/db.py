@@ -35,6 +35,7 @@ from assistant.store.repositories import (
     NudgeRepository,
     OrderRepository,
     OutboxRepository,
+    PlatformSyncRepository,
     PrivacyRepository,
     ProductRepository,
     PromotionRepository,
@@ -107,6 +108,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     agents: AgentRepository
     reports: ReportRepository
+    platform_sync: PlatformSyncRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -139,6 +141,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.agents = AgentRepository(session)
         self.reports = ReportRepository(session)
+        self.platform_sync = PlatformSyncRepository(session)
         return self
 
     def __exit__(

@@ -18,6 +18,7 @@ from assistant.store.repositories.notices import NoticeRepository, Recipient
 from assistant.store.repositories.nudges import DueCart, NudgeRepository
 from assistant.store.repositories.orders import OrderRepository, normalize_order_number
 from assistant.store.repositories.outbox import OutboxRepository
+from assistant.store.repositories.platform_sync import PlatformSyncRepository
 from assistant.store.repositories.privacy import PrivacyRepository
 from assistant.store.repositories.products import ProductRepository
 from assistant.store.repositories.promotions import PromotionRepository
@@ -44,6 +45,7 @@ __all__ = [
     "OrderLine",
     "OrderRepository",
     "OutboxRepository",
+    "PlatformSyncRepository",
     "PrivacyRepository",
     "ProductRepository",
     "PromotionRepository",
