@@ -166,6 +166,10 @@ class UnitOfWork:
     def commit(self) -> None:
         self.session.commit()
 
+    def flush(self) -> None:
+        """Send the pending changes now (ids assigned, constraints checked) without ending the transaction."""
+        self.session.flush()
+
     def rollback(self) -> None:
         self.session.rollback()
 
