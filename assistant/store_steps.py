@@ -19,7 +19,7 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assistant.store.history_import import ImportReport
+    from assistant.store.history_records import ImportReport
     from catalog_index.ann import IndexParams
     from catalog_index.artifacts import Manifest
     from catalog_index.build import Status

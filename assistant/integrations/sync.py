@@ -28,7 +28,8 @@ from assistant.integrations.base import Platform, SyncedOrder, parse_iso
 from assistant.integrations.updates import apply_status
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, migrate, open_store
-from assistant.store.history_import import ImportReport, import_order_records
+from assistant.store.history_import import import_order_records
+from assistant.store.history_records import ImportReport
 from assistant.store.product_sync import mirror_products, withdraw_products
 from catalog_index.ann import IndexParams
 from catalog_index.importer import read_catalog
@@ -171,7 +172,7 @@ def write_store(uow: UnitOfWork, platform: str, products: dict[str, dict[str, An
     """
     mirror_products(uow.session, products.values())
     withdraw_products(uow.session, gone)
-    report = import_order_records(uow.session, [order.record for order in orders], platform)
+    report = import_order_records(uow, [order.record for order in orders], platform)
     notices = apply_newer_statuses(uow, orders)
     uow.platform_sync.link_orders(platform, {order.record["order_number"]: order.external_id for order in orders})
     uow.platform_sync.move_cursors(platform, cursors)
