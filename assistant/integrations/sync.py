@@ -30,7 +30,6 @@ from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, migrate, open_store
 from assistant.store.history_import import import_order_records
 from assistant.store.history_records import ImportReport
-from assistant.store.product_sync import mirror_products, withdraw_products
 from catalog_index.ann import IndexParams
 from catalog_index.importer import read_catalog
 from catalog_index.schema import CatalogRowError, normalize_product
@@ -170,8 +169,8 @@ def write_store(uow: UnitOfWork, platform: str, products: dict[str, dict[str, An
 
     Returns the import's report and how many notices for shoppers the orders' new statuses wrote.
     """
-    mirror_products(uow.session, products.values())
-    withdraw_products(uow.session, gone)
+    uow.products.mirror(products.values())
+    uow.products.withdraw(gone)
     report = import_order_records(uow, [order.record for order in orders], platform)
     notices = apply_newer_statuses(uow, orders)
     uow.platform_sync.link_orders(platform, {order.record["order_number"]: order.external_id for order in orders})

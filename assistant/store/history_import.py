@@ -4,7 +4,7 @@ What files and fields are accepted, and how each line is checked, is
 :mod:`assistant.store.history_records`; this module writes what passed.
 
 Customers are created on first sight; products must already be in the store
-(``sync_products`` mirrors the catalog) and lines naming unknown products are skipped and
+(``uow.products.mirror_catalog`` mirrors the catalog) and lines naming unknown products are skipped and
 counted.  Everything is upserted on natural keys (customer id, order number, order +
 product, an event's content), so importing the same file again changes nothing.  Rows go to
 the database in executemany batches in one transaction: a failed import leaves the store as
