@@ -108,7 +108,7 @@ def refusal(kind: str, product: Product) -> str | None:
 
 def alert_changed(uow: UnitOfWork, alerts: list[ProductAlert], status: str | None = None) -> None:
     """Tell the store's backend (when configured) of alerts set or cancelled, e.g. for its own e-mails."""
-    uow.session.flush()
+    uow.flush()
     for alert in alerts:
         now = status or alert.status
         tell_store(uow, settings(), "alert_changed", {

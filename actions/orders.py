@@ -185,7 +185,7 @@ class ActionCancelOrder(ShopAction):
                 enqueue(uow, "cancellation_requested", cancellation_payload(order, previous),
                         order_id=order.order_number,
                         key=f"cancellation_requested:{order.order_number}:{order.status_updated_at:%Y%m%dT%H%M%S%f}")
-                backlog = BACKLOG_NOTE if store_backlog(uow.session) else ""
+                backlog = BACKLOG_NOTE if store_backlog(uow) else ""
             uow.commit()
         days = store_policy().cancellation_refund_days
         refund = f" If it's cancelled, your payment goes back to the method you paid with within {days} business days." if was_paid else ""

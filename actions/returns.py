@@ -150,7 +150,7 @@ class ActionSubmitReturn(ShopAction):
                 "email": order.email, "items": items, "reason": request.reason, "refund_method": method,
                 "requested_at": request.created_at.isoformat(),
             }, order_id=order.order_number, key=f"return_requested:{request.number}")
-            backlog = BACKLOG_NOTE if store_backlog(uow.session) else ""
+            backlog = BACKLOG_NOTE if store_backlog(uow) else ""
             uow.commit()
             number = request.number
         titles = ", ".join(str(item["title"]) for item in items)

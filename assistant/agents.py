@@ -12,7 +12,6 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.orm import Session
 
 from assistant.store.models import Agent
 from assistant.store.repositories.agents import AgentRepository
@@ -42,12 +41,11 @@ def clean_display_name(display_name: str) -> str:
 
 
 def add_agent(
-    session: Session, username: str, password: str, role: str = "agent", display_name: str = "Support"
+    agents: AgentRepository, username: str, password: str, role: str = "agent", display_name: str = "Support"
 ) -> Agent:
-    """Create an account (the caller commits)."""
+    """Create an account in ``agents`` (``uow.agents``; the caller commits)."""
     if not USERNAME.fullmatch(username):
         raise AccountError("a username is 1-64 letters, digits or . _ @ -")
-    agents = AgentRepository(session)
     if agents.by_username(username) is not None:
         raise AccountError(f"an agent named {username!r} already exists")
     agent = agents.add(username, hash_password(password), role)
@@ -55,39 +53,39 @@ def add_agent(
     return agent
 
 
-def _existing(session: Session, username: str) -> Agent:
-    agent = AgentRepository(session).by_username(username)
+def _existing(agents: AgentRepository, username: str) -> Agent:
+    agent = agents.by_username(username)
     if agent is None:
         raise AccountError(f"there is no agent named {username!r}")
     return agent
 
 
-def set_disabled(session: Session, username: str, disabled: bool) -> Agent:
+def set_disabled(agents: AgentRepository, username: str, disabled: bool) -> Agent:
     """Disable (ending its sessions) or re-enable an account (the caller commits)."""
-    agent = _existing(session, username)
+    agent = _existing(agents, username)
     agent.disabled = disabled
     agent.session_epoch += 1
     return agent
 
 
-def reset_password(session: Session, username: str, password: str) -> Agent:
+def reset_password(agents: AgentRepository, username: str, password: str) -> Agent:
     """Set a new password and end the account's sessions (the caller commits)."""
-    agent = _existing(session, username)
+    agent = _existing(agents, username)
     agent.password_hash = hash_password(password)
     agent.session_epoch += 1
     return agent
 
 
-def remove_agent(session: Session, username: str) -> None:
+def remove_agent(agents: AgentRepository, username: str) -> None:
     """Delete an account; conversations it held go back to the queue (the caller commits)."""
-    agent = _existing(session, username)
-    AgentRepository(session).release_claims(agent.id)
-    session.delete(agent)
+    agent = _existing(agents, username)
+    agents.release_claims(agent.id)
+    agents.remove(agent)
 
 
-def authenticate(session: Session, username: str, password: str) -> Agent | None:
+def authenticate(agents: AgentRepository, username: str, password: str) -> Agent | None:
     """The enabled agent whose password this is, or ``None``."""
-    agent = AgentRepository(session).by_username(username) if USERNAME.fullmatch(username) else None
+    agent = agents.by_username(username) if USERNAME.fullmatch(username) else None
     try:
         _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -95,7 +93,7 @@ def authenticate(session: Session, username: str, password: str) -> Agent | None
     return agent if agent is not None and not agent.disabled else None
 
 
-def session_valid(session: Session, agent_id: int, epoch: int) -> bool:
+def session_valid(agents: AgentRepository, agent_id: int, epoch: int) -> bool:
     """Whether a console session started at ``epoch`` may go on: the account exists, is enabled, unchanged."""
-    agent = AgentRepository(session).get(agent_id)
+    agent = agents.get(agent_id)
     return agent is not None and not agent.disabled and agent.session_epoch == epoch

@@ -46,7 +46,7 @@ NOT_SHOWN = "the conversation did not show the alert"
 def payload(product: Product) -> CatalogProduct:
     """The catalog record the mirror holds (what replies render), with the mirrored columns on top.
 
-    The payload is the catalog line the mirror was written from (``store/product_sync.py``): JSON, hence the cast.
+    The payload is the catalog line the mirror was written from (``store/repositories/products.py``): JSON, hence the cast.
     """
     return cast(CatalogProduct, {**(product.payload or {}), "id": product.id, "title": product.title,
                                  "price": product.price, "currency": product.currency})

@@ -42,7 +42,7 @@ def set_up_demo_store(settings: Settings, seed: int = 42, progress: bool = True)
     digest = _digest([settings.catalog_path, *history_files])
     if not marker.exists() or marker.read_text() != digest + settings.database_url:
         with open_store(settings.database_url) as store, store.unit_of_work() as uow:
-            mirror_catalog(uow.session, settings)
+            mirror_catalog(uow, settings)
             uow.commit()
         if history_files:
             print(import_history_file(settings, settings.history_dir, progress=progress).summary(), flush=True)

@@ -17,9 +17,8 @@ from assistant.errors import EXIT_STORE_NOT_SYNCED, UserError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from assistant.store.history_import import ImportReport
+    from assistant.store.db import UnitOfWork
+    from assistant.store.history_records import ImportReport
     from catalog_index.ann import IndexParams
     from catalog_index.artifacts import Manifest
     from catalog_index.build import Status
@@ -30,7 +29,7 @@ def store_location(settings: Settings) -> str:
     return settings.database_url.split("@")[-1]
 
 
-def sync_store_mirror(settings: Settings, change: Callable[[Session], object]) -> int:
+def sync_store_mirror(settings: Settings, change: Callable[[UnitOfWork], object]) -> int:
     """Apply ``change`` to the customer store's product mirror (orders and carts reference products by id).
 
     Runs after the catalog and index work is done, so an unreachable store loses none of it:
@@ -43,7 +42,7 @@ def sync_store_mirror(settings: Settings, change: Callable[[Session], object]) -
 
     try:
         with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
-            change(uow.session)
+            change(uow)
             uow.commit()
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -70,11 +69,9 @@ def require_catalog(settings: Settings) -> None:
             )
 
 
-def mirror_catalog(session: Session, settings: Settings) -> int:
+def mirror_catalog(uow: UnitOfWork, settings: Settings) -> int:
     """Make the store's product rows match the whole catalog file (the mirror's full sync)."""
-    from assistant.store.product_sync import sync_products
-
-    return sync_products(session, settings.catalog_path)
+    return uow.products.mirror_catalog(settings.catalog_path)
 
 
 def import_history_file(settings: Settings, source: Path, *, progress: bool = False) -> ImportReport:

@@ -22,14 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url, select
+from sqlalchemy import make_url
 
 from assistant.identity import sign_customer_token
 from assistant.launcher import Ports, running_stack
 from assistant.rasa_conversation import Conversation, payloads, texts
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from assistant.store.db import open_store
-from assistant.store.models import Order
 from bench.common import latency_summary, load_average, write_result
 from bench.search_bench import shopper_queries
 from catalog_index.build import index_status
@@ -105,8 +104,7 @@ def copy_database(source: Path, target: Path) -> str:
 def customers_with_orders(database_url: str, limit: int) -> list[str]:
     """Ids of customers who have at least one order, so "where is my order" has an answer."""
     with open_store(database_url) as store, store.unit_of_work() as uow:
-        statement = select(Order.customer_id).distinct().order_by(Order.customer_id).limit(limit)
-        return list(uow.session.scalars(statement).all())
+        return uow.orders.customers_with_orders(limit)
 
 
 class BenchShopper:

@@ -44,6 +44,7 @@ from assistant.launcher import RASA_BIN, Ports, Service, StackError, free_port, 
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from bench.chat_bench import copy_database
 from bench.common import RESULTS_DIR, load_average, percentile, write_result
+from bench.processes import cpu_seconds, process_memory
 from bench.search_bench import shopper_queries
 
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"
@@ -146,43 +147,6 @@ async def shopper(turn: Turn, tally: Tally, seed: int, searches: Sequence[str]) 
     await connector.close()
 
 
-def _stat_fields(pid: int) -> list[str]:
-    """Fields of /proc/<pid>/stat after the command name (field 3 onwards)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def process_group(leader: int) -> list[int]:
-    """Every live process of the group ``leader`` started (a server and its workers, e.g. Sanic's)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                if int(_stat_fields(int(entry.name))[2]) == leader:
-                    members.append(int(entry.name))
-    return members
-
-
-def cpu_seconds(leader: int) -> float:
-    """User + system CPU time so far of a server's process group (Linux /proc)."""
-    total = 0
-    for pid in process_group(leader):
-        with contextlib.suppress(OSError, IndexError):
-            fields = _stat_fields(pid)
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(leader: int) -> float:
-    """Resident memory of a server's process group, in MiB."""
-    total_kib = 0
-    for pid in process_group(leader):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kib += int(line.split()[1])
-    return round(total_kib / 1024, 1)
-
-
 def drive(turn: Turn, concurrency: int, duration: float, warmup: float, rasa_pids: Sequence[int]) -> dict[str, Any]:
     """Run the closed loop; the figures of the measured window, with the Rasa servers' CPU per turn.
 
@@ -221,11 +185,6 @@ def drive(turn: Turn, concurrency: int, duration: float, warmup: float, rasa_pid
             for kind, seconds in tally.by_kind.items()
         }
     return figures
-
-
-def process_memory(services: Sequence[Service]) -> dict[str, float]:
-    """Resident memory (MiB) of each server (its whole process group) after the load (#15.7)."""
-    return {service.name: rss_mib(service.process.pid) for service in services if service.process}
 
 
 @contextlib.contextmanager

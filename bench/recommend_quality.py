@@ -48,7 +48,6 @@ from assistant.recommend.repurchase import AgainConfig, again, frequency
 from assistant.recommend.rules import Request
 from assistant.store.db import open_store
 from assistant.store.history_import import import_history
-from assistant.store.product_sync import sync_products
 from bench.datasets.common import ROOT
 from bench.datasets.splits import write_split
 from catalog_index.build import build_index, index_status
@@ -108,7 +107,7 @@ def prepare(name: str, split: str, today: datetime, model_name: str) -> Prepared
     url = f"sqlite:///{store / 'store.db'}"
     with open_store(url, migrate_first=True) as store:
         with store.unit_of_work() as uow:
-            sync_products(uow.session, catalog_path)
+            uow.products.mirror_catalog(catalog_path)
             uow.commit()
         import_history(url, held.customers_file)
         import_history(url, held.orders_file)

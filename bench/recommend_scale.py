@@ -25,7 +25,6 @@ from sqlalchemy import make_url
 from assistant.recommend import Recommender, Request
 from assistant.recommend.rerank import customer_affinities, rerank
 from assistant.store.db import open_store
-from assistant.store.product_sync import sync_products
 from bench.common import latency_summary
 from catalog_index.search import CatalogSearcher, Hit
 
@@ -190,7 +189,7 @@ def measure(url: str, catalog_path: Path, searcher: CatalogSearcher, artifacts: 
     """Load the rows into the migrated store at ``url``; time training, recommending and re-ranking."""
     with open_store(url, migrate_first=True) as store:
         with store.unit_of_work() as uow:
-            sync_products(uow.session, catalog_path)
+            uow.products.mirror_catalog(catalog_path)
             uow.commit()
         started = time.perf_counter()
         load(rows)

@@ -37,7 +37,8 @@ import aiohttp
 
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from bench.common import load_average, write_result
-from bench.load_bench import KINDS, cpu_seconds, our_stack, process_memory, shopping_mix, web_app_turn
+from bench.load_bench import KINDS, our_stack, shopping_mix, web_app_turn
+from bench.processes import cpu_seconds, process_memory
 from bench.search_bench import shopper_queries
 from catalog_index.embedder import BACKENDS
 

@@ -59,10 +59,10 @@ from bench.load_bench import (
     RECOMMEND,
     REFINEMENTS,
     THANKS,
-    cpu_seconds,
     stock_bot,
     stock_model,
 )
+from bench.processes import cpu_seconds
 from bench.search_bench import shopper_queries
 
 MODEL_PATH = PROJECT_ROOT / "models" / "current.tar.gz"

@@ -24,7 +24,7 @@ from assistant.identity import sign_customer_token
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from assistant.store.db import make_engine, make_session_factory, migrate
 from assistant.store.models import Customer, Order, OrderItem, Refund, Shipment
-from assistant.store.product_sync import sync_products
+from assistant.store.repositories.products import ProductRepository
 from catalog_index.build import build_index
 from catalog_index.importer import import_catalog
 
@@ -69,7 +69,7 @@ def _seed(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
-            sync_products(session, settings.catalog_path)
+            ProductRepository(session).mirror_catalog(settings.catalog_path)
             for customer_id, (email, consent, orders) in SEED.items():
                 session.add(Customer(id=customer_id, email=email, name=customer_id.title(), personalization_consent=consent))
                 for number, status, days, product_ids in orders:

@@ -52,7 +52,7 @@ def create_agent(settings: Settings, role: str = "agent", display_name: str = "S
     engine = make_engine(settings.database_url)
     try:
         with UnitOfWork(make_session_factory(engine)) as uow:
-            add_agent(uow.session, username, password, role, display_name)
+            add_agent(uow.agents, username, password, role, display_name)
             uow.commit()
     finally:
         engine.dispose()

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.store.db import Store, make_engine, make_session_factory, migrate, normalize_url
 from assistant.store.models import Base, Customer, Order, OrderItem, Shipment
-from assistant.store.product_sync import sync_products
+from assistant.store.repositories.products import ProductRepository
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
@@ -138,7 +138,7 @@ def catalog_file(tmp_path: Path) -> Path:
 def products(session_factory: sessionmaker[Session], catalog_file: Path) -> list[str]:
     """The sample catalog mirrored into the store; returns the product ids."""
     with session_factory() as session:
-        sync_products(session, catalog_file)
+        ProductRepository(session).mirror_catalog(catalog_file)
         session.commit()
     return [f"P{number:05d}" for number in range(1, 21)]
 

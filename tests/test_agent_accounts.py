@@ -20,7 +20,6 @@ import pytest
 from assistant.cli import main
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
-from assistant.store.repositories.agents import AgentRepository
 from assistant.web.console.auth import IDLE_SECONDS, AgentSessions
 from assistant.web.console.session_store import MemorySessionStore
 from assistant.web.live.frames import handoff_state
@@ -118,7 +117,7 @@ async def test_queue_shows_an_agent_unclaimed_and_own_conversations_and_an_admin
     bob, _ = create_agent(settings)
     admin, admin_password = create_agent(settings, role="admin")
     with store(settings) as uow:
-        agents = AgentRepository(uow.session)
+        agents = uow.agents
         ids = {name: agents.by_username(name).id for name in (ann, bob)}
         waiting = uow.handoffs.create("shopper-waiting", "rest").id
         anns = uow.handoffs.create("shopper-ann", "rest").id
@@ -144,7 +143,7 @@ async def test_queue_shows_an_agent_unclaimed_and_own_conversations_and_an_admin
     assert cli(settings, monkeypatch, "remove", bob) == 0  # bob's conversation goes back to the queue
     with store(settings) as uow:
         assert uow.handoffs.get(bobs).status == "waiting" and uow.handoffs.get(bobs).claimed_by is None
-        assert AgentRepository(uow.session).by_username(bob) is None
+        assert uow.agents.by_username(bob) is None
 
 
 async def test_idle_and_expired_sessions_end() -> None:
@@ -174,4 +173,4 @@ def test_shoppers_see_the_display_name_never_the_login_name(settings: Settings, 
     assert cli(settings, monkeypatch, "add", "dana.login", "--display-name", "Dana", "--password-stdin",
                stdin=NEW_PASSWORD + "\n") == 0
     with store(settings) as uow:
-        assert AgentRepository(uow.session).by_username("dana.login").display_name == "Dana"
+        assert uow.agents.by_username("dana.login").display_name == "Dana"

@@ -43,17 +43,17 @@ def test_passwords_are_stored_as_argon2id_hashes(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     try:
         with UnitOfWork(make_session_factory(engine)) as uow:
-            agent = add_agent(uow.session, "dana", PASSWORD, "admin")
+            agent = add_agent(uow.agents, "dana", PASSWORD, "admin")
             assert agent.password_hash.startswith("$argon2id$") and PASSWORD not in agent.password_hash
-            assert authenticate(uow.session, "dana", PASSWORD) is agent
-            assert authenticate(uow.session, "dana", PASSWORD + "!") is None
-            assert authenticate(uow.session, "nobody", PASSWORD) is None
+            assert authenticate(uow.agents, "dana", PASSWORD) is agent
+            assert authenticate(uow.agents, "dana", PASSWORD + "!") is None
+            assert authenticate(uow.agents, "nobody", PASSWORD) is None
             with pytest.raises(AccountError, match="already exists"):
-                add_agent(uow.session, "dana", PASSWORD)
+                add_agent(uow.agents, "dana", PASSWORD)
             with pytest.raises(AccountError, match="at least 10 characters"):
-                add_agent(uow.session, "eve", "short")
+                add_agent(uow.agents, "eve", "short")
             with pytest.raises(AccountError, match="username"):
-                add_agent(uow.session, "<script>", PASSWORD)
+                add_agent(uow.agents, "<script>", PASSWORD)
     finally:
         engine.dispose()
 
@@ -68,7 +68,7 @@ def test_cli_adds_an_agent_with_the_password_from_stdin(settings: Settings, monk
         with UnitOfWork(make_session_factory(engine)) as uow:
             agent = uow.session.scalars(select(Agent).where(Agent.username == "frank")).one()
             assert agent.role == "admin"
-            assert authenticate(uow.session, "frank", PASSWORD) is not None
+            assert authenticate(uow.agents, "frank", PASSWORD) is not None
     finally:
         engine.dispose()
 

@@ -18,7 +18,7 @@ PASSWORD = "a long enough password"
 
 def test_only_one_of_many_concurrent_claims_wins(session_factory: sessionmaker[Session]) -> None:  # noqa: F811
     with UnitOfWork(session_factory) as uow:
-        agents = [add_agent(uow.session, f"agent{n}", PASSWORD).id for n in range(4)]
+        agents = [add_agent(uow.agents, f"agent{n}", PASSWORD).id for n in range(4)]
         request = uow.handoffs.create(sender_id="web-abc", channel="gateway", reason="talk_to_human")
         uow.commit()
     start, results = threading.Barrier(len(agents)), {}
@@ -44,7 +44,7 @@ def test_only_one_of_many_concurrent_claims_wins(session_factory: sessionmaker[S
 
 def test_wait_estimate_follows_recent_claim_times_and_the_queue(session_factory: sessionmaker[Session]) -> None:  # noqa: F811
     with UnitOfWork(session_factory) as uow:
-        agent = add_agent(uow.session, "quick", PASSWORD)
+        agent = add_agent(uow.agents, "quick", PASSWORD)
         first = uow.handoffs.create(sender_id="a", channel="gateway")
         assert estimate_wait_minutes(uow.handoffs, first) == 5  # no history: the default per request
         for minutes, sender in ((2, "old-1"), (4, "old-2"), (6, "old-3")):

@@ -21,7 +21,6 @@ from assistant.nudge import run_nudges
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork
 from assistant.store.models import Product, ProductAlert
-from assistant.store.product_sync import mirror_products, withdraw_products
 from assistant.store.repositories.alerts import MAX_ATTEMPTS
 from tests.store_fixtures import engine, postgres_url, session_factory, store_url  # noqa: F401  (fixtures)
 
@@ -85,7 +84,7 @@ CATALOG = {
 def alerts(session_factory: sessionmaker[Session]) -> dict[str, int]:  # noqa: F811
     """Three shoppers with alerts: two agreed to marketing (one in New York), one did not."""
     with UnitOfWork(session_factory) as uow:
-        mirror_products(uow.session, CATALOG.values())
+        uow.products.mirror(CATALOG.values())
         people = {"yes": (True, None), "no": (False, None), "ny": (True, "America/New_York")}
         ids = {}
         for customer_id, (consent, zone) in people.items():
@@ -100,7 +99,7 @@ def alerts(session_factory: sessionmaker[Session]) -> dict[str, int]:  # noqa: F
 def change(session_factory: sessionmaker[Session], product_id: str, **fields: object) -> None:  # noqa: F811
     """What ``catalog upsert`` does to the mirror: the product's record replaced."""
     with UnitOfWork(session_factory) as uow:
-        mirror_products(uow.session, [{**CATALOG[product_id], **fields}])
+        uow.products.mirror([{**CATALOG[product_id], **fields}])
         uow.commit()
 
 
@@ -136,7 +135,7 @@ def test_a_withdrawn_product_fires_nothing(
 ) -> None:
     change(session_factory, "SOLD-OUT", stock={"online": 4})
     with UnitOfWork(session_factory) as uow:
-        withdraw_products(uow.session, ["SOLD-OUT"])
+        uow.products.withdraw(["SOLD-OUT"])
         uow.commit()
     assert run_nudges(settings, now=NOON, dry_run=True).planned == []
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from assistant.demo_store import REFERENCE_NOW, generate_demo_store
-from assistant.demo_store.history import ORDER_STATUSES
+from assistant.demo_store.fulfilment import ORDER_STATUSES
 from assistant.demo_store.vocab import PAYMENT_METHODS, SHIPPING_METHODS, STORES
 from assistant.settings import PROJECT_ROOT
 

@@ -112,8 +112,8 @@ def store(factory: sessionmaker[Session], sender: str, chat: Chat) -> int:
 
 
 def report(factory: sessionmaker[Session], since: datetime = T0 - timedelta(days=1), **kwargs: Any) -> dict[str, Any]:
-    with factory() as session:
-        return build_report(session, since, T0 + timedelta(days=30), **kwargs)
+    with UnitOfWork(factory) as uow:
+        return build_report(uow.reports, since, T0 + timedelta(days=30), **kwargs)
 
 
 def test_a_tracker_folds_into_facts_with_the_verified_customer() -> None:

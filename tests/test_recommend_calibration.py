@@ -29,7 +29,6 @@ from assistant.recommend.profile import Profile
 from assistant.recommend.rules import Request
 from assistant.store.db import Store, open_store
 from assistant.store.models import Customer, Order, OrderItem, utcnow
-from assistant.store.product_sync import sync_products
 from assistant.store.repositories.history import OrderLine
 
 DEPARTMENTS = 8
@@ -102,7 +101,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Cat
         catalog_path = root / "catalog.jsonl"
         catalog_path.write_text("".join(json.dumps(product) + "\n" for product in catalog.products))
         with factory.unit_of_work() as uow:
-            sync_products(uow.session, catalog_path)
+            uow.products.mirror_catalog(catalog_path)
             orders: dict[int, Order] = {}
             for line in _history(big=100, small=20, now=now):
                 if uow.session.get(Customer, line.customer_id) is None:

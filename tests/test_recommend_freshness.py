@@ -24,7 +24,6 @@ from assistant.recommend.model import Model, train
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 from assistant.store.db import open_store
 from assistant.store.models import Customer, Order, OrderItem, utcnow
-from assistant.store.product_sync import sync_products
 from assistant.store.repositories.history import OrderLine
 from tests.actions_harness import SECRETS, action_store, payloads, run, tracker  # noqa: F401
 
@@ -45,7 +44,7 @@ def shop(action_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     shutil.copy(action_store.catalog_path, root / "catalog.jsonl")
     settings = load_settings(root, env={**SECRETS, "SHOP_POLICY_FILE": str(PROJECT_ROOT / "store_policy.yml")})
     with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
-        sync_products(uow.session, settings.catalog_path)
+        uow.products.mirror_catalog(settings.catalog_path)
         uow.session.add(Customer(id="fan", email="fan@example.com", personalization_consent=True))
         for n, basket in enumerate(FAN_ORDERS):
             uow.session.add(_order(f"F-{n}", "fan", basket, utcnow() - timedelta(days=40 - 10 * n)))

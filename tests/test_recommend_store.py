@@ -21,7 +21,6 @@ from assistant.recommend.engine import ARTIFACTS_DIR
 from assistant.settings import Settings, load_settings
 from assistant.store.db import Store, open_store
 from assistant.store.models import Customer, Order, OrderItem, utcnow
-from assistant.store.product_sync import sync_products
 from catalog_index.search import CatalogSearcher
 from tests.actions_harness import SECRETS, action_store  # noqa: F401
 
@@ -55,7 +54,7 @@ def store(action_store: Settings, tmp_path_factory: pytest.TempPathFactory) -> S
     settings = load_settings(root, env=SECRETS)
     with open_store(settings.database_url, migrate_first=True) as opened:
         with opened.unit_of_work() as uow:
-            sync_products(uow.session, settings.catalog_path)
+            uow.products.mirror_catalog(settings.catalog_path)
             uow.commit()
         _seed(opened)
     return settings

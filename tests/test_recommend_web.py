@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from assistant.identity import sign_customer_token
 from assistant.store.db import make_engine, make_session_factory, migrate
 from assistant.store.models import Customer, Order, OrderItem, utcnow
-from assistant.store.product_sync import sync_products
+from assistant.store.repositories.products import ProductRepository
 from tests.test_web_gateway import STORE_SECRET, fake_rasa
 from tests.test_web_search import client, indexed_store
 
@@ -25,7 +25,7 @@ def personal_store(indexed_store: Path) -> Path:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            sync_products(session, indexed_store / "catalog.jsonl")
+            ProductRepository(session).mirror_catalog(indexed_store / "catalog.jsonl")
             for customer_id, consent in (("fan", True), ("shy", None)):
                 session.add(Customer(id=customer_id, personalization_consent=consent))
                 session.add(Order(order_number=f"W-{customer_id}", customer_id=customer_id, status="delivered",

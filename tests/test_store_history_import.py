@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from assistant.store.db import UnitOfWork
 from assistant.store.history_import import import_history
 from assistant.store.models import Customer, Event, Order, Product
-from assistant.store.product_sync import sync_products
 from tests.store_fixtures import (  # noqa: F401  (fixtures)
     catalog_file,
     count_rows,
@@ -181,7 +180,7 @@ def test_product_sync_updates_the_mirror(
     changed = catalog_file.read_text().replace('"price": 11.0', '"price": 9.5')
     catalog_file.write_text(changed)
     with UnitOfWork(session_factory) as uow:
-        assert sync_products(uow.session, catalog_file) == len(products)
+        assert uow.products.mirror_catalog(catalog_file) == len(products)
         uow.commit()
     assert count_rows(session_factory, "products") == len(products)
     with UnitOfWork(session_factory) as uow:

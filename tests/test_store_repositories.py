@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.store.db import UnitOfWork
-from assistant.store.models import AuditLog, Refund
+from assistant.store.models import AuditLog, Customer, Refund
 from tests.store_fixtures import (  # noqa: F401  (fixtures)
     T0,
     add_order,
@@ -193,3 +193,63 @@ def test_events_and_audit(session_factory: sessionmaker[Session], products: list
         assert [(a.action, a.detail) for a in uow.audit.for_customer("C1")] == [
             ("consent_changed", {"personalization": True})
         ]
+
+
+def test_console_page_lists_held_then_customers_then_guests(session_factory: sessionmaker[Session]) -> None:  # noqa: F811
+    with UnitOfWork(session_factory) as uow:
+        uow.session.add(Customer(id="C9", created_at=T0))
+        guest = uow.handoffs.create("guest", "web")
+        customer = uow.handoffs.create("signed-in", "web", customer_id="C9")
+        held = uow.handoffs.create("held", "web")
+        closed = uow.handoffs.create("done", "web")
+        uow.handoffs.set_status(held, "active")
+        uow.handoffs.close(closed, "bot")
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        rows, total = uow.handoffs.console_page(limit=10)
+        assert [row.id for row in rows] == [held.id, customer.id, guest.id] and total == 3
+        rows, total = uow.handoffs.console_page(limit=1)
+        assert [row.id for row in rows] == [held.id] and total == 3  # the count is of every open request
+
+
+def test_outbox_rows_are_added_once_claimed_once_and_recorded(session_factory: sessionmaker[Session]) -> None:  # noqa: F811
+    with UnitOfWork(session_factory) as uow:
+        uow.outbox.add("k1", "cart_changed", {"n": 1}, None)
+        uow.outbox.add("k1", "cart_changed", {"n": 2}, None)  # the same key: the earlier request stands
+        uow.outbox.add("k2", "cancellation_requested", {}, "SA-1")
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        first, second = uow.outbox.pending(limit=10)
+        assert (first.idempotency_key, first.payload) == ("k1", {"n": 1})
+        lease = first.next_attempt_at + timedelta(minutes=1)
+        assert uow.outbox.claim(first, lease) and not uow.outbox.claim(first, lease)  # a stale attempt count loses
+        uow.outbox.delivered(first.id)
+        uow.outbox.refused(second.id, "the store said no")
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        assert uow.outbox.pending(limit=10) == []
+        assert [row.idempotency_key for row in uow.outbox.not_taken()] == ["k2"]  # refused rows stay listed
+        assert not uow.outbox.backlog(created_before=first.created_at + timedelta(days=1))  # refused: not waiting
+
+
+def test_outbox_backlog_is_a_failed_attempt_still_waiting(session_factory: sessionmaker[Session]) -> None:  # noqa: F811
+    with UnitOfWork(session_factory) as uow:
+        uow.outbox.add("k3", "return_requested", {}, "SA-2")
+        [row] = uow.outbox.pending(limit=10)
+        assert not uow.outbox.backlog(created_before=row.created_at)
+        uow.outbox.retry_at(row.id, "store down", row.created_at + timedelta(seconds=30))
+        assert uow.outbox.backlog(created_before=row.created_at)
+        assert not uow.outbox.backlog(created_before=row.created_at - timedelta(seconds=1))  # only older requests count
+
+
+def test_platform_sync_cursors_and_order_links(session_factory: sessionmaker[Session], orders: None) -> None:  # noqa: F811
+    with UnitOfWork(session_factory) as uow:
+        uow.platform_sync.move_cursors("shopify", {"products": "2026-10-01T00:00:00Z", "orders": None})
+        uow.platform_sync.link_orders("shopify", {"SA-000100": "gid://shopify/Order/1", "SA-999999": "gid://shopify/Order/9"})
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        assert uow.platform_sync.cursors("shopify") == {"products": "2026-10-01T00:00:00Z"}  # no time: no cursor
+        assert uow.platform_sync.cursors("woocommerce") == {}
+        assert uow.platform_sync.external_id("shopify", "SA-000100") == "gid://shopify/Order/1"
+        assert uow.platform_sync.order_number("shopify", "gid://shopify/Order/1") == "SA-000100"
+        assert uow.platform_sync.order_number("shopify", "gid://shopify/Order/9") is None  # not one of our orders

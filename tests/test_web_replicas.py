@@ -32,7 +32,6 @@ from assistant.launcher import Ports, Service, _start, child_environment, free_p
 from assistant.settings import Settings, load_settings
 from assistant.store.db import UnitOfWork, make_engine, make_session_factory
 from assistant.store.models import HandoffRequest
-from assistant.store.repositories.agents import AgentRepository
 from assistant.web.app import create_app
 from assistant.web.console.throttle import MAX_FAILURES_PER_USERNAME
 from assistant.web.live.broker import EventConsumer
@@ -175,7 +174,7 @@ def hold(settings: Settings, sender: str, username: str) -> int:
     engine = make_engine(settings.database_url)
     try:
         with UnitOfWork(make_session_factory(engine)) as uow:
-            agent = AgentRepository(uow.session).by_username(username)
+            agent = uow.agents.by_username(username)
             assert agent is not None
             row = HandoffRequest(sender_id=sender, channel="gateway", status="active", reason="talk_to_human",
                                  claimed_by=agent.id)

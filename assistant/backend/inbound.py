@@ -202,15 +202,14 @@ class UpdateApplier:
         refund.status = fields["status"]
         refund.amount = fields.get("amount", refund.amount)
         refund.refunded_at = at
-        self.uow.session.add(refund)
-        self.uow.session.flush()
+        self.uow.orders.save_refund(refund)
         if changed:
             self._tell(order, f"Order {order.order_number}: your refund{_amount(refund.amount, order.currency)} "
                               f"is {refund.status}.")
         return "applied" if changed else "unchanged"
 
     def _product(self, product_id: str) -> Product:
-        product = self.uow.session.get(Product, product_id)
+        product = self.uow.products.get(product_id)
         if product is None:
             raise UnknownReference(f"unknown product_id {product_id!r}")
         return product
@@ -220,7 +219,7 @@ class UpdateApplier:
         if (product.payload or {}).get("stock") == fields["stock"]:
             return "unchanged"
         product.payload = {**(product.payload or {}), "stock": fields["stock"]}
-        self.uow.session.flush()
+        self.uow.flush()
         return "applied"
 
     def _apply_price(self, fields: dict[str, Any], at: datetime) -> str:
@@ -230,5 +229,5 @@ class UpdateApplier:
             return "unchanged"
         product.price, product.currency = fields["price"], currency
         product.payload = {**(product.payload or {}), "price": fields["price"], "currency": currency}
-        self.uow.session.flush()
+        self.uow.flush()
         return "applied"

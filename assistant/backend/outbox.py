@@ -29,8 +29,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from assistant.store.models import OUTBOX_KINDS, BackendOutboxRow, utcnow
 
@@ -99,13 +97,7 @@ def enqueue(
     if kind not in OUTBOX_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     key = key or f"{kind}:{uuid.uuid4().hex}"
-    session = uow.session
-    if session.scalar(select(BackendOutboxRow.id).where(BackendOutboxRow.idempotency_key == key)) is None:
-        now = utcnow()
-        session.add(BackendOutboxRow(
-            idempotency_key=key, kind=kind, order_id=order_id, payload=payload, created_at=now, next_attempt_at=now,
-        ))
-        session.flush()
+    uow.outbox.add(key, kind, payload, order_id)
     return key
 
 
@@ -165,12 +157,7 @@ class OutboxDeliverer:
     def _due(self, now: datetime) -> list[BackendOutboxRow]:
         """The entries that may be sent now: due, and the oldest pending one of their order."""
         with self.store.unit_of_work() as uow:
-            pending = list(uow.session.scalars(
-                select(BackendOutboxRow)
-                .where(BackendOutboxRow.delivered_at.is_(None), BackendOutboxRow.failed_at.is_(None))
-                .order_by(BackendOutboxRow.id)
-                .limit(self.batch_size * 4)
-            ))
+            pending = uow.outbox.pending(self.batch_size * 4)
         heads: list[BackendOutboxRow] = []
         seen_orders: set[str] = set()
         for row in pending:
@@ -185,27 +172,24 @@ class OutboxDeliverer:
     def _claim(self, row: BackendOutboxRow, now: datetime) -> OutboxEntry | None:
         """Take the entry for one attempt (compare-and-set on its attempt counter), or None if another runner did."""
         with self.store.unit_of_work() as uow:
-            result = uow.session.execute(
-                update(BackendOutboxRow)
-                .where(
-                    BackendOutboxRow.id == row.id,
-                    BackendOutboxRow.attempts == row.attempts,
-                    BackendOutboxRow.delivered_at.is_(None),
-                    BackendOutboxRow.failed_at.is_(None),
-                )
-                .values(attempts=row.attempts + 1, next_attempt_at=now + timedelta(seconds=self.lease_seconds))
-            )
+            taken = uow.outbox.claim(row, now + timedelta(seconds=self.lease_seconds))
             uow.commit()
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if not taken:
                 return None
         return OutboxEntry(
             id=row.id, idempotency_key=row.idempotency_key, kind=row.kind, order_id=row.order_id,
             payload=dict(row.payload), created_at=row.created_at, attempts=row.attempts + 1,
         )
 
-    def _record(self, entry: OutboxEntry, **values: Any) -> None:
+    def _record(self, entry: OutboxEntry, error: str | None = None, retry_at: datetime | None = None) -> None:
+        """Write what became of an attempt: delivered (no ``error``), to retry at ``retry_at``, or refused for good."""
         with self.store.unit_of_work() as uow:
-            uow.session.execute(update(BackendOutboxRow).where(BackendOutboxRow.id == entry.id).values(**values))
+            if error is None:
+                uow.outbox.delivered(entry.id)
+            elif retry_at is not None:
+                uow.outbox.retry_at(entry.id, error, retry_at)
+            else:
+                uow.outbox.refused(entry.id, error)
             uow.commit()
 
     async def run_once(self) -> DeliveryReport:
@@ -221,17 +205,14 @@ class OutboxDeliverer:
             except DeliveryFailed as error:
                 if error.retry:
                     wait = backoff(entry.attempts, self.base_delay, self.max_delay)
-                    await asyncio.to_thread(
-                        self._record, entry, last_error=str(error)[:2000],
-                        next_attempt_at=utcnow() + timedelta(seconds=wait),
-                    )
+                    await asyncio.to_thread(self._record, entry, str(error)[:2000], utcnow() + timedelta(seconds=wait))
                     report.retrying.append(entry.idempotency_key)
                 else:
-                    await asyncio.to_thread(self._record, entry, last_error=str(error)[:2000], failed_at=utcnow())
+                    await asyncio.to_thread(self._record, entry, str(error)[:2000])
                     report.failed.append(entry.idempotency_key)
                     log.warning("the store refused %s %s: %s", entry.kind, entry.idempotency_key, error)
                 continue
-            await asyncio.to_thread(self._record, entry, delivered_at=utcnow(), last_error=None)
+            await asyncio.to_thread(self._record, entry)
             report.delivered.append(entry.idempotency_key)
         return report
 
@@ -248,24 +229,9 @@ class OutboxDeliverer:
         return total
 
 
-def pending_entries(session: Session, limit: int = 200) -> list[BackendOutboxRow]:
-    """Requests the store has not taken yet (waiting or refused), oldest first: what the console shows."""
-    return list(session.scalars(
-        select(BackendOutboxRow)
-        .where(BackendOutboxRow.delivered_at.is_(None))
-        .order_by(BackendOutboxRow.id)
-        .limit(limit)
-    ))
-
-
-def store_backlog(session: Session, older_than_seconds: float = 30.0) -> bool:
+def store_backlog(uow: UnitOfWork, older_than_seconds: float = 30.0) -> bool:
     """Whether the store is not taking requests right now: one waits after a failed attempt.
 
     Said to the shopper ("your request is saved and goes through when it's back"), not used to decide anything.
     """
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    statement = select(BackendOutboxRow.id).where(
-        BackendOutboxRow.delivered_at.is_(None), BackendOutboxRow.failed_at.is_(None),
-        BackendOutboxRow.last_error.is_not(None), BackendOutboxRow.created_at <= cutoff,
-    ).limit(1)
-    return session.scalar(statement) is not None
+    return uow.outbox.backlog(utcnow() - timedelta(seconds=older_than_seconds))

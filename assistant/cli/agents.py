@@ -36,7 +36,7 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     try:
         with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
-            agent = add_agent(uow.session, args.username, password, args.role, args.display_name)
+            agent = add_agent(uow.agents, args.username, password, args.role, args.display_name)
             uow.commit()
             print(f"agent {agent.username} ({agent.role}, shown to shoppers as {agent.display_name!r}) created")
     except AccountError as error:
@@ -56,11 +56,11 @@ def cmd_change(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
             if args.agents_command == "remove":
-                remove_agent(uow.session, args.username)
+                remove_agent(uow.agents, args.username)
             elif args.agents_command == "reset-password":
-                reset_password(uow.session, args.username, password)
+                reset_password(uow.agents, args.username, password)
             else:
-                set_disabled(uow.session, args.username, args.agents_command == "disable")
+                set_disabled(uow.agents, args.username, args.agents_command == "disable")
             uow.commit()
     except AccountError as error:
         print(f"nothing changed: {error}", file=sys.stderr)

@@ -64,7 +64,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     since = parse_since(args.since, now)
     with open_store(settings.database_url, migrate_first=True) as store, store.unit_of_work() as uow:
         embed = None if args.exact_wording else catalog_encoder(settings.embedding)
-        report = build_report(uow.session, since, now, channel=args.channel, embed=embed, top=args.top)
+        report = build_report(uow.reports, since, now, channel=args.channel, embed=embed, top=args.top)
     if args.csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(("figure", "key", "value"))

@@ -52,14 +52,12 @@ def cmd_backend_deliver(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_backend_pending(settings: Settings, args: argparse.Namespace) -> int:
     """List the requests the store has not taken yet (waiting, or refused for good)."""
-    from assistant.backend.outbox import pending_entries
-
     with _store(settings) as store, store.unit_of_work() as uow:
         rows = [{"id": row.idempotency_key, "kind": row.kind, "order_id": row.order_id,
                  "created_at": row.created_at.isoformat(), "attempts": row.attempts,
                  "next_attempt_at": row.next_attempt_at.isoformat(),
                  "state": "refused" if row.failed_at else "waiting", "last_error": row.last_error}
-                for row in pending_entries(uow.session)]
+                for row in uow.outbox.not_taken()]
     if args.json:
         for row in rows:
             print(json.dumps(row))

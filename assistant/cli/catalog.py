@@ -27,12 +27,12 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
     report = import_catalog(input_file(args.file, "catalog file"), settings.catalog_path)
     print(report.summary())
-    return sync_store_mirror(settings, lambda session: mirror_catalog(session, settings))
+    return sync_store_mirror(settings, lambda uow: mirror_catalog(uow, settings))
 
 
 def cmd_sync_store(settings: Settings, args: argparse.Namespace) -> int:
     require_catalog(settings)
-    return sync_store_mirror(settings, lambda session: mirror_catalog(session, settings))
+    return sync_store_mirror(settings, lambda uow: mirror_catalog(uow, settings))
 
 
 def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:
@@ -50,7 +50,6 @@ def cmd_build_index(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_upsert(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.store.product_sync import mirror_products
     from catalog_index.importer import normalize_file
     from catalog_index.update import upsert_products
 
@@ -67,11 +66,10 @@ def cmd_upsert(settings: Settings, args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     print(done.summary())
-    return sync_store_mirror(settings, lambda session: mirror_products(session, products.values()))
+    return sync_store_mirror(settings, lambda uow: uow.products.mirror(products.values()))
 
 
 def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.store.product_sync import withdraw_products
     from catalog_index.update import delete_products
 
     try:
@@ -87,7 +85,7 @@ def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
         raise UserError(error.args[0]) from None
     print(done.summary())
     deleted = [product_id for product_id in dict.fromkeys(args.ids) if product_id not in done.unknown_ids]
-    return sync_store_mirror(settings, lambda session: withdraw_products(session, deleted))  # rows stay for history
+    return sync_store_mirror(settings, lambda uow: uow.products.withdraw(deleted))  # rows stay for history
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:

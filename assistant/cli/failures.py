@@ -17,7 +17,7 @@ from assistant.settings import Settings
 
 def user_error_for(error: Exception, settings: Settings | None) -> UserError | None:
     """The :class:`UserError` that ``error`` amounts to, or ``None`` for an unexpected one."""
-    from assistant.store.history_import import HistoryFileError
+    from assistant.store.history_records import HistoryFileError
     from catalog_index.errors import IndexUnavailable
     from catalog_index.importer import CatalogImportError
 

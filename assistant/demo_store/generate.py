@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.demo_store.catalog import build_catalog
-from assistant.demo_store.history import EVENT_TYPES, ORDER_STATUSES, REFERENCE_NOW, build_history, iso
+from assistant.demo_store.fulfilment import ORDER_STATUSES, iso
+from assistant.demo_store.history import EVENT_TYPES, REFERENCE_NOW, build_history
 
 MANIFEST_NAME = "demo_manifest.json"
 GENERATOR_VERSION = 1

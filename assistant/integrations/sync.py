@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from assistant.integrations import open_platform
@@ -29,10 +27,8 @@ from assistant.integrations.base import Platform, SyncedOrder, parse_iso
 from assistant.integrations.updates import apply_status
 from assistant.settings import Settings
 from assistant.store.db import UnitOfWork, migrate, open_store
-from assistant.store.history_import import ImportReport, import_order_records
-from assistant.store.models import Order, PlatformOrder, SyncCursor, utcnow
-from assistant.store.product_sync import mirror_products, withdraw_products
-from assistant.store.upsert import upsert_rows
+from assistant.store.history_import import import_order_records
+from assistant.store.history_records import ImportReport
 from catalog_index.ann import IndexParams
 from catalog_index.importer import read_catalog
 from catalog_index.schema import CatalogRowError, Product, normalize_product
@@ -87,11 +83,6 @@ def newest(*values: str | None) -> str | None:
     """The latest of some platform times (``None`` when there is none)."""
     present = [value for value in values if value]
     return cursor_text(max(present, key=parse_iso)) if present else None
-
-
-def stored_cursors(session: Session, platform: str) -> dict[str, str]:
-    rows = session.scalars(select(SyncCursor).where(SyncCursor.platform == platform))
-    return {row.resource: row.cursor for row in rows}
 
 
 async def fetch_products(platform: Platform, since: str | None, report: SyncReport,
@@ -177,21 +168,12 @@ def write_store(uow: UnitOfWork, platform: str, products: dict[str, Product], go
 
     Returns the import's report and how many notices for shoppers the orders' new statuses wrote.
     """
-    session = uow.session
-    mirror_products(session, products.values())
-    withdraw_products(session, gone)
-    report = import_order_records(session, [order.record for order in orders], platform)
+    uow.products.mirror(products.values())
+    uow.products.withdraw(gone)
+    report = import_order_records(uow, [order.record for order in orders], platform)
     notices = apply_newer_statuses(uow, orders)
-    numbers = {order.record["order_number"]: order.external_id for order in orders}
-    present = set(session.scalars(select(Order.order_number).where(Order.order_number.in_(list(numbers))))) \
-        if numbers else set()
-    upsert_rows(session, PlatformOrder.__table__,
-                [{"order_number": number, "platform": platform, "external_id": numbers[number]} for number in present],
-                ["order_number"], ("platform", "external_id"))
-    upsert_rows(session, SyncCursor.__table__,
-                [{"platform": platform, "resource": resource, "cursor": cursor, "synced_at": utcnow()}
-                 for resource, cursor in cursors.items() if cursor],
-                ["platform", "resource"], ("cursor", "synced_at"))
+    uow.platform_sync.link_orders(platform, {order.record["order_number"]: order.external_id for order in orders})
+    uow.platform_sync.move_cursors(platform, cursors)
     return report, notices
 
 
@@ -204,7 +186,7 @@ async def run_sync(settings: Settings, name: str, *, since: str | None = None, f
         await asyncio.to_thread(migrate, settings.database_url)
         with open_store(settings.database_url) as store:
             with store.unit_of_work() as uow:
-                stored = stored_cursors(uow.session, name)
+                stored = uow.platform_sync.cursors(name)
             start = {resource: None if full else (cursor_text(since) if since else stored.get(resource))
                      for resource in RESOURCES}
             report.since = start

@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Callable
 
 import aiohttp
-from sqlalchemy import select
 
 from assistant.backend.inbound import UpdateApplier, parse_update
 from assistant.backend.outbox import DeliveryFailed, OutboxEntry
@@ -24,7 +23,7 @@ from assistant.integrations import open_platform
 from assistant.integrations.base import Platform, PlatformError
 from assistant.settings import Settings
 from assistant.store.db import open_store
-from assistant.store.models import PlatformOrder, utcnow
+from assistant.store.models import utcnow
 
 HANDLED_KINDS = ("cancellation_requested", "return_requested")
 
@@ -32,8 +31,7 @@ HANDLED_KINDS = ("cancellation_requested", "return_requested")
 def external_order_id(database_url: str, platform: str, order_number: str) -> str | None:
     """The platform's id of one of our orders, as the last sync recorded it."""
     with open_store(database_url) as store, store.unit_of_work() as uow:
-        return uow.session.scalar(select(PlatformOrder.external_id).where(
-            PlatformOrder.platform == platform, PlatformOrder.order_number == order_number))
+        return uow.platform_sync.external_id(platform, order_number)
 
 
 def record_refusal(database_url: str, order_number: str, reason: str) -> None:

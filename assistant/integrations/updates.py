@@ -15,13 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from assistant.backend.inbound import UpdateApplier, parse_update
 from assistant.integrations.base import OrderUpdate
 from assistant.store.db import Store, UnitOfWork
-from assistant.store.models import CANCELLATION_REQUESTED, Order, PlatformOrder, utcnow
+from assistant.store.models import CANCELLATION_REQUESTED, Order, utcnow
 
 NOT_A_REFUSAL = frozenset({"placed", "paid"})
 
@@ -48,16 +45,10 @@ def apply_status(uow: UnitOfWork, order: Order, status: str, at: datetime) -> Ap
     return Applied(order.order_number, next(iter(applier.outcomes)), applier.notices)
 
 
-def imported_order(session: Session, platform: str, external_id: str) -> str | None:
-    """Our order number of a platform's order, if the sync imported it."""
-    return session.scalar(select(PlatformOrder.order_number).where(
-        PlatformOrder.platform == platform, PlatformOrder.external_id == external_id))
-
-
 def apply_webhook_update(store: Store, update: OrderUpdate) -> Applied | None:
     """One verified webhook's update in its own transaction; ``None`` for an order never imported."""
     with store.unit_of_work() as uow:
-        number = imported_order(uow.session, update.platform, update.external_id)
+        number = uow.platform_sync.order_number(update.platform, update.external_id)
         order = uow.orders.by_number(number) if number else None
         if order is None:
             return None

@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from assistant.observe.csat import channel_name
 from assistant.observe.unanswered import Embed, group_by_meaning, normalized
-from assistant.store.models import AnalyticsEvent, CsatRating, Event, HandoffRequest, Order, Product
+from assistant.store.models import AnalyticsEvent
+from assistant.store.repositories.reports import ReportRepository
 
 ATTRIBUTION_WINDOW = timedelta(days=7)
 EXPOSURE_KINDS = ("products_shown", "cart_shown")
@@ -128,45 +126,33 @@ class ShopOrder:
     value: float
 
 
-def shop_orders(session: Session, since: datetime, until: datetime) -> list[ShopOrder]:
+def shop_orders(rows: ReportRepository, since: datetime, until: datetime) -> list[ShopOrder]:
     """The period's orders: history-imported ones, and storefront ``order`` events (one per
     customer and moment) that no imported order already stands for."""
     orders: list[ShopOrder] = []
     imported: set[tuple[str, datetime]] = set()
-    for order in session.scalars(select(Order).where(Order.placed_at >= since, Order.placed_at < until)):
+    for order in rows.orders(since, until):
         items = order.items
         value = order.total if order.total is not None else sum((i.unit_price or 0.0) * i.quantity for i in items)
         orders.append(ShopOrder(order.customer_id, order.placed_at, frozenset(i.product_id for i in items), float(value)))
         imported.add((order.customer_id, order.placed_at))
     lines: dict[tuple[str, datetime], list[tuple[str, float]]] = defaultdict(list)
-    rows = session.execute(
-        select(Event.customer_id, Event.at, Event.product_id, Product.price)
-        .join(Product, Product.id == Event.product_id, isouter=True)
-        .where(Event.type == "purchase", Event.customer_id.is_not(None), Event.at >= since, Event.at < until)
-    )
-    for customer_id, at, product_id, price in rows:
-        if customer_id is not None and product_id is not None and (customer_id, at) not in imported:  # customer: never None here
+    for customer_id, at, product_id, price in rows.purchases(since, until):
+        if (customer_id, at) not in imported:
             lines[(customer_id, at)].append((product_id, float(price or 0.0)))
     for (customer_id, at), products in lines.items():
         orders.append(ShopOrder(customer_id, at, frozenset(p for p, _ in products), round(sum(v for _, v in products), 2)))
     return orders
 
 
-def chat_assisted(session: Session, since: datetime, until: datetime, channel: str | None) -> tuple[int, float]:
+def chat_assisted(rows: ReportRepository, since: datetime, until: datetime, channel: str | None) -> tuple[int, float]:
     """Orders (and their value) placed within :data:`ATTRIBUTION_WINDOW` after the chat showed
     or added one of their products to the same signed-in shopper."""
-    query = select(AnalyticsEvent.customer_id, AnalyticsEvent.at, AnalyticsEvent.product_ids).where(
-        AnalyticsEvent.kind.in_(EXPOSURE_KINDS), AnalyticsEvent.customer_id.is_not(None),
-        AnalyticsEvent.at >= since - ATTRIBUTION_WINDOW, AnalyticsEvent.at < until,
-    )
-    if channel is not None:
-        query = query.where(AnalyticsEvent.channel == channel)
     exposures: dict[str, list[tuple[datetime, set[str]]]] = defaultdict(list)
-    for customer_id, at, product_ids in session.execute(query):
-        if customer_id is not None:  # excluded by the query; narrows the type
-            exposures[customer_id].append((at, set(product_ids or [])))
+    for customer_id, at, product_ids in rows.exposures(EXPOSURE_KINDS, since - ATTRIBUTION_WINDOW, until, channel):
+        exposures[customer_id].append((at, set(product_ids)))
     count, revenue = 0, 0.0
-    for order in shop_orders(session, since, until):
+    for order in shop_orders(rows, since, until):
         if any(
             order.placed_at - ATTRIBUTION_WINDOW <= at < order.placed_at and shown & order.product_ids
             for at, shown in exposures.get(order.customer_id, [])
@@ -175,20 +161,18 @@ def chat_assisted(session: Session, since: datetime, until: datetime, channel: s
     return count, round(revenue, 2)
 
 
-def _handoffs(session: Session, since: datetime, until: datetime, channel: str | None) -> dict[str, Any]:
-    query = select(HandoffRequest).where(HandoffRequest.created_at >= since, HandoffRequest.created_at < until)
-    rows = [row for row in session.scalars(query) if channel is None or channel_name(row.channel) == channel]
-    claims = [(row.claimed_at - row.created_at).total_seconds() for row in rows if row.claimed_at is not None]
+def _handoffs(rows: ReportRepository, since: datetime, until: datetime, channel: str | None) -> dict[str, Any]:
+    handoffs = [row for row in rows.handoffs(since, until) if channel is None or channel_name(row.channel) == channel]
+    claims = [(row.claimed_at - row.created_at).total_seconds() for row in handoffs if row.claimed_at is not None]
     return {
-        "handoffs_by_reason": dict(Counter(row.reason or "unspecified" for row in rows).most_common()),
-        "handoffs_by_channel": dict(Counter(channel_name(row.channel) for row in rows).most_common()),
+        "handoffs_by_reason": dict(Counter(row.reason or "unspecified" for row in handoffs).most_common()),
+        "handoffs_by_channel": dict(Counter(channel_name(row.channel) for row in handoffs).most_common()),
         "median_claim_seconds": round(statistics.median(claims), 1) if claims else None,
     }
 
 
-def _csat(session: Session, since: datetime, until: datetime, channel: str | None) -> dict[str, Any]:
-    query = select(CsatRating.rating, CsatRating.channel).where(CsatRating.at >= since, CsatRating.at < until)
-    ratings = [rating for rating, where in session.execute(query) if channel is None or channel_name(where) == channel]
+def _csat(rows: ReportRepository, since: datetime, until: datetime, channel: str | None) -> dict[str, Any]:
+    ratings = [rating for rating, where in rows.ratings(since, until) if channel is None or channel_name(where) == channel]
     spread = Counter(ratings)
     return {
         "average": round(statistics.fmean(ratings), 2) if ratings else None,
@@ -198,15 +182,14 @@ def _csat(session: Session, since: datetime, until: datetime, channel: str | Non
 
 
 def build_report(
-    session: Session, since: datetime, until: datetime, channel: str | None = None, embed: Embed | None = None,
+    rows: ReportRepository, since: datetime, until: datetime, channel: str | None = None, embed: Embed | None = None,
     top: int = 10,
 ) -> dict[str, Any]:
-    """Every figure of the period ``[since, until)`` (and ``channel``, when given), with :data:`DEFINITIONS`."""
-    facts = session.scalars(
-        select(AnalyticsEvent).where(AnalyticsEvent.at >= since, AnalyticsEvent.at < until)
-        .order_by(AnalyticsEvent.sender_id, AnalyticsEvent.at, AnalyticsEvent.id)
-    )
-    chats = conversations(facts, since, channel)
+    """Every figure of the period ``[since, until)`` (and ``channel``, when given), with :data:`DEFINITIONS`.
+
+    ``rows`` is the unit of work's ``uow.reports``.
+    """
+    chats = conversations(rows.facts(since, until), since, channel)
     started = [c for c in chats if c.shopper_started]
     messages = [f for c in started for f in c.facts if f.kind == "message"]
     fallbacks = [f for c in started for f in c.facts if f.kind == "fallback"]
@@ -214,7 +197,7 @@ def build_report(
     contained = [c for c in started if not c.handed_off and not c.ended_on_fallback]
     search_cart = [c.then_added_to_cart("search") for c in chats]
     recommend_cart = [c.then_added_to_cart("recommend") for c in chats]
-    orders, revenue = chat_assisted(session, since, until, channel)
+    orders, revenue = chat_assisted(rows, since, until, channel)
     return {
         "since": since.isoformat(), "until": until.isoformat(), "channel": channel,
         "conversations": len(chats),
@@ -227,8 +210,8 @@ def build_report(
         "fallback_rate": _rate(len(fallbacks), len(messages)),
         "handoff_rate": _rate(sum(c.handed_off for c in started), len(started)),
         "conversations_by_channel": dict(Counter(c.channel for c in chats).most_common()),
-        **_handoffs(session, since, until, channel),
-        "csat": _csat(session, since, until, channel),
+        **_handoffs(rows, since, until, channel),
+        "csat": _csat(rows, since, until, channel),
         "zero_result_searches": [
             {"query": query, "count": count} for query, count in Counter(normalized(t) for t in zero).most_common(top)
         ],

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assistant.errors import UserError
 from assistant.private_files import private_file
 from assistant.store.repositories import (
+    AgentRepository,
     AlertRepository,
     AnalyticsRepository,
     AuditRepository,
@@ -33,9 +34,12 @@ from assistant.store.repositories import (
     NoticeRepository,
     NudgeRepository,
     OrderRepository,
+    OutboxRepository,
+    PlatformSyncRepository,
     PrivacyRepository,
     ProductRepository,
     PromotionRepository,
+    ReportRepository,
     ReturnRepository,
 )
 
@@ -101,6 +105,10 @@ class UnitOfWork:
     analytics: AnalyticsRepository
     history: HistoryRepository
     products: ProductRepository
+    outbox: OutboxRepository
+    agents: AgentRepository
+    reports: ReportRepository
+    platform_sync: PlatformSyncRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -130,6 +138,10 @@ class UnitOfWork:
         self.analytics = AnalyticsRepository(session)
         self.history = HistoryRepository(session)
         self.products = ProductRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.agents = AgentRepository(session)
+        self.reports = ReportRepository(session)
+        self.platform_sync = PlatformSyncRepository(session)
         return self
 
     def __exit__(
@@ -153,6 +165,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    def flush(self) -> None:
+        """Send the pending changes now (ids assigned, constraints checked) without ending the transaction."""
+        self.session.flush()
 
     def rollback(self) -> None:
         self.session.rollback()

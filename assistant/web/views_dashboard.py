@@ -64,7 +64,7 @@ async def _report(request: web.Request, period: str, channel: str | None) -> tup
 
     def compute() -> tuple[dict[str, Any], list[str]]:
         with request.app[STORE].unit_of_work() as uow:
-            return build_report(uow.session, since, until, channel=channel, embed=embed), uow.analytics.channels()
+            return build_report(uow.reports, since, until, channel=channel, embed=embed), uow.analytics.channels()
 
     return await asyncio.to_thread(compute)
 

@@ -4,6 +4,7 @@ The caller owns the transaction (``assistant.store.db.UnitOfWork``): one action 
 web request reads and writes through one session and commits once, or not at all.
 """
 
+from assistant.store.repositories.agents import AgentRepository
 from assistant.store.repositories.alerts import AlertCandidate, AlertRepository
 from assistant.store.repositories.analytics import AnalyticsRepository
 from assistant.store.repositories.audit import AuditRepository
@@ -16,12 +17,16 @@ from assistant.store.repositories.history import HistoryRepository, Interest, Or
 from assistant.store.repositories.notices import NoticeRepository, Recipient
 from assistant.store.repositories.nudges import DueCart, NudgeRepository
 from assistant.store.repositories.orders import OrderRepository, normalize_order_number
+from assistant.store.repositories.outbox import OutboxRepository
+from assistant.store.repositories.platform_sync import PlatformSyncRepository
 from assistant.store.repositories.privacy import PrivacyRepository
 from assistant.store.repositories.products import ProductRepository
 from assistant.store.repositories.promotions import PromotionRepository
+from assistant.store.repositories.reports import ReportRepository
 from assistant.store.repositories.returns import ReturnRepository
 
 __all__ = [
+    "AgentRepository",
     "AlertCandidate",
     "AlertRepository",
     "AnalyticsRepository",
@@ -39,10 +44,13 @@ __all__ = [
     "NudgeRepository",
     "OrderLine",
     "OrderRepository",
+    "OutboxRepository",
+    "PlatformSyncRepository",
     "PrivacyRepository",
     "ProductRepository",
     "PromotionRepository",
     "Recipient",
+    "ReportRepository",
     "ReturnRepository",
     "normalize_email",
     "normalize_order_number",

@@ -31,5 +31,10 @@ class AgentRepository:
         )
         self.session.execute(update(HandoffRequest).where(HandoffRequest.claimed_by == agent_id).values(claimed_by=None))
 
+    def remove(self, agent: Agent) -> None:
+        """Delete the account (its claims released first: :meth:`release_claims`)."""
+        self.session.delete(agent)
+        self.session.flush()
+
     def by_username(self, username: str) -> Agent | None:
         return self.session.scalars(select(Agent).where(Agent.username == username)).first()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from assistant.store.dml import changed_rows
@@ -75,6 +75,21 @@ class HandoffRepository:
             .limit(limit)
         )
         return list(self.session.scalars(statement))
+
+    def console_page(self, limit: int) -> tuple[list[HandoffRequest], int]:
+        """The open requests the agent console lists, and how many are open in all.
+
+        Held conversations first, then waiting requests of signed-in customers (their token
+        is signed by the store), then guests' (free to create, so a flood of them cannot
+        push a customer off the list); oldest first within each.
+        """
+        is_open = HandoffRequest.status.in_(("waiting", "active"))
+        rank = case((HandoffRequest.status == "active", 0), (HandoffRequest.customer_id.is_not(None), 1), else_=2)
+        rows = self.session.scalars(
+            select(HandoffRequest).where(is_open).order_by(rank, HandoffRequest.created_at, HandoffRequest.id).limit(limit)
+        )
+        total = self.session.scalar(select(func.count()).select_from(HandoffRequest).where(is_open))
+        return list(rows), int(total or 0)
 
     def waiting_ahead(self, request: HandoffRequest) -> int:
         """How many waiting requests came before this one."""

@@ -202,6 +202,16 @@ class OrderRepository:
         self.session.flush()
         return "cancelled"
 
+    def customers_with_orders(self, limit: int) -> list[str]:
+        """Ids of customers who have at least one order, sorted (benches pick shoppers with an order to ask about)."""
+        statement = select(Order.customer_id).distinct().order_by(Order.customer_id).limit(limit)
+        return list(self.session.scalars(statement))
+
+    def save_refund(self, refund: Refund) -> None:
+        """Store a new or changed refund of an order (its status as the store last reported it)."""
+        self.session.add(refund)
+        self.session.flush()
+
     def refunds_for_customer(self, customer_id: str, limit: int = 10) -> list[Order]:
         """The customer's orders that have a return or refund, newest first (``order.refund`` is set)."""
         statement = _with_details(

@@ -14,7 +14,6 @@ from typing import Any
 
 from aiohttp import web
 
-from assistant.backend.outbox import pending_entries
 from assistant.store.models import BackendOutboxRow
 from assistant.web.console.views import _page, _redirect, api_agent, live_session
 from assistant.web.keys import STORE
@@ -42,7 +41,7 @@ def as_json(row: BackendOutboxRow) -> dict[str, Any]:
 async def _pending(request: web.Request) -> list[dict[str, Any]]:
     def load() -> list[dict[str, Any]]:
         with request.app[STORE].unit_of_work() as uow:
-            return [as_json(row) for row in pending_entries(uow.session)]
+            return [as_json(row) for row in uow.outbox.not_taken()]
 
     return await asyncio.to_thread(load)
 

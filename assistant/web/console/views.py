@@ -60,7 +60,7 @@ async def account_current(store: Store, session: AgentSession) -> bool:
 
     def check() -> bool:
         with store.unit_of_work() as uow:
-            return session_valid(uow.session, session.agent.id, session.epoch)
+            return session_valid(uow.agents, session.agent.id, session.epoch)
 
     return await asyncio.to_thread(check)
 
@@ -111,7 +111,7 @@ async def post_login(request: web.Request) -> web.StreamResponse:
 
     def check() -> tuple[AgentIdentity, int] | None:
         with request.app[STORE].unit_of_work() as uow:
-            agent = authenticate(uow.session, username, password)
+            agent = authenticate(uow.agents, username, password)
             identity = AgentIdentity(agent.id, agent.username, agent.role, agent.display_name) if agent else None
             return (identity, agent.session_epoch) if agent and identity else None
 

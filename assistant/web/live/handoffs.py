@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from assistant.backend.outbox import tell_store
 from assistant.handoff_queue import estimate_wait_minutes, next_opening
@@ -29,7 +27,6 @@ from assistant.observe.csat import csat_buttons
 from assistant.settings import Settings
 from assistant.store.db import Store, UnitOfWork
 from assistant.store.models import HandoffRequest, utcnow
-from assistant.store.repositories.agents import AgentRepository
 from assistant.store_policy import StorePolicy
 from assistant.web.live.hub import AgentIdentity, Hub
 from assistant.web.live.profile import customer_profile
@@ -85,8 +82,8 @@ class Handoff:
         }
 
 
-def _snapshot(session: Session, row: HandoffRequest) -> Handoff:
-    agent = AgentRepository(session).get(row.claimed_by) if row.claimed_by is not None else None
+def _snapshot(uow: UnitOfWork, row: HandoffRequest) -> Handoff:
+    agent = uow.agents.get(row.claimed_by) if row.claimed_by is not None else None
     return Handoff(
         row.id, row.sender_id, row.channel, row.status, row.reason, row.customer_id, row.created_at,
         row.claimed_by, agent.username if agent else None, agent.display_name if agent else None, row.claimed_at,
@@ -134,7 +131,7 @@ class HandoffService:
 
         def find(uow: UnitOfWork) -> Handoff | None:
             row = uow.handoffs.open_for_sender(sender)
-            return _snapshot(uow.session, row) if row else None
+            return _snapshot(uow, row) if row else None
 
         try:
             return await self._db(find)
@@ -143,25 +140,15 @@ class HandoffService:
             return None
 
     async def queue(self) -> list[Handoff]:
-        return await self._db(lambda uow: [_snapshot(uow.session, row) for row in uow.handoffs.list_open()])
+        return await self._db(lambda uow: [_snapshot(uow, row) for row in uow.handoffs.list_open()])
 
     async def console_queue(self, limit: int = QUEUE_PAGE) -> tuple[list[Handoff], int]:
-        """What the console lists, and how many requests are open in all.
-
-        Held conversations first, then waiting requests of signed-in customers (their token
-        is signed by the store), then guests' (free to create, so a flood of them cannot
-        push a customer off the list); oldest first within each.
-        """
+        """What the console lists, and how many requests are open in all (held conversations,
+        then signed-in customers', then guests': ``HandoffRepository.console_page``)."""
 
         def read(uow: UnitOfWork) -> tuple[list[Handoff], int]:
-            is_open = HandoffRequest.status.in_(("waiting", "active"))
-            rank = case((HandoffRequest.status == "active", 0), (HandoffRequest.customer_id.is_not(None), 1), else_=2)
-            rows = uow.session.scalars(
-                select(HandoffRequest).where(is_open)
-                .order_by(rank, HandoffRequest.created_at, HandoffRequest.id).limit(limit)
-            )
-            total = uow.session.scalar(select(func.count()).select_from(HandoffRequest).where(is_open))
-            return [_snapshot(uow.session, row) for row in rows], int(total or 0)
+            rows, total = uow.handoffs.console_page(limit)
+            return [_snapshot(uow, row) for row in rows], total
 
         return await self._db(read)
 
@@ -174,7 +161,7 @@ class HandoffService:
 
     async def readable(self, agent: AgentIdentity, handoff_id: int) -> Handoff:
         """The handoff if this agent may read it; 404 or 403 otherwise."""
-        handoff = await self._db(lambda uow: (row := uow.handoffs.get(handoff_id)) and _snapshot(uow.session, row))
+        handoff = await self._db(lambda uow: (row := uow.handoffs.get(handoff_id)) and _snapshot(uow, row))
         if not handoff:
             raise ConsoleError(404, "no such conversation")
         if not agent.may_read(handoff.claimed_by):
