@@ -38,7 +38,7 @@ from assistant.store.db import UnitOfWork
 from assistant.store.models import utcnow
 from assistant.store.repositories.history import OrderLine
 
-FORMAT = 3
+FORMAT = 4  # 4: the discovery ranker's features changed, so stored rankers are refitted at start, not dropped until new orders
 REFRESH_SECONDS = 300.0
 CHECK_SECONDS = 30.0  # how often a process looks at the orders' fingerprint at all
 TABLES, META = "tables.npz", "meta.json"

@@ -4,25 +4,29 @@ The backbones and lifts of :mod:`.blend` are one fixed formula for every store; 
 where plain popularity is already a strong guess (a small assortment, Groceries) no lift
 helped.  This ranker learns the combination on the store's own history instead: each
 candidate (anything the discovery sources propose: popularity, new finds, the shopper's
-departments, co-purchase, ALS, content neighbours) is described by
+departments, co-purchase, content neighbours) is described by
 
-- ``popularity`` (recency-weighted buyers), ``buyers`` (all time), ``recent`` (buyers in the
-  trending window), ``new_finds`` (the adoption table): log counts from the trained tables,
-  known for every product;
-- ``departments``: the log of the factor by which the shopper's own departments and brands
-  multiply the product's popularity (:func:`.affinity.weights`, exact for every product);
-- ``co_purchase``, ``als``, ``content``: the product's rank in that source's list for this
+- ``popularity`` (recency-weighted buyers), ``recent`` (buyers in the trending window),
+  ``new_finds`` (the adoption table): log counts from the trained tables, known for every product;
+- ``aisles``, ``departments``, ``brands``: the shopper's share of attention in the product's
+  subcategory, category and brand (:func:`.affinity.shares`, exact for every product; the
+  first two as ``log(SMOOTHING + share)``, so a department never visited is a fixed penalty),
+  separate so a store whose subcategories say more than its categories can weigh them so;
+- ``co_purchase``, ``content``: the product's rank in that source's list for this
   shopper (``LIFT_K / (LIFT_K + rank - 1)``, 0 when it is not in the list), and
-  ``co_purchase_score`` the log of its co-purchase score;
+  ``co_purchase_score`` the log of its co-purchase score.
 
-and a pointwise logistic regression (L2, fitted by Newton's method in numpy) gives the
-chance that the product is one of the held-out order's new products.  Popularity is one of
+and a conditional logit over each shopper's candidates (L2, fitted by Newton's method in numpy,
+:func:`fit`) gives the chance that the product is one of the held-out order's new products.  Popularity is one of
 the features, so on the store's own history the ranker can always fall back to ordering by
 it; :mod:`.calibrate` fits it at each retrain on the store's own orders and serves it only
-when it beats the store's discovery setting there on shoppers it was not fitted on.
+when it beats plain popularity there on shoppers it was not fitted on.
 
 A product's reason is that of the source whose feature raised its score most among the
 lists that proposed it, so a reason is always one its recommender really gave.
+
+ALS is not a feature: its coefficient was 0.01-0.07 on every benchmark store, and its lists
+and factorization were a large part of a calibration's cost (``bench/README.md``, round 5).
 """
 
 from __future__ import annotations
@@ -37,12 +41,15 @@ import numpy.typing as npt
 from assistant.recommend import affinity
 from assistant.recommend.base import Candidate, Context
 
-FEATURES = ("popularity", "recent", "new_finds", "departments", "co_purchase", "co_purchase_score", "als", "content")
+FEATURES = (
+    "popularity", "recent", "new_finds", "aisles", "departments", "brands", "co_purchase", "co_purchase_score", "content",
+)
 SOURCE_OF = {  # the list whose reason a feature's lift is explained by
-    "popularity": "popular", "recent": "popular", "new_finds": "new_finds", "departments": "affinity",
-    "co_purchase": "co_purchase", "co_purchase_score": "co_purchase", "als": "als", "content": "content",
+    "popularity": "popular", "recent": "popular", "new_finds": "new_finds",
+    "aisles": "affinity", "departments": "affinity", "brands": "affinity",
+    "co_purchase": "co_purchase", "co_purchase_score": "co_purchase", "content": "content",
 }
-CANDIDATE_SOURCES = ("popular", "new_finds", "affinity", "co_purchase", "als", "content")
+CANDIDATE_SOURCES = ("popular", "new_finds", "affinity", "co_purchase", "content")
 LIFT_K = 10.0
 L2 = 1.0  # ridge on the standardized coefficients
 NEWTON_STEPS = 25
@@ -63,13 +70,14 @@ def features(context: Context, lists: dict[str, list[Candidate]], rows: np.ndarr
     """``(len(rows), len(FEATURES))`` for one shopper (column order of :data:`FEATURES`)."""
     model = context.model
     share = affinity.shares(context)
-    department = np.log(affinity.weights(share)[rows]) if share is not None else np.full(len(rows), math.log(affinity.SMOOTHING))
+    mine = share[rows] if share is not None else np.zeros((len(rows), 3))
     co_score = {c.row: c.score for c in lists.get("co_purchase", ())}
     return np.column_stack([
-        np.log1p(model.popularity[rows]), np.log1p(model.trending[rows]), np.log1p(model.adoption[rows]), department,
+        np.log1p(model.popularity[rows]), np.log1p(model.trending[rows]), np.log1p(model.adoption[rows]),
+        np.log(affinity.SMOOTHING + mine[:, 0]), np.log(affinity.SMOOTHING + mine[:, 1]), np.log1p(mine[:, 2]),
         _rank_feature(lists.get("co_purchase", []), rows),
         np.log1p(np.array([co_score.get(row, 0.0) for row in rows.tolist()])),
-        _rank_feature(lists.get("als", []), rows), _rank_feature(lists.get("content", []), rows),
+        _rank_feature(lists.get("content", []), rows),
     ]) if len(rows) else np.zeros((0, len(FEATURES)))
 
 
