@@ -43,6 +43,7 @@ MESSAGES = [
     "hi", "red running shoes under $80", "cheaper", "show more", "tell me about the second one", "add it to my cart",
     "what should I get?", "a gift for my dad under $50", "where is my order", "order 12345, email ana@example.com",
     "i want to talk to a person", "thanks!", "asdkjh qwe",
+    "do you have a waterproof black hiking jacket in size large from northpeak for less than 120 dollars please",
 ]
 
 
