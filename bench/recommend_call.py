@@ -9,7 +9,7 @@ yes to personalization. Per kind: the thread CPU time and wall time of each call
 tables, index and encoder are loaded; and a cProfile of all calls (the functions with the
 most own time), so what is left to cut is visible.
 
-    python -m bench.recommend_call [--data-dir var/demo] [--calls 200] [--result-name recommend_call]
+    python -m bench.recommend_call [--data-dir var/demo] [--calls 200] [--result-name recommend_call]   (in `make bench`)
 """
 
 from __future__ import annotations
