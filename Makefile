@@ -143,6 +143,7 @@ bench: install model demo-store bench-tools ## run the benchmarks, figures to be
 	-$(BIN)/python -m bench.load_replicas --data-dir $(DATA_DIR) --duration 60 --warmup 30  # needs PostgreSQL, Redis, RabbitMQ, HAProxy (make haproxy); says which is missing otherwise
 	$(RASA_VENV)/bin/python bench/featurizer_bench.py
 	$(BIN)/python -m bench.recommend_bench --data-dir $(DATA_DIR)
+	$(BIN)/python -m bench.recommend_call --data-dir $(DATA_DIR)  # CPU of one recommend action call, with its profile
 	$(RASA_VENV)/bin/python bench/nlu_eval.py --quiet $(if $(wildcard $(PREVIOUS_MODEL)),--previous-model $(PREVIOUS_MODEL))
 	$(BIN)/python -m bench.dialogue_eval --data-dir $(DATA_DIR) $(if $(wildcard $(PREVIOUS_MODEL)),--previous-model $(PREVIOUS_MODEL))
 	$(BIN)/python -m bench.plot

@@ -54,16 +54,20 @@ MAX_TAGS = 8
 # on a quiet machine two threads gave 89-105 against at most 58 with one (single runs swung
 # from 14 to 111 with the load; ``embedding_throughput`` in bench/results/search.json),
 # hence SHOP_EMBED_BATCH_SIZE 64.  ONNX Runtime's threads belong to its session, so an ONNX
-# embedder is made with its thread count (``Embedder(threads=...)``).
+# embedder is made with its thread count (``Embedder(threads=...)``).  numpy's BLAS follows too: the
+# recommenders' small products with the catalog vectors (bench/recommend_call.py) cost 9-16 ms of CPU
+# per recommend call with OpenBLAS's default threads against 2-7 ms with one (wall 26-45 ms against 2-15).
 SEARCH_THREADS = 1
 BUILD_THREADS = os.cpu_count() or 1
 
 
 def use_threads(count: int) -> None:
-    """Run FAISS, and torch if it is loaded, with ``count`` threads in this process (both settings are process-wide)."""
+    """Run FAISS, numpy's BLAS, and torch if it is loaded, with ``count`` threads in this process (all process-wide)."""
     import faiss
+    from threadpoolctl import threadpool_limits
 
     faiss.omp_set_num_threads(count)
+    threadpool_limits(count, user_api="blas")  # called, not entered: the limit stays for the process
     if "torch" in sys.modules:  # importing torch only to set its threads would cost seconds and 300 MB
         sys.modules["torch"].set_num_threads(count)
 
