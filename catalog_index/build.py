@@ -48,23 +48,35 @@ from catalog_index.versions import current_version, new_build_dir, publish, writ
 @dataclass(frozen=True)
 class CatalogText:
     """A catalog as read once: its bytes, their checksum and its products, so the manifest describes
-    exactly what was indexed and a caller that just wrote the catalog need not read and parse it again."""
+    exactly what was indexed and a caller that just wrote the catalog need not read and parse it again.
+
+    ``lines`` are the JSON lines the products were read from (one per product, without the newline), so an edit
+    writes the products it did not touch as the very bytes they were read as instead of serializing 100k again.
+    """
 
     data: bytes
     sha256: str
     products: list[Product]
+    lines: list[bytes]
 
     @classmethod
     def of_bytes(cls, data: bytes) -> CatalogText:
         """The JSON Lines catalog in ``data`` as it is (unchecked: the catalog an edit replaces may be empty)."""
-        products = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-        return cls(data, hashlib.sha256(data).hexdigest(), products)
+        lines = [line for line in data.splitlines() if line.strip()]
+        products = [json.loads(line) for line in lines]
+        return cls(data, hashlib.sha256(data).hexdigest(), products, lines)
 
     @classmethod
-    def of_products(cls, products: list[Product], origin: Path) -> CatalogText:
-        """The catalog ``products`` make when written (``importer.jsonl_bytes``); checked like a read one."""
-        data = jsonl_bytes(products)
-        return cls(data, hashlib.sha256(data).hexdigest(), _checked(products, origin))
+    def of_products(cls, products: list[Product], origin: Path, before: CatalogText | None = None) -> CatalogText:
+        """The catalog ``products`` make when written (``importer.jsonl_bytes``); checked like a read one.
+
+        A product that is the very object ``before`` read (an edit leaves the untouched ones as they are)
+        keeps its line from ``before``; only the others are serialized.
+        """
+        kept = {id(product): line for product, line in zip(before.products, before.lines, strict=True)} if before else {}
+        lines = [kept.get(id(product)) or jsonl_bytes([product]).rstrip(b"\n") for product in products]
+        data = b"".join(line + b"\n" for line in lines)
+        return cls(data, hashlib.sha256(data).hexdigest(), _checked(products, origin), lines)
 
 
 def _checked(products: list[Product], origin: Path) -> list[Product]:
@@ -285,7 +297,7 @@ def incremental_build(
     updated = 0
     for row, product in enumerate(products):
         old_row = old_rows.get(product["id"])
-        if old_row is not None and document_text(old_products[old_row]) == document_text(product):
+        if old_row is not None and (old_products[old_row] is product or document_text(old_products[old_row]) == document_text(product)):
             new_row_of[old_row] = row
         else:
             to_embed.append(row)

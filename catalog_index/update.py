@@ -50,10 +50,12 @@ def _apply(
     """Rewrite the catalog with ``edit(products) -> products`` and bring the index up to it, under the lock.
 
     The catalog is read and parsed once, and the edited one serialized once: both are handed to the build.
+    ``edit`` returns the products it leaves alone as the very objects it was given (it never changes one in place):
+    the build takes such a product as unchanged, so it is neither serialized, compared nor tokenized again.
     """
     with writer_lock(Path(index_dir)):
         before = CatalogText.of_bytes(Path(catalog_path).read_bytes() if Path(catalog_path).exists() else b"")
-        edited = CatalogText.of_products(edit(before.products), Path(catalog_path))
+        edited = CatalogText.of_products(edit(before.products), Path(catalog_path), before)
         write_bytes_atomic(edited.data, Path(catalog_path))
         return incremental_build(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress,
                                  embedder=embedder, params=params, catalog=edited, before=before)
