@@ -168,9 +168,10 @@ class PreviousTerms:
 
     products: Sequence[Product]
     fields: Mapping[str, FieldTerms]
+    ids: Sequence[str] | None = None  # the products' ids, when known without looking into each product
 
     @classmethod
-    def load(cls, products: Sequence[Product], directory: Path) -> PreviousTerms:
+    def load(cls, products: Sequence[Product], directory: Path, ids: Sequence[str] | None = None) -> PreviousTerms:
         """The terms stored under ``directory`` (a version's ``lexical/``) for ``products``; fields without any are left out."""
         fields = {}
         for field in FIELD_WEIGHTS:
@@ -180,7 +181,7 @@ class PreviousTerms:
                 terms = FieldTerms([], np.zeros(0, dtype=np.int32), np.zeros(len(products) + 1, dtype=np.int64))
             if terms is not None and terms.rows == len(products):
                 fields[field] = terms
-        return cls(products, fields)
+        return cls(products, fields, ids)
 
 
 class _RowTexts:
@@ -188,16 +189,20 @@ class _RowTexts:
 
     A product that is the very object the previous version held (an update hands the unchanged ones through
     untouched) has the same texts, so none are computed for it: at 100k products the texts alone cost more
-    than the whole BM25 arithmetic.  Texts are computed on demand and once per row.
+    than the whole BM25 arithmetic.  Texts are computed on demand and once per row.  ``ids`` and ``kept``
+    (per row, the previous row known to hold the same product, else -1) spare looking into every product.
     """
 
-    def __init__(self, products: Sequence[Product], previous: PreviousTerms | None) -> None:
+    def __init__(
+        self, products: Sequence[Product], previous: PreviousTerms | None, ids: Sequence[str] | None, kept: Sequence[int] | None
+    ) -> None:
         self.products = products
         self.previous = previous
-        old_rows = {product["id"]: row for row, product in enumerate(previous.products)} if previous else {}
-        self.old_row = [old_rows.get(product["id"], -1) for product in products]
-        self.identical = [row >= 0 and previous.products[row] is product  # type: ignore[union-attr]
-                          for row, product in zip(self.old_row, products, strict=True)]
+        old_ids = (previous.ids if previous.ids is not None else [product["id"] for product in previous.products]) if previous else []
+        old_rows = {product_id: row for row, product_id in enumerate(old_ids)}
+        self.old_row = [old_rows.get(product_id, -1) for product_id in (ids or [product["id"] for product in products])]
+        self.identical = [old >= 0 and (old == kept[row] if kept is not None else previous.products[old] is products[row])  # type: ignore[union-attr]
+                          for row, old in enumerate(self.old_row)]
         self._texts: dict[int, dict[str, str]] = {}
         self._old_texts: dict[int, dict[str, str]] = {}
 
@@ -314,14 +319,17 @@ class LexicalIndex:
         return list(self._models)
 
     @classmethod
-    def build(cls, products: Sequence[Product], previous: PreviousTerms | None = None) -> LexicalIndex:
+    def build(
+        cls, products: Sequence[Product], previous: PreviousTerms | None = None, ids: Sequence[str] | None = None,
+        kept_rows: Sequence[int] | None = None,
+    ) -> LexicalIndex:
         """Index ``products`` in row order (the FAISS row order), each filled field apart.
 
         With ``previous`` (the replaced version's products and stored terms), only products
         whose field text changed are tokenized, and only products that are not the previous version's
-        very objects have their texts computed.
+        very objects (or, by ``kept_rows``, the same catalog lines) have their texts computed.
         """
-        rows = _RowTexts(products, previous)
+        rows = _RowTexts(products, previous, ids, kept_rows)
         models: dict[str, bm25s.BM25] = {}
         kept: dict[str, FieldTerms] = {}
         for field in FIELD_WEIGHTS:
