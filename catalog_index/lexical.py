@@ -1,25 +1,19 @@
 """The lexical (BM25) leg of hybrid search: model numbers, SKUs and brand names hit exactly.
 
-Sentence embeddings blur identifiers ("65w", "wh-1000xm4", "KES-TSH-00001-GRE") and rare
-brand names; BM25 over the product's words does not.  Scoring and storage come from
-``bm25s`` (sparse score matrix, plain ``.npy``/JSON files, no pickles); what is ours is the
-tokenizer, which keeps codes whole *and* adds their parts and their joined form, so
-"usb-c", "usb c" and "usbc" all meet, writes measures one way on both sides ("3/4 in." and
-'0.75"' are one term, ``units.py``), and stems plain words (PyStemmer's Snowball English,
-no downloads) so "couches" finds "couch".
+Sentence embeddings blur identifiers ("65w", "wh-1000xm4", "KES-TSH-00001-GRE") and rare brand names; BM25 over the
+product's words does not. Scoring and storage come from ``bm25s`` (sparse score matrix, plain ``.npy``/JSON files, no
+pickles); what is ours is the tokenizer, which keeps codes whole *and* adds their parts and their joined form, so
+"usb-c", "usb c" and "usbc" all meet, writes measures one way on both sides ("3/4 in." and '0.75"' are one term,
+``units.py``), and stems plain words (PyStemmer's Snowball English, no downloads) so "couches" finds "couch".
 
-Fields are scored apart and weighed (:data:`FIELD_WEIGHTS`): a word in the title says more
-than the same word deep in a description, and a long description should not dilute a
-title match through BM25's length normalization, which one concatenated document did.
-A field no product fills (a bare id-and-title catalog has only titles) gets no index.
-The files live in ``lexical/<field>/`` inside the index directory and are checksummed by
-the manifest like the FAISS file.
+Fields are scored apart and weighed (:data:`FIELD_WEIGHTS`): a word in the title says more than the same word deep in
+a description, and a long description should not dilute a title match through BM25's length normalization, which one
+concatenated document did. A field no product fills (a bare id-and-title catalog has only titles) gets no index. The
+files live in ``lexical/<field>/`` inside the index directory and are checksummed by the manifest like the FAISS file.
 
-Each field also keeps its products' terms (:class:`FieldTerms`, as term ids with row offsets):
-tokenizing (units, codes, stemming) is most of a BM25 build, so an incremental build
-tokenizes only the products whose field text changed and reuses the stored terms of the
-rest; the BM25 scores are then computed from term ids in a few array operations
-(:func:`_scored_model`, the same figures as ``bm25s``'s own indexing, which loops per document).
+Each field also keeps its products' terms (:class:`FieldTerms`, term ids with row offsets): an incremental build
+tokenizes only the products whose field text changed and reuses the stored terms of the rest; the BM25 scores are
+then computed from term ids in a few array operations (:func:`_scored_model`, the figures of ``bm25s``'s own indexing).
 """
 
 from __future__ import annotations
@@ -162,8 +156,8 @@ class FieldTerms:
 class PreviousTerms:
     """What an incremental build can reuse: the replaced version's products (row order) and their stored terms per field.
 
-    A field the replaced version has no directory for was filled by none of its products, so each of them has no terms
-    there: such a field is stored as empty terms, and an update of a title-only catalog tokenizes no empty field again.
+    A field the replaced version has no directory for was filled by none of its products: it has empty terms, so an
+    update of a title-only catalog tokenizes no empty field again.
     """
 
     products: Sequence[Product]
@@ -187,10 +181,9 @@ class PreviousTerms:
 class _RowTexts:
     """The field texts of a new catalog's rows and where each row's product was in the previous version.
 
-    A product that is the very object the previous version held (an update hands the unchanged ones through
-    untouched) has the same texts, so none are computed for it: at 100k products the texts alone cost more
-    than the whole BM25 arithmetic.  Texts are computed on demand and once per row.  ``ids`` and ``kept``
-    (per row, the previous row known to hold the same product, else -1) spare looking into every product.
+    A product that is the previous version's very object, or by ``kept`` (per row, the previous row known to hold the
+    same catalog line, else -1) the same product, has the same texts: none are computed for it (at 100k products they
+    cost more than the BM25 arithmetic).  Texts are computed on demand, once per row; ``ids`` spare parsing for ids.
     """
 
     def __init__(
@@ -200,9 +193,11 @@ class _RowTexts:
         self.previous = previous
         old_ids = (previous.ids if previous.ids is not None else [product["id"] for product in previous.products]) if previous else []
         old_rows = {product_id: row for row, product_id in enumerate(old_ids)}
-        self.old_row = [old_rows.get(product_id, -1) for product_id in (ids or [product["id"] for product in products])]
-        self.identical = [old >= 0 and (old == kept[row] if kept is not None else previous.products[old] is products[row])  # type: ignore[union-attr]
-                          for row, old in enumerate(self.old_row)]
+        self.old_row = np.array([old_rows.get(product_id, -1) for product_id in (ids or [product["id"] for product in products])],
+                                dtype=np.int64)
+        same = kept if kept is not None else [old if old >= 0 and previous.products[old] is products[row] else -1  # type: ignore[union-attr]
+                                              for row, old in enumerate(self.old_row.tolist())]
+        self.identical = (self.old_row >= 0) & (self.old_row == np.asarray(same, dtype=np.int64))
         self._texts: dict[int, dict[str, str]] = {}
         self._old_texts: dict[int, dict[str, str]] = {}
 
@@ -213,7 +208,7 @@ class _RowTexts:
 
     def unchanged(self, row: int, field: str) -> bool:
         """Whether ``row``'s product had the same ``field`` text in the previous version."""
-        old = self.old_row[row]
+        old = int(self.old_row[row])
         if old < 0 or self.previous is None:
             return False
         if self.identical[row]:
@@ -224,26 +219,34 @@ class _RowTexts:
 
 
 def _field_terms(rows: _RowTexts, field: str) -> FieldTerms:
-    """The terms of ``field`` for every row; a row whose product had the same text in the previous version keeps its stored terms."""
+    """The terms of ``field`` for every row; a row whose product had the same text in the previous version keeps its
+    stored terms, gathered with array operations (a loop over 100k rows cost more than the BM25 arithmetic)."""
     old = rows.previous.fields.get(field) if rows.previous else None
     vocabulary = list(old.vocabulary) if old is not None else []
     term_id = {term: number for number, term in enumerate(vocabulary)}
-    pieces: list[np.ndarray] = []
-    for row in range(len(rows.products)):
+    source = np.where(rows.identical, rows.old_row, -1) if old is not None else np.full(len(rows.products), -1, dtype=np.int64)
+    for row in np.flatnonzero(source < 0).tolist():
         if old is not None and rows.unchanged(row, field):
-            old_row = rows.old_row[row]
-            pieces.append(old.ids[old.offsets[old_row] : old.offsets[old_row + 1]])
-            continue
-        ids = []
-        for term in lexical_tokens(rows.text(row, field)):
-            if term not in term_id:
-                term_id[term] = len(vocabulary)
-                vocabulary.append(term)
-            ids.append(term_id[term])
-        pieces.append(np.array(ids, dtype=np.int32))
-    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum([len(piece) for piece in pieces], out=offsets[1:])
-    flat = np.concatenate(pieces).astype(np.int32, copy=False) if pieces else np.zeros(0, dtype=np.int32)
+            source[row] = rows.old_row[row]
+    fresh: dict[int, list[int]] = {}
+    for row in np.flatnonzero(source < 0).tolist():
+        fresh[row] = [term_id.setdefault(term, len(term_id)) for term in lexical_tokens(rows.text(row, field))]
+    vocabulary.extend(list(term_id)[len(vocabulary):])
+    reused = np.flatnonzero(source >= 0)
+    lengths = np.zeros(len(source), dtype=np.int64)
+    starts = old.offsets[source[reused]] if old is not None else np.zeros(0, dtype=np.int64)
+    lengths[reused] = (old.offsets[source[reused] + 1] - starts) if old is not None else 0
+    for row, ids in fresh.items():
+        lengths[row] = len(ids)
+    offsets = np.zeros(len(source) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.zeros(int(offsets[-1]), dtype=np.int32)
+    if old is not None and len(reused):
+        counts = lengths[reused]
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        flat[np.repeat(offsets[reused], counts) + within] = old.ids[np.repeat(starts, counts) + within]
+    for row, ids in fresh.items():
+        flat[offsets[row] : offsets[row + 1]] = ids
     used = np.unique(flat)
     if len(used) < len(vocabulary):  # terms only removed or re-worded products had: drop them
         remap = np.full(len(vocabulary), -1, dtype=np.int32)
