@@ -23,11 +23,14 @@ from catalog_index.schema import Product
 class ParsedLines(Sequence[Product]):
     """The products of JSON ``lines``, each parsed on first access; a row kept from ``base`` is ``base``'s very object."""
 
-    def __init__(self, lines: Sequence[str], base: ParsedLines | None = None, kept_from: Sequence[int] = ()) -> None:
+    def __init__(
+        self, lines: Sequence[str], base: ParsedLines | None = None, kept_from: Sequence[int] = (),
+        written: Mapping[int, Product] | None = None,
+    ) -> None:
         self._lines = lines
         self._base = base
         self._kept_from = kept_from
-        self._parsed: dict[int, Product] = {}
+        self._parsed: dict[int, Product] = dict(written or {})  # the products an edit wrote are not parsed back
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -83,9 +86,7 @@ class CatalogText:
         """The catalog whose row ``r`` is this one's row ``kept_from[r]``, or ``written[r]`` where that is -1."""
         lines = [self.lines[row] if row >= 0 else json.dumps(written[new], ensure_ascii=False) for new, row in enumerate(kept_from)]
         ids = [self.ids[row] if row >= 0 else str(written[new].get("id") or "") for new, row in enumerate(kept_from)]
-        products = ParsedLines(lines, self.products, kept_from)
-        for row, product in written.items():
-            products._parsed[row] = product
+        products = ParsedLines(lines, self.products, kept_from, written)
         text = "".join(line + "\n" for line in lines).encode("utf-8")
         edited = CatalogText(text, hashlib.sha256(text).hexdigest(), lines, ids, products, kept_from)
         edited.check(origin, only_written=self.indexed)

@@ -16,6 +16,7 @@ import pytest
 from assistant.settings import default_embedding_model
 from catalog_index.artifacts import IDS_FILE, PRODUCTS_FILE, Manifest, sha256_file
 from catalog_index.build import build_index
+from catalog_index.catalog_text import CatalogText
 from catalog_index.embedder import Embedder
 from catalog_index.importer import import_catalog, read_catalog, write_jsonl_atomic
 from catalog_index.lexical import LEXICAL_DIR, LexicalIndex
@@ -82,3 +83,22 @@ def test_a_title_only_catalog_gains_a_field(tmp_path: Path, embedder: Embedder) 
     assert sorted(p.name for p in (current_version(index_dir) / LEXICAL_DIR).iterdir()) == ["attributes", "description", "title"]
     assert json.loads((current_version(index_dir) / IDS_FILE).read_text())[-1] == "Z900"
     assert_same_as_a_fresh_build(catalog, index_dir, tmp_path, embedder)
+
+
+def test_an_edit_splices_lines_and_checks_what_it_writes(tmp_path: Path) -> None:
+    lines = ['{"id": "a", "title": "Alpha Lamp", "note": "kept as written"}', '{"id":"b","title":"Beta"}', '{"id": "c", "title": "Gamma"}']
+    data = ("\n".join(lines) + "\n").encode()
+    before = CatalogText.of_bytes(data, ["a", "b", "c"])
+    edited = before.upserted({"b": {"id": "b", "title": "Beta Desk XL"}, "d": {"id": "d", "title": "Delta"}}, tmp_path / "catalog.jsonl")
+    assert edited.lines[0] == lines[0] and edited.lines[2] == lines[2]  # untouched lines are the very text read
+    assert edited.ids == ["a", "b", "c", "d"] and edited.kept_from == [0, -1, 2, -1]
+    assert edited.products[0] is before.products[0] and edited.products[1]["title"] == "Beta Desk XL"
+    assert [json.loads(line) for line in edited.data.decode().splitlines()] == list(edited.products)
+    assert before.without({"a", "c"}, tmp_path / "catalog.jsonl").lines == [lines[1]]
+    with pytest.raises(ValueError, match="without id or title"):
+        before.upserted({"e": {"id": "e"}}, tmp_path / "catalog.jsonl")
+    unindexed = CatalogText.of_bytes(data + b'{"id": "x"}\n')  # not the catalog an index was built from: every row is checked
+    with pytest.raises(ValueError, match="line 4: product without id or title"):
+        unindexed.upserted({"d": {"id": "d", "title": "Delta"}}, tmp_path / "catalog.jsonl")
+    with pytest.raises(ValueError, match="duplicate id 'a'"):
+        CatalogText.of_bytes(data + b'{"id": "a", "title": "Again"}\n').check(tmp_path / "catalog.jsonl")
