@@ -16,10 +16,10 @@ The kind of dense index follows the catalog size and :class:`~catalog_index.ann.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,48 +37,13 @@ from catalog_index.artifacts import (
     lexical_problem,
     sha256_file,
 )
+from catalog_index.catalog_text import CatalogText
 from catalog_index.embedder import BUILD_THREADS, Embedder, EmbeddingModel, ModelRef, document_text
 from catalog_index.errors import IndexUnavailable
-from catalog_index.importer import jsonl_bytes, read_catalog, write_bytes_atomic, write_jsonl_atomic
+from catalog_index.importer import read_catalog, write_bytes_atomic
 from catalog_index.lexical import LEXICAL_DIR, LEXICAL_FORMAT, LexicalIndex, PreviousTerms, files_sha256
 from catalog_index.schema import Product
 from catalog_index.versions import current_version, new_build_dir, publish, writer_lock
-
-
-@dataclass(frozen=True)
-class CatalogText:
-    """A catalog as read once: its bytes, their checksum and its products, so the manifest describes
-    exactly what was indexed and a caller that just wrote the catalog need not read and parse it again."""
-
-    data: bytes
-    sha256: str
-    products: list[Product]
-
-    @classmethod
-    def of_bytes(cls, data: bytes) -> CatalogText:
-        """The JSON Lines catalog in ``data`` as it is (unchecked: the catalog an edit replaces may be empty)."""
-        products = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-        return cls(data, hashlib.sha256(data).hexdigest(), products)
-
-    @classmethod
-    def of_products(cls, products: list[Product], origin: Path) -> CatalogText:
-        """The catalog ``products`` make when written (``importer.jsonl_bytes``); checked like a read one."""
-        data = jsonl_bytes(products)
-        return cls(data, hashlib.sha256(data).hexdigest(), _checked(products, origin))
-
-
-def _checked(products: list[Product], origin: Path) -> list[Product]:
-    """``products`` if every one has an id and a title and no id repeats; ``ValueError`` naming the line otherwise."""
-    if not products:
-        raise ValueError(f"catalog {origin} is empty")
-    seen: set[str] = set()
-    for number, product in enumerate(products, 1):
-        if not product.get("id") or not product.get("title"):
-            raise ValueError(f"{origin} line {number}: product without id or title")
-        if product["id"] in seen:
-            raise ValueError(f"{origin} line {number}: duplicate id {product['id']!r}")
-        seen.add(product["id"])
-    return products
 
 
 def _read_catalog_bytes(catalog_path: Path) -> CatalogText:
@@ -88,7 +53,7 @@ def _read_catalog_bytes(catalog_path: Path) -> CatalogText:
     except FileNotFoundError:
         raise FileNotFoundError(f"no catalog at {catalog_path}; run `shop-assistant catalog import FILE` first") from None
     catalog = CatalogText.of_bytes(data)
-    _checked(catalog.products, catalog_path)
+    catalog.check(catalog_path)
     return catalog
 
 
@@ -111,36 +76,34 @@ def _stored_index(index_dir: Path, model_name: str) -> tuple[Manifest, faiss.Ind
 
 def _write_version(
     index_dir: Path,
-    products: list[Product],
+    catalog: CatalogText,
     index: faiss.Index,
     index_params: dict[str, Any],
-    catalog_sha256: str,
     model_name: str,
     embedding_backend: str,
     started: float,
     previous: PreviousTerms | None = None,
-    catalog_data: bytes | None = None,
+    kept: Sequence[int] | None = None,
 ) -> Manifest:
     """Write every file of an index version and publish it as the current version of ``index_dir``.
 
-    ``previous``: the replaced version's products and BM25 terms, so unchanged products are not tokenized again;
-    ``catalog_data``: the catalog's bytes (the same products), written as they are instead of serialized again.
+    ``previous``: the replaced version's products and BM25 terms, so unchanged products are not tokenized again
+    ``kept``: per row, the row of ``previous`` holding the very same catalog line (-1 for a written one), whose
+    product is then not even parsed.
+    The catalog's bytes are written as ``products.jsonl`` as they are.
     """
     building = new_build_dir(index_dir)
     try:
         faiss.write_index(index, str(building / INDEX_FILE))
-        (building / IDS_FILE).write_text(json.dumps([product["id"] for product in products]))
-        if catalog_data is None:
-            write_jsonl_atomic(products, building / PRODUCTS_FILE)
-        else:
-            write_bytes_atomic(catalog_data, building / PRODUCTS_FILE)
+        (building / IDS_FILE).write_text(json.dumps(catalog.ids))
+        write_bytes_atomic(catalog.data, building / PRODUCTS_FILE)
         (building / LEXICAL_DIR).mkdir()
-        LexicalIndex.build(products, previous).save(building / LEXICAL_DIR)
+        LexicalIndex.build(catalog.products, previous, ids=catalog.ids, kept_rows=kept).save(building / LEXICAL_DIR)
         manifest = Manifest(
             model_name=model_name,
             dimension=int(index.d),
-            product_count=len(products),
-            catalog_sha256=catalog_sha256,
+            product_count=len(catalog.ids),
+            catalog_sha256=catalog.sha256,
             index_sha256=sha256_file(building / INDEX_FILE),
             build_seconds=round(time.perf_counter() - started, 3),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -200,8 +163,7 @@ def build_index(
             texts = [document_text(product) for product in products]
             vectors, backend = _embed_all(texts, model, embedder, batch_size, progress)
         index, index_params = new_index(vectors, params or IndexParams())
-        return _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started,
-                              catalog_data=catalog.data)
+        return _write_version(index_dir, catalog, index, index_params, model.name, backend, started)
 
 
 def build_index_from_vectors(
@@ -213,13 +175,11 @@ def build_index_from_vectors(
     batch job or the scale benchmark."""
     started = time.perf_counter()
     catalog = _read_catalog_bytes(Path(catalog_path))
-    catalog_sha256, products = catalog.sha256, catalog.products
-    if vectors.shape[0] != len(products):
-        raise ValueError(f"{vectors.shape[0]} vectors for {len(products)} products")
+    if vectors.shape[0] != len(catalog.ids):
+        raise ValueError(f"{vectors.shape[0]} vectors for {len(catalog.ids)} products")
     with writer_lock(Path(index_dir)):
         index, index_params = new_index(np.ascontiguousarray(vectors, dtype=np.float32), params or IndexParams())
-        return _write_version(Path(index_dir), products, index, index_params, catalog_sha256, model_name, embedding_backend,
-                              started, catalog_data=catalog.data)
+        return _write_version(Path(index_dir), catalog, index, index_params, model_name, embedding_backend, started)
 
 
 @dataclass(frozen=True)
@@ -272,20 +232,26 @@ def incremental_build(
     if stored is None:
         vectors, backend = _embed_all([document_text(p) for p in products], model, embedder, batch_size, progress)
         index, index_params = new_index(vectors, params)
-        manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started,
-                                  catalog_data=catalog.data)
+        manifest = _write_version(index_dir, catalog, index, index_params, model.name, backend, started)
         return Changes(added=len(products), updated=0, deleted=0, embedded=len(products), manifest=manifest)
     manifest, index, version = stored
     params = IndexParams.persisted(manifest.index_params) or params
     indexed = before is not None and before.sha256 == manifest.catalog_sha256
-    old_products = before.products if before is not None and indexed else read_catalog(version / PRODUCTS_FILE)
-    old_rows = {product["id"]: row for row, product in enumerate(old_products)}
-    new_row_of = np.full(len(old_products), -1, dtype=np.int64)
+    old_products: Sequence[Product]
+    if before is not None and indexed:
+        old_products, old_ids, kept = before.products, before.ids, catalog.kept_from or None
+    else:
+        old_products, kept = read_catalog(version / PRODUCTS_FILE), None
+        old_ids = [product["id"] for product in old_products]
+    old_rows = {product_id: row for row, product_id in enumerate(old_ids)}
+    new_row_of = np.full(len(old_ids), -1, dtype=np.int64)
     to_embed: list[int] = []
     updated = 0
-    for row, product in enumerate(products):
-        old_row = old_rows.get(product["id"])
-        if old_row is not None and document_text(old_products[old_row]) == document_text(product):
+    for row, product_id in enumerate(catalog.ids):
+        old_row = old_rows.get(product_id)
+        if old_row is not None and (
+            (kept is not None and kept[row] == old_row) or document_text(old_products[old_row]) == document_text(products[row])
+        ):
             new_row_of[old_row] = row
         else:
             to_embed.append(row)
@@ -303,10 +269,9 @@ def incremental_build(
     index, index_params = edited_index(
         index, manifest.index_params or {"kind": "flat"}, new_row_of, np.array(to_embed, dtype=np.int64), vectors, params,
     )
-    deleted = len(old_products) - int((new_row_of >= 0).sum()) - updated
-    previous = PreviousTerms.load(old_products, version / LEXICAL_DIR) if lexical_ok else None
-    manifest = _write_version(index_dir, products, index, index_params, catalog_sha256, model.name, backend, started,
-                              previous, catalog.data)
+    deleted = len(old_ids) - int((new_row_of >= 0).sum()) - updated
+    previous = PreviousTerms.load(old_products, version / LEXICAL_DIR, old_ids) if lexical_ok else None
+    manifest = _write_version(index_dir, catalog, index, index_params, model.name, backend, started, previous, kept)
     return Changes(added=len(to_embed) - updated, updated=updated, deleted=deleted, embedded=len(to_embed), manifest=manifest)
 
 

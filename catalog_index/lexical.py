@@ -1,25 +1,19 @@
 """The lexical (BM25) leg of hybrid search: model numbers, SKUs and brand names hit exactly.
 
-Sentence embeddings blur identifiers ("65w", "wh-1000xm4", "KES-TSH-00001-GRE") and rare
-brand names; BM25 over the product's words does not.  Scoring and storage come from
-``bm25s`` (sparse score matrix, plain ``.npy``/JSON files, no pickles); what is ours is the
-tokenizer, which keeps codes whole *and* adds their parts and their joined form, so
-"usb-c", "usb c" and "usbc" all meet, writes measures one way on both sides ("3/4 in." and
-'0.75"' are one term, ``units.py``), and stems plain words (PyStemmer's Snowball English,
-no downloads) so "couches" finds "couch".
+Sentence embeddings blur identifiers ("65w", "wh-1000xm4", "KES-TSH-00001-GRE") and rare brand names; BM25 over the
+product's words does not. Scoring and storage come from ``bm25s`` (sparse score matrix, plain ``.npy``/JSON files, no
+pickles); what is ours is the tokenizer, which keeps codes whole *and* adds their parts and their joined form, so
+"usb-c", "usb c" and "usbc" all meet, writes measures one way on both sides ("3/4 in." and '0.75"' are one term,
+``units.py``), and stems plain words (PyStemmer's Snowball English, no downloads) so "couches" finds "couch".
 
-Fields are scored apart and weighed (:data:`FIELD_WEIGHTS`): a word in the title says more
-than the same word deep in a description, and a long description should not dilute a
-title match through BM25's length normalization, which one concatenated document did.
-A field no product fills (a bare id-and-title catalog has only titles) gets no index.
-The files live in ``lexical/<field>/`` inside the index directory and are checksummed by
-the manifest like the FAISS file.
+Fields are scored apart and weighed (:data:`FIELD_WEIGHTS`): a word in the title says more than the same word deep in
+a description, and a long description should not dilute a title match through BM25's length normalization, which one
+concatenated document did. A field no product fills (a bare id-and-title catalog has only titles) gets no index. The
+files live in ``lexical/<field>/`` inside the index directory and are checksummed by the manifest like the FAISS file.
 
-Each field also keeps its products' terms (:class:`FieldTerms`, as term ids with row offsets):
-tokenizing (units, codes, stemming) is most of a BM25 build, so an incremental build
-tokenizes only the products whose field text changed and reuses the stored terms of the
-rest; the BM25 scores are then computed from term ids in a few array operations
-(:func:`_scored_model`, the same figures as ``bm25s``'s own indexing, which loops per document).
+Each field also keeps its products' terms (:class:`FieldTerms`, term ids with row offsets): an incremental build
+tokenizes only the products whose field text changed and reuses the stored terms of the rest; the BM25 scores are
+then computed from term ids in a few array operations (:func:`_scored_model`, the figures of ``bm25s``'s own indexing).
 """
 
 from __future__ import annotations
@@ -30,7 +24,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -160,51 +154,99 @@ class FieldTerms:
 
 @dataclass(frozen=True)
 class PreviousTerms:
-    """What an incremental build can reuse: the replaced version's products (row order) and their stored terms per field."""
+    """What an incremental build can reuse: the replaced version's products (row order) and their stored terms per field.
+
+    A field the replaced version has no directory for was filled by none of its products: it has empty terms, so an
+    update of a title-only catalog tokenizes no empty field again.
+    """
 
     products: Sequence[Product]
     fields: Mapping[str, FieldTerms]
+    ids: Sequence[str] | None = None  # the products' ids, when known without looking into each product
 
     @classmethod
-    def load(cls, products: Sequence[Product], directory: Path) -> PreviousTerms:
+    def load(cls, products: Sequence[Product], directory: Path, ids: Sequence[str] | None = None) -> PreviousTerms:
         """The terms stored under ``directory`` (a version's ``lexical/``) for ``products``; fields without any are left out."""
         fields = {}
         for field in FIELD_WEIGHTS:
-            terms = FieldTerms.load(directory / field) if (directory / field).is_dir() else None
+            if (directory / field).is_dir():
+                terms = FieldTerms.load(directory / field)
+            else:
+                terms = FieldTerms([], np.zeros(0, dtype=np.int32), np.zeros(len(products) + 1, dtype=np.int64))
             if terms is not None and terms.rows == len(products):
                 fields[field] = terms
-        return cls(products, fields)
-
-    @cached_property
-    def texts(self) -> list[dict[str, str]]:
-        """The field texts of ``products``, computed once for all fields."""
-        return [field_texts(product) for product in self.products]
+        return cls(products, fields, ids)
 
 
-def _field_terms(texts: list[str], product_ids: list[str], field: str, previous: PreviousTerms | None) -> FieldTerms:
-    """The terms of ``texts`` (one per row); a row whose product had the same text in ``previous`` keeps its stored terms."""
-    old = previous.fields.get(field) if previous else None
-    old_rows: dict[str, int] = {}
-    if previous is not None and old is not None:
-        old_rows = {product["id"]: row for row, product in enumerate(previous.products)}
+class _RowTexts:
+    """The field texts of a new catalog's rows and where each row's product was in the previous version.
+
+    A product that is the previous version's very object, or by ``kept`` (per row, the previous row known to hold the
+    same catalog line, else -1) the same product, has the same texts: none are computed for it (at 100k products they
+    cost more than the BM25 arithmetic).  Texts are computed on demand, once per row; ``ids`` spare parsing for ids.
+    """
+
+    def __init__(
+        self, products: Sequence[Product], previous: PreviousTerms | None, ids: Sequence[str] | None, kept: Sequence[int] | None
+    ) -> None:
+        self.products = products
+        self.previous = previous
+        old_ids = (previous.ids if previous.ids is not None else [product["id"] for product in previous.products]) if previous else []
+        old_rows = {product_id: row for row, product_id in enumerate(old_ids)}
+        self.old_row = np.array([old_rows.get(product_id, -1) for product_id in (ids or [product["id"] for product in products])],
+                                dtype=np.int64)
+        same = kept if kept is not None else [old if old >= 0 and previous.products[old] is products[row] else -1  # type: ignore[union-attr]
+                                              for row, old in enumerate(self.old_row.tolist())]
+        self.identical = (self.old_row >= 0) & (self.old_row == np.asarray(same, dtype=np.int64))
+        self._texts: dict[int, dict[str, str]] = {}
+        self._old_texts: dict[int, dict[str, str]] = {}
+
+    def text(self, row: int, field: str) -> str:
+        if row not in self._texts:
+            self._texts[row] = field_texts(self.products[row])
+        return self._texts[row][field]
+
+    def unchanged(self, row: int, field: str) -> bool:
+        """Whether ``row``'s product had the same ``field`` text in the previous version."""
+        old = int(self.old_row[row])
+        if old < 0 or self.previous is None:
+            return False
+        if self.identical[row]:
+            return True
+        if old not in self._old_texts:
+            self._old_texts[old] = field_texts(self.previous.products[old])
+        return self._old_texts[old][field] == self.text(row, field)
+
+
+def _field_terms(rows: _RowTexts, field: str) -> FieldTerms:
+    """The terms of ``field`` for every row; a row whose product had the same text in the previous version keeps its
+    stored terms, gathered with array operations (a loop over 100k rows cost more than the BM25 arithmetic)."""
+    old = rows.previous.fields.get(field) if rows.previous else None
     vocabulary = list(old.vocabulary) if old is not None else []
     term_id = {term: number for number, term in enumerate(vocabulary)}
-    pieces: list[np.ndarray] = []
-    for product_id, text in zip(product_ids, texts, strict=True):
-        row = old_rows.get(product_id)
-        if old is not None and row is not None and previous.texts[row][field] == text:  # type: ignore[union-attr]
-            pieces.append(old.ids[old.offsets[row] : old.offsets[row + 1]])
-            continue
-        ids = []
-        for term in lexical_tokens(text):
-            if term not in term_id:
-                term_id[term] = len(vocabulary)
-                vocabulary.append(term)
-            ids.append(term_id[term])
-        pieces.append(np.array(ids, dtype=np.int32))
-    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum([len(piece) for piece in pieces], out=offsets[1:])
-    flat = np.concatenate(pieces).astype(np.int32, copy=False) if pieces else np.zeros(0, dtype=np.int32)
+    source = np.where(rows.identical, rows.old_row, -1) if old is not None else np.full(len(rows.products), -1, dtype=np.int64)
+    for row in np.flatnonzero(source < 0).tolist():
+        if old is not None and rows.unchanged(row, field):
+            source[row] = rows.old_row[row]
+    fresh: dict[int, list[int]] = {}
+    for row in np.flatnonzero(source < 0).tolist():
+        fresh[row] = [term_id.setdefault(term, len(term_id)) for term in lexical_tokens(rows.text(row, field))]
+    vocabulary.extend(list(term_id)[len(vocabulary):])
+    reused = np.flatnonzero(source >= 0)
+    lengths = np.zeros(len(source), dtype=np.int64)
+    starts = old.offsets[source[reused]] if old is not None else np.zeros(0, dtype=np.int64)
+    lengths[reused] = (old.offsets[source[reused] + 1] - starts) if old is not None else 0
+    for row, ids in fresh.items():
+        lengths[row] = len(ids)
+    offsets = np.zeros(len(source) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.zeros(int(offsets[-1]), dtype=np.int32)
+    if old is not None and len(reused):
+        counts = lengths[reused]
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        flat[np.repeat(offsets[reused], counts) + within] = old.ids[np.repeat(starts, counts) + within]
+    for row, ids in fresh.items():
+        flat[offsets[row] : offsets[row + 1]] = ids
     used = np.unique(flat)
     if len(used) < len(vocabulary):  # terms only removed or re-worded products had: drop them
         remap = np.full(len(vocabulary), -1, dtype=np.int32)
@@ -280,18 +322,21 @@ class LexicalIndex:
         return list(self._models)
 
     @classmethod
-    def build(cls, products: Sequence[Product], previous: PreviousTerms | None = None) -> LexicalIndex:
+    def build(
+        cls, products: Sequence[Product], previous: PreviousTerms | None = None, ids: Sequence[str] | None = None,
+        kept_rows: Sequence[int] | None = None,
+    ) -> LexicalIndex:
         """Index ``products`` in row order (the FAISS row order), each filled field apart.
 
         With ``previous`` (the replaced version's products and stored terms), only products
-        whose field text changed are tokenized.
+        whose field text changed are tokenized, and only products that are not the previous version's
+        very objects (or, by ``kept_rows``, the same catalog lines) have their texts computed.
         """
-        texts = [field_texts(product) for product in products]
-        product_ids = [product["id"] for product in products]
+        rows = _RowTexts(products, previous, ids, kept_rows)
         models: dict[str, bm25s.BM25] = {}
         kept: dict[str, FieldTerms] = {}
         for field in FIELD_WEIGHTS:
-            terms = _field_terms([text[field] for text in texts], product_ids, field, previous)
+            terms = _field_terms(rows, field)
             if field == "title" or len(terms.ids):
                 models[field] = _scored_model(terms)
                 kept[field] = terms

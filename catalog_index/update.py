@@ -11,16 +11,22 @@ it up, still embedding only what changed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from catalog_index.ann import IndexParams
-from catalog_index.build import CatalogText, Changes, incremental_build
+from catalog_index.artifacts import IDS_FILE, Manifest
+from catalog_index.build import Changes, incremental_build
+from catalog_index.catalog_text import CatalogText
 from catalog_index.embedder import Embedder, ModelRef
+from catalog_index.errors import IndexUnavailable
 from catalog_index.importer import write_bytes_atomic
 from catalog_index.schema import Product
-from catalog_index.versions import writer_lock
+from catalog_index.versions import current_version, writer_lock
 
 
 @dataclass(frozen=True)
@@ -37,24 +43,40 @@ class UpdateReport:
         return "\n".join(lines)
 
 
+def _indexed_ids(index_dir: Path, data: bytes) -> list[str] | None:
+    """The row ids of the current index version when it was built from exactly ``data`` (then they are the catalog's ids)."""
+    try:
+        version = current_version(index_dir)
+        if Manifest.read(version).catalog_sha256 != hashlib.sha256(data).hexdigest():
+            return None
+        ids = json.loads((version / IDS_FILE).read_text())
+    except (IndexUnavailable, OSError, ValueError):
+        return None
+    return ids if isinstance(ids, list) and all(isinstance(product_id, str) for product_id in ids) else None
+
+
 def _apply(
     catalog_path: Path,
     index_dir: Path,
     model_name: ModelRef,
-    edit: Callable[[list[Product]], list[Product]],
+    edit: Callable[[CatalogText], CatalogText],
     embedder: Embedder | None,
     params: IndexParams | None,
     batch_size: int,
     progress: bool = False,
 ) -> Changes:
-    """Rewrite the catalog with ``edit(products) -> products`` and bring the index up to it, under the lock.
+    """Rewrite the catalog with ``edit(catalog) -> catalog`` and bring the index up to it, under the lock.
 
-    The catalog is read and parsed once, and the edited one serialized once: both are handed to the build.
+    The catalog is read once and the edited one written once: both are handed to the build.  When the index was
+    built from the catalog as it is, its ids are the catalog's, so the edit splices lines and only the products it
+    writes are ever parsed (:mod:`catalog_index.catalog_text`).
     """
-    with writer_lock(Path(index_dir)):
-        before = CatalogText.of_bytes(Path(catalog_path).read_bytes() if Path(catalog_path).exists() else b"")
-        edited = CatalogText.of_products(edit(before.products), Path(catalog_path))
-        write_bytes_atomic(edited.data, Path(catalog_path))
+    catalog_path, index_dir = Path(catalog_path), Path(index_dir)
+    with writer_lock(index_dir):
+        data = catalog_path.read_bytes() if catalog_path.exists() else b""
+        before = CatalogText.of_bytes(data, _indexed_ids(index_dir, data))
+        edited = edit(before)
+        write_bytes_atomic(edited.data, catalog_path)
         return incremental_build(catalog_path, index_dir, model_name, batch_size=batch_size, progress=progress,
                                  embedder=embedder, params=params, catalog=edited, before=before)
 
@@ -70,12 +92,7 @@ def upsert_products(
     progress: bool = False,
 ) -> UpdateReport:
     """Add new products and replace existing ones (same id, same place in the catalog); ``progress``: embedding bar."""
-
-    def edit(current: list[Product]) -> list[Product]:
-        known = {product["id"] for product in current}
-        merged = [products.get(product["id"], product) for product in current]
-        return merged + [product for product_id, product in products.items() if product_id not in known]
-
+    edit = partial(CatalogText.upserted, products=products, origin=Path(catalog_path))
     return UpdateReport(_apply(catalog_path, index_dir, model_name, edit, embedder, params, batch_size, progress))
 
 
@@ -92,15 +109,14 @@ def delete_products(
     wanted = list(dict.fromkeys(product_ids))
     unknown: list[str] = []
 
-    def edit(current: list[Product]) -> list[Product]:
-        known = {product["id"] for product in current}
+    def edit(current: CatalogText) -> CatalogText:
+        known = set(current.ids)
         unknown.extend(product_id for product_id in wanted if product_id not in known)
         if len(unknown) == len(wanted):
             raise KeyError(f"none of these products is in the catalog: {', '.join(wanted)}")
         gone = set(wanted)
-        kept = [product for product in current if product["id"] not in gone]
-        if not kept:
+        if known <= gone:
             raise ValueError("deleting these products would leave the catalog empty; import a new catalog instead")
-        return kept
+        return current.without(gone, Path(catalog_path))
 
     return UpdateReport(_apply(catalog_path, index_dir, model_name, edit, embedder, params, batch_size), unknown)
