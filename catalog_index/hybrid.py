@@ -125,18 +125,19 @@ class HybridRanker:
     ) -> dict[int, float]:
         """``fused`` plus the weighted refinements of ``self.fusion`` (title coverage, cosine, phrases)."""
         config = self.fusion
-        rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
+        row_list = list(fused)  # plain ints: per-row lookups below on numpy scalars cost a search ~0.1 ms at 150 candidates
+        rows = np.array(row_list, dtype=np.int64)
         scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
         if config.coverage_weight:
             scores += config.coverage_weight * title_coverage(snap.lexical, text, rows)
         if config.similarity_weight:
-            missing = self._dense_scores(snap, vector, [int(row) for row in rows if int(row) not in dense])
-            scores += config.similarity_weight * np.array([dense.get(int(row), missing.get(int(row), 0.0)) for row in rows])
+            missing = self._dense_scores(snap, vector, [row for row in row_list if row not in dense])
+            scores += config.similarity_weight * np.array([dense[row] if row in dense else missing[row] for row in row_list])
         query_pairs = adjacent_pairs(lexical_tokens(text)) if config.phrase_weight else set()
         if query_pairs:
-            for i in np.argsort(-scores, kind="stable")[:RERANK_DEPTH]:
-                scores[i] += config.phrase_weight * phrase_share(query_pairs, snap.title_terms(int(rows[i])))
-        return dict(zip(rows.tolist(), scores.tolist(), strict=True))
+            for i in np.argsort(-scores, kind="stable")[:RERANK_DEPTH].tolist():
+                scores[i] += config.phrase_weight * phrase_share(query_pairs, snap.title_terms(row_list[i]))
+        return dict(zip(row_list, scores.tolist(), strict=True))
 
     def rank(
         self, snap: Snapshot, vector: np.ndarray, text: str, mask: np.ndarray, need: int, prefer_low_price: bool
@@ -147,9 +148,9 @@ class HybridRanker:
         else:
             candidates = self._dense_candidates(snap, vector, mask, need + CANDIDATE_SLACK)
         rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-        scores = np.array([candidates[int(row)] for row in rows], dtype=np.float64)
+        scores = np.fromiter(candidates.values(), dtype=np.float64, count=len(candidates))
         if prefer_low_price and len(rows):
             scores += low_price_boost(snap.filters.prices[rows])
-        order = sorted(range(len(rows)), key=lambda i: (-scores[i], rows[i]))
-        return [(int(rows[i]), float(scores[i])) for i in order]
+        order = np.lexsort((rows, -scores))  # best score first, ties by row
+        return list(zip(rows[order].tolist(), scores[order].tolist(), strict=True))
 

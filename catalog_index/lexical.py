@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -396,5 +396,5 @@ def top_rows(scores: np.ndarray, mask: np.ndarray, wanted: int) -> dict[int, flo
     candidates = np.flatnonzero(mask & (scores > 0))
     if len(candidates) > wanted:
         candidates = candidates[np.argpartition(-scores[candidates], wanted - 1)[:wanted]]
-    ordered: Iterable[int] = sorted(candidates.tolist(), key=lambda row: (-scores[row], row))
-    return {row: float(scores[row]) for row in ordered}
+    ordered = candidates[np.lexsort((candidates, -scores[candidates]))]  # best first, ties by row
+    return dict(zip(ordered.tolist(), scores[ordered].tolist(), strict=True))
