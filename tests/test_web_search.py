@@ -6,6 +6,7 @@ tests start on the same store.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import subprocess
@@ -17,7 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from assistant.launcher import free_port
+from assistant.observe.unanswered import group_by_meaning
 from assistant.settings import PROJECT_ROOT, Settings, default_embedding_model
+from assistant.web.keys import SEARCH
 from catalog_index.build import build_index
 from catalog_index.importer import import_catalog
 from tests.action_server import running_action_server
@@ -93,9 +96,19 @@ async def test_search_pages_with_offset(client: TestClient) -> None:
     assert not {hit["id"] for hit in first["hits"]} & {hit["id"] for hit in second["hits"]}
 
 
+async def test_the_dashboard_groups_unanswered_messages_with_the_action_servers_encoder(client: TestClient) -> None:
+    """The dashboard's :data:`Embed` runs in a worker thread and asks the action server (#15.7)."""
+    embed = client.app[SEARCH].encoder(asyncio.get_running_loop())
+    texts = ["do you price match", "do you match prices", "where is the nearest store"]
+    groups = await asyncio.to_thread(group_by_meaning, texts, embed)
+    assert [group["count"] for group in groups] == [2, 1]
+
+
 async def test_search_is_an_honest_503_while_the_action_server_is_down(tmp_path: Path, fake_rasa: tuple[FakeRasa, str]) -> None:
     client = await gateway(searching_settings(tmp_path, fake_rasa[1], f"http://127.0.0.1:{free_port()}"))
     try:
+        vectors = await asyncio.to_thread(client.app[SEARCH].encoder(asyncio.get_running_loop()), ["a", "b"])
+        assert vectors.tolist() == [[1.0, 0.0], [0.0, 1.0]]  # by exact wording: no two texts alike
         response = await client.get("/api/search", params={"q": "shoes"})
         assert response.status == 503
         body = await response.json()
