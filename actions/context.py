@@ -60,6 +60,10 @@ class _Resources:
                     raise IndexUnavailable(f"cannot load the catalog index at {settings.index_dir}") from error
             return self._searcher
 
+    def loaded(self) -> bool:
+        """Whether the searcher is loaded, without loading it (the search status route asks)."""
+        return self._searcher is not None
+
     def policy(self) -> StorePolicy:
         settings = self.settings
         with self._lock:
@@ -92,13 +96,23 @@ def searcher() -> CatalogSearcher:
     return _resources.searcher()
 
 
+def searcher_loaded() -> bool:
+    """Whether :func:`searcher` would answer at once: the index and its encoder are in memory."""
+    return _resources.loaded()
+
+
+def store() -> Store:
+    """The customer store's engine, shared by the process (units of work are opened per call from it)."""
+    return _resources.store()
+
+
 def store_policy() -> StorePolicy:
     return _resources.policy()
 
 
 def unit_of_work() -> UnitOfWork:
     """A fresh transaction on the customer store (use as ``with unit_of_work() as uow``)."""
-    return _resources.store().unit_of_work()
+    return store().unit_of_work()
 
 
 def verified_customer(tracker: Tracker) -> str | None:

@@ -5,8 +5,8 @@ copy of the customer store) once per embedding backend, and records:
 
 * ``startup_seconds``: per process, from its start until its health URL answered (the launcher
   starts the three together); ``healthy_seconds`` all of them; ``ready_seconds`` until the web
-  app's ``/readyz`` said every part is up (Rasa's model, the action server, the web app's
-  catalog index, the customer store);
+  app's ``/readyz`` said every part is up (Rasa's model, the action server and its catalog
+  index, which the web app's search uses since #15.7, the customer store);
 * ``cpu_seconds_until_ready``: per process, the CPU time it used until then; on a shared machine
   the wall times measure the neighbours as much as the stack, the CPU times do not;
 * ``first_turn_seconds``: each message of one shopping conversation sent right after ready (what

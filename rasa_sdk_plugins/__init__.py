@@ -15,9 +15,9 @@ calls :func:`init_hooks`; our hook changes the Sanic app in two ways:
   recommendations, action errors), like the web app's: from loopback, or with
   ``Authorization: Bearer <SHOP_METRICS_TOKEN>`` (never with the action server's token,
   which a metrics scraper has no business holding);
-- once the server is up, the catalog index and its encoder load in a background thread, so
-  the first shopper's search does not wait for them (#15.5); a store without an index only
-  logs it, and the first search retries and answers honestly.
+- the catalog search the web app calls instead of loading its own index (#15.7):
+  ``POST /search``, ``GET /search/status``, ``POST /embed`` (:mod:`rasa_sdk_plugins.search`,
+  which also starts loading the index in the background once the server is up, #15.5).
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import hmac
 import logging
 import secrets
 import sys
-import threading
-import time
 from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -89,7 +87,7 @@ def metrics_view(metrics_token: str) -> Callable[[Request], Coroutine[Any, Any, 
 
 @hookimpl
 def attach_sanic_app_extensions(app: DefaultSanic) -> None:
-    """Install the token check, the error handler and ``/metrics``; tokens come from the one settings module."""
+    """Install the token check, the error handler, ``/metrics`` and the search routes; tokens come from the one settings module."""
     from assistant.observe.logs import configure_logging
     from assistant.settings import load_settings
 
@@ -100,25 +98,18 @@ def attach_sanic_app_extensions(app: DefaultSanic) -> None:
     # rasa-sdk registered its catch-all for ``Exception`` already, and Sanic refuses a second
     # ``add`` for the same key: replace the entry its lookup reads.
     app.error_handler.cached_handlers[(Exception, None)] = bare_error
-    app.register_listener(load_catalog_in_background, "after_server_start")
+    attach_search(app)
 
 
-async def load_catalog_in_background(app: DefaultSanic) -> None:
-    """Start loading the actions' catalog searcher in a daemon thread (the event loop stays free)."""
-    threading.Thread(target=_load_catalog, name="catalog-load", daemon=True).start()
+def attach_search(app: DefaultSanic) -> None:
+    """The search routes for the web app (behind the token guard) and the index's background load."""
+    from assistant.search_wire import EMBED_PATH, SEARCH_PATH, STATUS_PATH
+    from rasa_sdk_plugins import search
 
-
-def _load_catalog() -> None:
-    from actions.context import searcher
-    from catalog_index.errors import IndexUnavailable
-
-    started = time.perf_counter()
-    try:
-        searcher()
-    except IndexUnavailable as error:
-        log.warning("catalog index not loaded at start (the first search will retry): %s", error.__cause__ or error)
-        return
-    log.info("catalog index and encoder loaded in %.1f s, before the first search", time.perf_counter() - started)
+    app.add_route(search.search_view, SEARCH_PATH, methods=["POST"], name="shop_search")
+    app.add_route(search.status_view, STATUS_PATH, methods=["GET"], name="shop_search_status")
+    app.add_route(search.embed_view, EMBED_PATH, methods=["POST"], name="shop_embed")
+    app.register_listener(search.load_catalog_in_background, "after_server_start")
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:

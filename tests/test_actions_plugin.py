@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from assistant.launcher import Ports, child_environment
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.identity import sign_customer_token
+from assistant.settings import Settings
+from tests.action_server import running_action_server
 from tests.actions_harness import action_store  # noqa: F401
 
 CALL = {
@@ -29,40 +26,9 @@ CALL = {
 
 
 @pytest.fixture
-async def action_server(action_store: Settings, tmp_path: Path) -> AsyncIterator[str]:
-    ports = Ports.free()
-    env = {**child_environment(action_store, ports), "SANIC_HOST": "127.0.0.1"}
-    log = (tmp_path / "actions.log").open("wb")
-    command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.action_server)]
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{ports.action_server}"
-    try:
-        async with aiohttp.ClientSession() as client:
-            for _ in range(600):
-                if process.poll() is not None:
-                    pytest.fail(f"action server exited: {(tmp_path / 'actions.log').read_text()[-2000:]}")
-                try:
-                    async with client.get(f"{url}/health") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
+def action_server(action_store: Settings, tmp_path: Path) -> Iterator[str]:
+    with running_action_server(action_store, tmp_path / "actions.log") as url:
         yield url
-    finally:
-        stop_group(process)
-        log.close()
-
-
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server and its Sanic worker (its own process group), forcibly if it lingers."""
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -118,3 +84,38 @@ async def test_the_catalog_loads_at_start_not_at_the_first_search(action_server:
         await asyncio.sleep(0.25)
     else:
         pytest.fail(f"the action server did not load the catalog: {log_path.read_text(errors='replace')[-2000:]}")
+
+
+async def test_the_web_apps_search_routes_need_the_token_and_search_the_index(action_server: str, action_store: Settings) -> None:
+    """``POST /search`` and ``POST /embed`` serve the web app the action server's index (#15.7), only with the token."""
+    call = {"q": "waterproof hiking boots under $150", "k": 3}
+    async with aiohttp.ClientSession() as anonymous:
+        for path, body in (("/search", call), ("/embed", {"texts": ["boots"]})):
+            async with anonymous.post(f"{action_server}{path}", json=body) as response:
+                assert response.status == 401
+        async with anonymous.get(f"{action_server}/search/status") as response:
+            assert response.status == 401
+    async with aiohttp.ClientSession(headers=bearer(action_store.action_server_token)) as client:
+        async with client.post(f"{action_server}/search", json=call) as response:
+            assert response.status == 200
+            result = await response.json()
+        async with client.get(f"{action_server}/search/status") as response:
+            assert await response.json() == {"search": "ready"}
+        async with client.post(f"{action_server}/search", json={**call, "k": 0}) as response:
+            assert response.status == 400 and "k must be between" in (await response.json())["error"]
+        forged = {**call, "customer_token": "forged.token"}
+        async with client.post(f"{action_server}/search", json=forged) as response:
+            assert response.status == 403 and "customer token" in (await response.json())["error"]
+        signed = {**call, "customer_token": sign_customer_token("alice", action_store.store_secret, 600)}
+        async with client.post(f"{action_server}/search", json=signed) as response:
+            assert response.status == 200
+            personal = await response.json()
+        async with client.post(f"{action_server}/embed", json={"texts": ["hiking boots", "boots for hiking", "a kettle"]}) as response:
+            assert response.status == 200
+            vectors = (await response.json())["vectors"]
+    assert result["hits"] and all(hit["price"] <= 150 for hit in result["hits"]) and result["applied_filters"]
+    assert sorted(hit["id"] for hit in personal["hits"]) == sorted(hit["id"] for hit in result["hits"])
+    assert len(vectors) == 3 and all(abs(sum(x * x for x in vector) - 1) < 1e-3 for vector in vectors)
+    same = sum(a * b for a, b in zip(vectors[0], vectors[1], strict=True))
+    other = sum(a * b for a, b in zip(vectors[0], vectors[2], strict=True))
+    assert same > other

@@ -12,9 +12,9 @@ from assistant.store.db import make_engine, make_session_factory, migrate
 from assistant.store.models import Customer, Order, OrderItem, utcnow
 from assistant.store.repositories.products import ProductRepository
 from tests.test_web_gateway import STORE_SECRET, fake_rasa
-from tests.test_web_search import client, indexed_store
+from tests.test_web_search import client, indexed_store, search_server
 
-__all__ = ["client", "fake_rasa", "indexed_store"]  # fixtures, imported for use here (the store is seeded first)
+__all__ = ["client", "fake_rasa", "indexed_store", "search_server"]  # fixtures, imported for use here (the store is seeded first)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -23,6 +23,7 @@ from assistant.cli import main
 from assistant.settings import Settings
 from catalog_index.request import SearchRequest
 from catalog_index.search import CatalogSearcher
+from tests.action_server import running_action_server
 from tests.actions_harness import run, slots, tracker
 from tests.test_web_gateway import FakeRasa, fake_rasa, gateway, web_settings
 
@@ -57,12 +58,23 @@ def demo_actions(demo_settings: Settings) -> Iterator[Settings]:
     context.use_settings(previous)
 
 
+def rest_settings(demo_settings: Settings, rasa_url: str) -> Settings:
+    """The web app's settings on the demo store and its customer database."""
+    return replace(web_settings(demo_settings.data_dir, rasa_url, demo_settings.embedding_model), database_url=demo_settings.database_url)
+
+
+@pytest.fixture(scope="module")
+def search_server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real action server on the demo store: the web app's search is its (#15.7)."""
+    log_path = tmp_path_factory.mktemp("actions") / "actions.log"
+    with running_action_server(rest_settings(demo_settings, "http://127.0.0.1:9"), log_path) as url:
+        yield url
+
+
 @pytest.fixture
-async def rest(demo_settings: Settings, fake_rasa: tuple[FakeRasa, str]) -> AsyncIterator[TestClient]:
-    """The real web app on the demo store and its customer database."""
-    settings = replace(web_settings(demo_settings.data_dir, fake_rasa[1], demo_settings.embedding_model),
-                       database_url=demo_settings.database_url)
-    client = await gateway(settings)
+async def rest(demo_settings: Settings, fake_rasa: tuple[FakeRasa, str], search_server: str) -> AsyncIterator[TestClient]:
+    """The real web app on the demo store and its customer database, searching through the real action server."""
+    client = await gateway(replace(rest_settings(demo_settings, fake_rasa[1]), action_endpoint_url=f"{search_server}/webhook"))
     yield client
     await client.close()
 

@@ -1,7 +1,7 @@
 """The aiohttp application factory and its runner.
 
 State lives under typed keys (:mod:`assistant.web.keys`); the HTTP client session to
-Rasa and the catalog index are opened and closed by ``cleanup_ctx`` so tests can build
+Rasa and to the action server's catalog search are opened and closed by ``cleanup_ctx`` so tests can build
 as many apps as they like, each with its own settings.
 """
 
@@ -18,15 +18,15 @@ from aiohttp.web_response import StreamResponse
 from assistant.observe.logs import configure_logging
 from assistant.settings import Settings
 from assistant.store.db import open_store
-from assistant.web.catalog_search import CatalogSearch
 from assistant.web.cors import cors_middleware
-from assistant.web.keys import CATALOG, DEMO_MODE, RASA, RASA_TIMEOUT, RATE_LIMITER, SETTINGS, STORE
+from assistant.web.keys import DEMO_MODE, RASA, RASA_TIMEOUT, RATE_LIMITER, SEARCH, SETTINGS, STORE
 from assistant.web.middlewares import MAX_BODY_BYTES, add_security_headers, error_middleware, guard_middleware, route_of
 from assistant.web.proxies import as_seen_by_client, trusted_proxy_middleware
 from assistant.web.rasa_client import RasaClient
 from assistant.web.rate_limit import RateLimiter, make_store, rate_limit_middleware
 from assistant.web.request_ids import request_id_middleware
 from assistant.web.routes import setup_routes
+from assistant.web.search_client import SearchClient
 from assistant.web.sessions import session_middleware
 
 
@@ -47,14 +47,12 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def catalog_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Start loading the catalog index in the background; stop waiting for it on shutdown."""
+async def search_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One pooled client session to the action server, whose catalog index serves ``/api/search`` (#15.7)."""
     settings = app[SETTINGS]
-    catalog = CatalogSearch(settings.index_dir, settings.embedding)
-    catalog.start_loading()
-    app[CATALOG] = catalog
-    yield
-    await catalog.stop()
+    async with aiohttp.ClientSession() as session:
+        app[SEARCH] = SearchClient(session, settings.action_endpoint_url, settings.action_server_token)
+        yield
 
 
 async def rate_store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -89,7 +87,7 @@ def create_app(settings: Settings, demo_mode: bool = False, rasa_timeout: float 
     app[RASA_TIMEOUT] = rasa_timeout
     app.cleanup_ctx.append(rasa_client_ctx)
     app.cleanup_ctx.append(store_ctx)
-    app.cleanup_ctx.append(catalog_ctx)
+    app.cleanup_ctx.append(search_ctx)
     app.on_response_prepare.append(add_security_headers)
     setup_routes(app)
     return app

@@ -2,8 +2,8 @@
 
 The figures are :func:`assistant.observe.report.build_report` over a period (7, 30 or 90
 days) and a channel, computed on a worker thread from the customer store; unanswered
-messages are grouped with the loaded catalog index's encoder (by exact wording until the
-index has loaded). In the demo profile the page first reads the trackers noted since the
+messages are grouped with the catalog index's encoder, which the action server holds (by exact
+wording while it cannot answer). In the demo profile the page first reads the trackers noted since the
 last pass, so it shows the conversation that just ended. Agents who are not admins get a 403: the figures cover every
 conversation, not only theirs.
 """
@@ -25,7 +25,7 @@ from assistant.observe.charts import render
 from assistant.observe.report import build_report
 from assistant.observe.tracker_feed import ingest_trackers
 from assistant.web.console.views import api_agent, live_session
-from assistant.web.keys import CATALOG, SETTINGS, STORE
+from assistant.web.keys import SEARCH, SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ async def _report(request: web.Request, period: str, channel: str | None) -> tup
     await _fresh(request)
     until = datetime.now(UTC)
     since = until - timedelta(days=int(period[:-1]))
-    embed = request.app[CATALOG].encoder()
+    embed = request.app[SEARCH].encoder(asyncio.get_running_loop())
 
     def compute() -> tuple[dict[str, Any], list[str]]:
         with request.app[STORE].unit_of_work() as uow:

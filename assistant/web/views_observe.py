@@ -2,7 +2,7 @@
 
 ``/healthz`` says only that this process serves (liveness: restart me if it stops
 answering). ``/readyz`` says whether a shopper's message can be answered now: Rasa, the
-action server, the catalog index and the customer store must all be ready, else 503
+action server, its catalog index (``/api/search`` asks it) and the customer store must all be ready, else 503
 naming the parts that are not, so a load balancer sends no traffic here meanwhile.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from yarl import URL
 
 from assistant.observe.metrics import CONTENT_TYPE, exposition, scrape_allowed
-from assistant.web.keys import CATALOG, RASA, SETTINGS, STORE
+from assistant.web.keys import RASA, SEARCH, SETTINGS, STORE
 from assistant.web.middlewares import ApiError
 
 PROBE_SECONDS = 2.0
@@ -56,10 +56,10 @@ def _store_up(request: web.Request) -> bool:
 
 async def get_ready(request: web.Request) -> web.Response:
     """200 ``{"ready": true, ...}`` when every part answers; 503 with ``not_ready`` naming the others."""
-    rasa, actions, store = await asyncio.gather(
-        request.app[RASA].is_up(), _action_server_up(request), asyncio.to_thread(_store_up, request)
+    rasa, actions, index, store = await asyncio.gather(
+        request.app[RASA].is_up(), _action_server_up(request), request.app[SEARCH].status(), asyncio.to_thread(_store_up, request)
     )
-    parts = {"rasa": rasa, "action_server": actions, "index": request.app[CATALOG].status == "ready", "store": store}
+    parts = {"rasa": rasa, "action_server": actions, "index": index == "ready", "store": store}
     missing = [name for name, up in parts.items() if not up]
     body = {"ready": not missing, "parts": parts}
     if missing:

@@ -131,7 +131,8 @@ async def press(shopper: ShopperClient, payload: str) -> list[dict[str, Any]]:
 
 async def test_ready_when_every_part_is(own: dict[str, Any]) -> None:
     """Readiness follows the parts: the launcher waits only for liveness, so the web app may still
-    be loading its index (or a probe may time out on a loaded machine) when the first call comes;
+    be loading its index (#15.7: the action server's, which ``/readyz`` asks) or a probe may time out on
+    a loaded machine when the first call comes;
     like a load balancer, the test asks again until the answer settles."""
     deadline = asyncio.get_running_loop().time() + 300
     async with aiohttp.ClientSession() as client:
