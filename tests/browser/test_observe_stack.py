@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -208,6 +209,15 @@ async def test_three_conversations_give_exactly_their_counts(
     await screenshot(page, "dashboard")
 
 
+async def logged(log: Path, text: str, attempts: int = 100) -> bool:
+    """Whether ``text`` reaches ``log``: aiohttp writes its access line after the response is sent, so it may trail the reply."""
+    for _ in range(attempts):
+        if text in log.read_text():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def test_metrics_count_a_fallback_and_a_zero_result_search(own: dict[str, Any]) -> None:
     before, web_before = await counters(own["actions"]), await counters(own["web"])
     shopper = ShopperClient(own["web"])
@@ -224,7 +234,7 @@ async def test_metrics_count_a_fallback_and_a_zero_result_search(own: dict[str, 
     traced = [json.loads(line) for line in (own["logs"] / "actions.log").read_text().splitlines()
               if trace in line and line.startswith("{")]
     assert any(line["msg"].startswith("action_search_products answered") for line in traced)
-    assert any(trace in line for line in (own["logs"] / "web.log").read_text().splitlines())
+    assert await logged(own["logs"] / "web.log", trace)
     assert any("couldn't find anything" in (reply.get("text") or "") for reply in replies), replies
     after, web_after = await counters(own["actions"]), await counters(own["web"])
     assert after["shop_nlu_fallback_total"] - before["shop_nlu_fallback_total"] == 1
