@@ -302,7 +302,7 @@ def index_status(catalog_path: Path, index_dir: Path, model_name: ModelRef) -> S
         return Status("missing", f"missing: {', '.join(absent)} in {index_dir}")
     problem = lexical_problem(index_dir, manifest)
     if problem:
-        return Status("missing", f"missing: {problem}")
+        return Status("missing", f"unusable: {problem}")
     model = EmbeddingModel.of(model_name)
     if manifest.model_name != model.name:
         return Status("mismatch", f"mismatch: model {manifest.model_name} vs {model.name}")
