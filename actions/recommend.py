@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import ShopAction
 from actions.constraints import parse_amount
 from actions.context import searcher, settings, unit_of_work, verified_customer
+from actions.privacy import offer_personalization
 from actions.replies import product_list_text, products_payload
 from actions.resolve import mentioned_ordinal
 from actions.search import search_message
@@ -104,6 +105,10 @@ class ActionRecommend(ShopAction):
     action_name = "action_recommend"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """The suggestions, then the one-time consent question in the same action call (one Rasa round trip per turn)."""
+        return self._suggest(dispatcher, tracker) + offer_personalization(dispatcher, tracker)
+
+    def _suggest(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         index = searcher()
         cap = price_cap(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")

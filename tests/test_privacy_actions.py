@@ -14,9 +14,9 @@ from actions.privacy import (
     ActionAskDeleteConfirmation,
     ActionConsentChange,
     ActionDeleteMyData,
-    ActionOfferPersonalization,
     ActionPrivacySummary,
 )
+from actions.recommend import ActionRecommend
 from actions.search import ActionProductDetails
 from assistant.settings import Settings
 from assistant.store.models import AuditLog, Cart, Customer, Event, Order, OrderItem
@@ -65,12 +65,14 @@ async def test_guests_are_told_privacy_requests_need_the_store_login(action_stor
 
 async def test_consent_is_asked_once_and_the_answer_is_stored(action_store: Settings) -> None:
     seed_customer("quinn")
-    events, messages = await run(ActionOfferPersonalization(), privacy("quinn", action_store, intent="recommend"))
-    assert messages[0]["text"] == "May I use your order history to personalize suggestions?"
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
-    assert slots(events) == {"consent_question_pending": True}
-    again, messages = await run(ActionOfferPersonalization(), privacy("quinn", action_store, intent="recommend"))
-    assert again == [] and messages == []
+    asked = privacy("quinn", action_store, intent="recommend", text="recommend something", entities=[])
+    events, messages = await run(ActionRecommend(), asked)
+    assert len(messages) == 2  # the recommendation's own reply first (suggestions, or none yet), then the question
+    assert messages[-1]["text"] == "May I use your order history to personalize suggestions?"
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/affirm", "/deny"]
+    assert slots(events)["consent_question_pending"] is True
+    again, messages = await run(ActionRecommend(), asked)
+    assert "consent_question_pending" not in slots(again) and len(messages) == 1
 
     events, messages = await run(ActionConsentChange(), privacy(
         "quinn", action_store, intent="affirm", text="yes", slots={"consent_question_pending": True}))
