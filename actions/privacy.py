@@ -125,21 +125,21 @@ class ActionPrivacySummary(ShopAction):
         return []
 
 
-def offer_personalization(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+def offer_personalization(dispatcher: CollectingDispatcher, tracker: Tracker, uow: UnitOfWork) -> list[dict[str, Any]]:
     """Asks once, at the first moment history would help: called by action_recommend after its reply.
 
     Part of the recommendation's own action call rather than a second action, because every
     custom action costs Rasa a tracker round trip to the action server and another policy run
-    (issue #15.3). The answer is routed by the rules that follow ``action_recommend``.
+    (issue #15.3), and on the recommendation's unit of work (one per action call). The answer
+    is routed by the rules that follow ``action_recommend``.
     """
-    with unit_of_work() as uow:
-        customer_id = remember_customer(uow, tracker)
-        customer = uow.customers.get(customer_id) if customer_id else None
-        if customer is None or customer.personalization_consent is not None or customer.consent_asked_at is not None:
-            uow.commit()
-            return []
-        uow.customers.upsert(customer.id, consent_asked_at=utcnow())
+    customer_id = remember_customer(uow, tracker)
+    customer = uow.customers.get(customer_id) if customer_id else None
+    if customer is None or customer.personalization_consent is not None or customer.consent_asked_at is not None:
         uow.commit()
+        return []
+    uow.customers.upsert(customer.id, consent_asked_at=utcnow())
+    uow.commit()
     dispatcher.utter_message(text=CONSENT_QUESTION, buttons=CONSENT_BUTTONS)
     return [SlotSet("consent_question_pending", True)]
 

@@ -31,6 +31,7 @@ from assistant.observe.metrics import RECOMMENDATIONS
 from assistant.recommend import Recommendation, Recommender, Request, similar_to
 from assistant.recommend.engine import ARTIFACTS_DIR
 from assistant.recommend.rules import RECIPIENT_WORDS
+from assistant.store.db import UnitOfWork
 from catalog_index.query import parse_query
 
 COUNT = 5
@@ -106,23 +107,22 @@ class ActionRecommend(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         """The suggestions, then the one-time consent question in the same action call (one Rasa round trip per turn)."""
-        return self._suggest(dispatcher, tracker) + offer_personalization(dispatcher, tracker)
+        with unit_of_work() as uow:
+            return self._suggest(dispatcher, tracker, uow) + offer_personalization(dispatcher, tracker, uow)
 
-    def _suggest(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    def _suggest(self, dispatcher: CollectingDispatcher, tracker: Tracker, uow: UnitOfWork) -> list[dict[str, Any]]:
         index = searcher()
         cap = price_cap(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
         if Topic.from_text(text).interest:  # "a gift for my sister, she likes yoga": one search by interest
-            with unit_of_work() as uow:
-                return search_message(dispatcher, tracker, uow, index)
+            return search_message(dispatcher, tracker, uow, index)
         target = like_target(tracker, text)
         if target is not None and (product := index.get(target)) is not None:
             items = similar_to(index, target, COUNT, cap)
             intro = f"Here are some products like the {product['title']}:"
         else:
             request = gift_request(text, cap)
-            with unit_of_work() as uow:
-                items, personal = recommender().recommend(uow, verified_customer(tracker), request, session_key=tracker.sender_id)
+            items, personal = recommender().recommend(uow, verified_customer(tracker), request, session_key=tracker.sender_id)
             intro = _intro(request, items, personal)
         if not items:
             dispatcher.utter_message(
