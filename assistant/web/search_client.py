@@ -50,6 +50,8 @@ class SearchClient:
                 payload = await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             raise SearchUnavailable(f"the action server did not answer {path}: {error!r}") from None
+        if not isinstance(payload, dict):
+            raise SearchUnavailable(f"the action server answered {path} with {status} and no JSON object")
         if status == 403:
             raise CustomerTokenRefused(str(payload.get("error")))
         if status != 200:
